@@ -1,0 +1,59 @@
+/**
+ * Parameter names of the student, exactly Hugging Face BertForSequenceClassification's (minus the
+ * "bert." prefix on the encoder part, which `hfName` adds). Checkpoints, the safetensors file, the
+ * teacher-weight initialisation and the ONNX export all key on these names.
+ *
+ * Layout in memory (tfjs): dense kernels are [in, out]. In model.safetensors they are stored as
+ * Hugging Face does, [out, in] (nn.Linear), so a PyTorch user can load the file directly.
+ */
+export function embeddingParamNames(): string[] {
+  return [
+    'embeddings.word_embeddings.weight', // [V, H]
+    'embeddings.position_embeddings.weight', // [P, H]
+    'embeddings.token_type_embeddings.weight', // [T, H]
+    'embeddings.LayerNorm.weight', // [H]
+    'embeddings.LayerNorm.bias', // [H]
+  ];
+}
+
+export function layerParamNames(i: number): string[] {
+  const p = `encoder.layer.${i}.`;
+  return [
+    `${p}attention.self.query.weight`, // [H, H]
+    `${p}attention.self.query.bias`,
+    `${p}attention.self.key.weight`,
+    `${p}attention.self.key.bias`,
+    `${p}attention.self.value.weight`,
+    `${p}attention.self.value.bias`,
+    `${p}attention.output.dense.weight`, // [H, H]
+    `${p}attention.output.dense.bias`,
+    `${p}attention.output.LayerNorm.weight`,
+    `${p}attention.output.LayerNorm.bias`,
+    `${p}intermediate.dense.weight`, // [H, I]
+    `${p}intermediate.dense.bias`,
+    `${p}output.dense.weight`, // [I, H]
+    `${p}output.dense.bias`,
+    `${p}output.LayerNorm.weight`,
+    `${p}output.LayerNorm.bias`,
+  ];
+}
+
+export function headParamNames(): string[] {
+  return ['pooler.dense.weight', 'pooler.dense.bias', 'classifier.weight', 'classifier.bias'];
+}
+
+export function allParamNames(numLayers: number): string[] {
+  const names = embeddingParamNames();
+  for (let i = 0; i < numLayers; i++) names.push(...layerParamNames(i));
+  return names.concat(headParamNames());
+}
+
+/** The name Hugging Face's BertForSequenceClassification uses in its state dict. */
+export function hfName(name: string): string {
+  return name.startsWith('classifier.') ? name : `bert.${name}`;
+}
+
+/** Dense kernels are transposed between tfjs ([in, out]) and Hugging Face ([out, in]). */
+export function isDenseKernel(name: string): boolean {
+  return name.endsWith('.weight') && !name.includes('LayerNorm') && !name.startsWith('embeddings.');
+}

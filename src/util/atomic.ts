@@ -1,0 +1,46 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Writes a file so that readers see either the old content or the new, never a half-written one. */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * Builds a folder in a temporary sibling and renames it into place at the end, so a crash never
+ * leaves a half-written output folder. `force` replaces an existing folder; otherwise it is refused.
+ */
+export async function writeFolderAtomic(
+  target: string,
+  force: boolean,
+  build: (tmpDir: string) => Promise<void> | void,
+): Promise<void> {
+  if (fs.existsSync(target) && !force) {
+    const { UserError } = await import('./errors.ts');
+    throw new UserError(`output folder ${target} already exists (use --force to replace it)`);
+  }
+  fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
+  const tmp = `${target}.${process.pid}.tmp`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  try {
+    await build(tmp);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  if (fs.existsSync(target)) fs.rmSync(target, { recursive: true, force: true });
+  fs.renameSync(tmp, target);
+}
