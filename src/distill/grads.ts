@@ -1,0 +1,67 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** Gradient plumbing for the trainer: global-norm clipping and accumulation over micro-batches. */
+
+/** sqrt(Σ‖g‖²) over all gradients, as a JS number. */
+export function globalNorm(grads: Map<string, tf.Tensor>): number {
+  if (grads.size === 0) return 0;
+  return tf.tidy(() => {
+    const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
+    return tf.sqrt(tf.addN(squares)).dataSync()[0];
+  });
+}
+
+/**
+ * Scales all gradients by maxNorm / norm when the global norm exceeds maxNorm (torch's
+ * clip_grad_norm_). Returns new tensors (the caller disposes the old ones) and the norm before clipping.
+ */
+export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { grads: Map<string, tf.Tensor>; norm: number } {
+  const norm = globalNorm(grads);
+  if (!(maxNorm > 0) || norm <= maxNorm || !Number.isFinite(norm)) {
+    return { grads: new Map([...grads].map(([k, g]) => [k, tf.clone(g)])), norm };
+  }
+  const scale = maxNorm / (norm + 1e-6);
+  return { grads: new Map([...grads].map(([k, g]) => [k, tf.mul(g, scale)])), norm };
+}
+
+/** Sums gradients over micro-batches, then hands back their mean. Owns its tensors. */
+export class GradAccumulator {
+  private sums = new Map<string, tf.Tensor>();
+  count = 0;
+
+  add(grads: Map<string, tf.Tensor>): void {
+    for (const [name, g] of grads) {
+      const prev = this.sums.get(name);
+      if (prev) {
+        this.sums.set(name, tf.add(prev, g));
+        prev.dispose();
+      } else {
+        this.sums.set(name, tf.clone(g));
+      }
+    }
+    this.count += 1;
+  }
+
+  /** Mean gradients (new tensors owned by the caller); resets the accumulator. */
+  takeMean(): Map<string, tf.Tensor> {
+    const n = this.count;
+    const out = new Map<string, tf.Tensor>();
+    for (const [name, s] of this.sums) {
+      out.set(name, n === 1 ? s : tf.div(s, n));
+      if (n !== 1) s.dispose();
+    }
+    this.sums = new Map();
+    this.count = 0;
+    return out;
+  }
+
+  dispose(): void {
+    for (const s of this.sums.values()) s.dispose();
+    this.sums.clear();
+    this.count = 0;
+  }
+}
+
+export function disposeMap(m: Map<string, tf.Tensor>): void {
+  for (const t of m.values()) t.dispose();
+}
