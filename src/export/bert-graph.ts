@@ -94,11 +94,11 @@ export function buildOnnxModel(config: BertConfig, weights: WeightMap, opts: Bui
     const x = hidden[hidden.length - 1];
     const heads4 = (t: string, perm: number[]) =>
       g.op('Transpose', [g.op('Reshape', [t, consts.splitHeads])], { perm });
-    const q = heads4(linear(x, `${p}attention.self.query`, int8), [0, 2, 1, 3]); // [B, h, L, d]
+    // 1/sqrt(d) is folded into q, as the student does, so both round the same way.
+    const q = heads4(g.op('Mul', [linear(x, `${p}attention.self.query`, int8), consts.attnScale]), [0, 2, 1, 3]); // [B, h, L, d]
     const kT = heads4(linear(x, `${p}attention.self.key`, int8), [0, 2, 3, 1]); // [B, h, d, L]
     const v = heads4(linear(x, `${p}attention.self.value`, int8), [0, 2, 1, 3]);
-    const raw = g.op('Mul', [g.op('MatMul', [q, kT]), consts.attnScale]);
-    const scores = g.op('Add', [raw, additiveMask], {}, opts.withIntermediates ? `attention_scores.${i}` : undefined);
+    const scores = g.op('Add', [g.op('MatMul', [q, kT]), additiveMask], {}, opts.withIntermediates ? `attention_scores.${i}` : undefined);
     const probs = g.op('Softmax', [scores], { axis: -1 }, opts.withIntermediates ? `attentions.${i}` : undefined);
     const ctx = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [probs, v])], { perm: [0, 2, 1, 3] }), consts.mergeHeads]);
     const attnOut = linear(ctx, `${p}attention.output.dense`, int8);

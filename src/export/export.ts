@@ -1,0 +1,103 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BertConfig } from '../student/config.ts';
+import { writeFileAtomic, writeFolderAtomic, writeJsonAtomic } from '../util/atomic.ts';
+import { UserError } from '../util/errors.ts';
+import { buildOnnxModel } from './bert-graph.ts';
+import { checkVocabularyMatches, copyTokenizerFiles, hfConfigJson, tokenizerJsonPath } from './hf-files.ts';
+import type { WeightMap } from './weights.ts';
+
+/** What the exporter needs of a student: the Student class (tf.Variables) satisfies it. */
+export interface StudentLike {
+  config: BertConfig;
+  params: Map<string, { shape: number[]; dataSync(): ArrayLike<number> }>;
+}
+
+export interface ExportOptions {
+  /** An in-memory student, or... */
+  student?: StudentLike;
+  /** ...a saved student folder (config.json + model.safetensors + tokenizer files). */
+  studentFolder?: string;
+  /** tokenizer.json or a folder holding it; defaults to studentFolder. */
+  tokenizer?: string;
+  outDir: string;
+  /** Replace outDir if it exists. */
+  force?: boolean;
+  /** Also output hidden_states.{i}, attention_scores.{i}, attentions.{i} (to serve as a teacher). */
+  withIntermediates?: boolean;
+  /** Also write onnx/model_quantized.onnx (dynamic int8). */
+  quantize?: boolean;
+  /** 7-bit weights in the int8 model (default true; see quantize.ts). */
+  reduceRange?: boolean;
+}
+
+export interface ExportResult {
+  /** Paths relative to outDir. */
+  files: string[];
+  /** Bytes per file, keyed like `files`. */
+  sizes: Record<string, number>;
+}
+
+/** Copies a student's parameters out of tfjs (tfjs layout, float32). */
+export function studentWeights(student: StudentLike): WeightMap {
+  const weights: WeightMap = new Map();
+  for (const [name, v] of student.params) weights.set(name, { shape: [...v.shape], data: Float32Array.from(v.dataSync()) });
+  return weights;
+}
+
+async function loadFromFolder(folder: string): Promise<{ config: BertConfig; weights: WeightMap }> {
+  if (!fs.existsSync(path.join(folder, 'config.json'))) {
+    throw new UserError(`student folder ${folder}: config.json not found (is this a saved student?)`);
+  }
+  // TODO(student folder): import statically once src/student/folder.ts is committed.
+  const mod = (await import('../student/folder.ts' as string)) as {
+    loadStudentFolder(dir: string): Promise<StudentLike & { dispose(): void }>;
+  };
+  const student = await mod.loadStudentFolder(folder);
+  try {
+    return { config: student.config, weights: studentWeights(student) };
+  } finally {
+    student.dispose();
+  }
+}
+
+/**
+ * Writes a Hugging Face model folder for the student: config.json, tokenizer files, onnx/model.onnx
+ * and (quantize) onnx/model_quantized.onnx. The folder appears whole or not at all.
+ */
+export async function exportStudent(opts: ExportOptions): Promise<ExportResult> {
+  if (!opts.student === !opts.studentFolder) throw new UserError('export: give exactly one of a student or a student folder');
+  if (opts.studentFolder && !fs.existsSync(opts.studentFolder)) {
+    throw new UserError(`export: student folder ${opts.studentFolder} does not exist`);
+  }
+  if (fs.existsSync(opts.outDir) && !opts.force) {
+    throw new UserError(`export: output folder ${opts.outDir} already exists (use --force to replace it)`);
+  }
+  const tokenizerSource = opts.tokenizer ?? opts.studentFolder;
+  if (!tokenizerSource) throw new UserError('export: no tokenizer given (pass the tokenizer folder or tokenizer.json)');
+  const tokenizerFile = tokenizerJsonPath(tokenizerSource);
+
+  const { config, weights } = opts.student
+    ? { config: opts.student.config, weights: studentWeights(opts.student) }
+    : await loadFromFolder(opts.studentFolder!);
+  checkVocabularyMatches(config, tokenizerFile);
+
+  const files: string[] = [];
+  await writeFolderAtomic(opts.outDir, opts.force ?? false, (tmp) => {
+    writeJsonAtomic(path.join(tmp, 'config.json'), hfConfigJson(config));
+    files.push('config.json');
+    files.push(...copyTokenizerFiles(tokenizerFile, config, tmp));
+    fs.mkdirSync(path.join(tmp, 'onnx'));
+    const common = { withIntermediates: opts.withIntermediates, reduceRange: opts.reduceRange };
+    writeFileAtomic(path.join(tmp, 'onnx', 'model.onnx'), buildOnnxModel(config, weights, { ...common, weightFormat: 'fp32' }));
+    files.push('onnx/model.onnx');
+    if (opts.quantize) {
+      const q = buildOnnxModel(config, weights, { ...common, weightFormat: 'int8' });
+      writeFileAtomic(path.join(tmp, 'onnx', 'model_quantized.onnx'), q);
+      files.push('onnx/model_quantized.onnx');
+    }
+  });
+  const sizes: Record<string, number> = {};
+  for (const f of files) sizes[f] = fs.statSync(path.join(opts.outDir, f)).size;
+  return { files, sizes };
+}
