@@ -1,29 +1,106 @@
 import * as tf from '@tensorflow/tfjs';
+import os from 'node:os';
+import { UserError } from '../util/errors.ts';
+import { registerExtraKernels } from './register.ts';
+import { clampThreads, startWasm } from './wasm-threads.ts';
 
-export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendPreference = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
-export interface BackendInfo {
-  name: string;
-  threads: number;
+export interface BackendOptions {
+  /** wasm only: XNNPACK threads (default: all cores, at most 8). 1 selects the single-threaded build. */
+  threads?: number;
 }
 
-/**
- * Picks the fastest tfjs backend that loads here (tensorflow > wasm > cpu) unless one is asked for.
- * Minimal first version; the backend module grows kernels and thread control around it.
- */
-export async function initBackend(pref: BackendPreference = 'auto'): Promise<BackendInfo> {
-  const order: Exclude<BackendPreference, 'auto'>[] = pref === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [pref];
-  for (const name of order) {
-    try {
-      if (name === 'tensorflow') await import('@tensorflow/tfjs-node' as string);
-      if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
-      if (await tf.setBackend(name)) {
-        await tf.ready();
-        return { name, threads: 1 };
+export interface BackendInfo {
+  /** tfjs backend name: 'tensorflow' | 'wasm' | 'cpu'. */
+  name: string;
+  /** Threads the backend computes with (tensorflow: its own pool, reported as the core count). */
+  threads: number;
+  /** True for tfjs-node-gpu (CUDA). */
+  gpu: boolean;
+  /** Kernels registered or replaced on this backend by registerExtraKernels. */
+  extraKernels: string[];
+}
+
+type Concrete = Exclude<BackendPreference, 'auto'>;
+const AUTO_ORDER: Concrete[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+let current: { key: string; info: BackendInfo } | undefined;
+
+/** One line for logs, e.g. "wasm (2 threads)" or "tensorflow (GPU)". */
+export function describeBackend(info: BackendInfo): string {
+  if (info.gpu) return `${info.name} (GPU)`;
+  return `${info.name} (${info.threads} thread${info.threads === 1 ? '' : 's'})`;
+}
+
+async function start(name: Concrete, opts: BackendOptions): Promise<BackendInfo> {
+  switch (name) {
+    case 'tensorflow-gpu':
+    case 'tensorflow': {
+      await import(name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : ('@tensorflow/tfjs-node' as string));
+      if (!(await tf.setBackend('tensorflow'))) throw new Error('tf.setBackend("tensorflow") returned false');
+      await tf.ready();
+      return { name: 'tensorflow', threads: os.availableParallelism(), gpu: name === 'tensorflow-gpu', extraKernels: [] };
+    }
+    case 'wasm': {
+      await import('@tensorflow/tfjs-backend-wasm');
+      const extraKernels = registerExtraKernels(); // before init too: the kernels carry their setup
+      const wanted = clampThreads(opts.threads);
+      let threads: number;
+      try {
+        threads = await startWasm(wanted);
+      } catch (e) {
+        if (wanted === 1) throw e;
+        console.warn(`wasm with ${wanted} threads did not start (${(e as Error).message}); using 1 thread`);
+        threads = await startWasm(1);
       }
-    } catch {
-      // not installed or failed to start: try the next one
+      return { name: 'wasm', threads, gpu: false, extraKernels };
+    }
+    case 'cpu': {
+      if (!(await tf.setBackend('cpu'))) throw new Error('tf.setBackend("cpu") returned false');
+      await tf.ready();
+      return { name: 'cpu', threads: 1, gpu: false, extraKernels: [] };
     }
   }
-  throw new Error(`no tfjs backend could start (tried ${order.join(', ')})`);
+}
+
+const INSTALL_HINT: Record<Concrete, string> = {
+  'tensorflow-gpu': 'npm install @tensorflow/tfjs-node-gpu@4.22.0 (needs CUDA)',
+  tensorflow: 'npm install @tensorflow/tfjs-node@4.22.0',
+  wasm: 'npm install @tensorflow/tfjs-backend-wasm@4.22.0',
+  cpu: 'reinstall @tensorflow/tfjs',
+};
+
+/**
+ * Starts the fastest tfjs backend that loads here (tensorflow-gpu > tensorflow > wasm > cpu), or
+ * the one asked for, and installs the extra kernels training needs. Callers log
+ * describeBackend(info). Calling it again with the same arguments returns the same info; the
+ * wasm thread count is fixed once wasm has started.
+ */
+export async function initBackend(pref: BackendPreference = 'auto', opts: BackendOptions = {}): Promise<BackendInfo> {
+  if (!BACKEND_PREFERENCES.includes(pref)) {
+    throw new UserError(`backend must be one of ${BACKEND_PREFERENCES.join(', ')}; got "${pref}"`);
+  }
+  if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) {
+    throw new UserError(`threads must be a positive integer; got ${opts.threads}`);
+  }
+  const key = JSON.stringify([pref, opts.threads ?? null]);
+  if (current?.key === key && tf.getBackend() === current.info.name) return current.info;
+
+  const order = pref === 'auto' ? AUTO_ORDER : [pref];
+  const failures: string[] = [];
+  for (const name of order) {
+    try {
+      const info = await start(name, opts);
+      current = { key, info };
+      return info;
+    } catch (e) {
+      failures.push(`${name}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  if (pref !== 'auto') {
+    throw new UserError(`tfjs backend "${pref}" could not start (${failures[0]}); try: ${INSTALL_HINT[pref]}, or --backend auto`);
+  }
+  throw new Error(`no tfjs backend could start:\n  ${failures.join('\n  ')}`);
 }

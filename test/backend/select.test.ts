@@ -1,0 +1,51 @@
+import * as tf from '@tensorflow/tfjs';
+import os from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { describeBackend, initBackend, type BackendPreference } from '../../src/backend/select.ts';
+import { clampThreads } from '../../src/backend/wasm-threads.ts';
+import { UserError } from '../../src/util/errors.ts';
+
+describe('initBackend', () => {
+  it('rejects unknown names and bad thread counts with a UserError', async () => {
+    await expect(initBackend('gpu' as BackendPreference)).rejects.toThrow(UserError);
+    await expect(initBackend('wasm', { threads: 0 })).rejects.toThrow(/threads must be a positive integer/);
+  });
+
+  it('names the missing package when tensorflow is asked for but absent', async () => {
+    let hasNode = true;
+    try {
+      await import('@tensorflow/tfjs-node' as string);
+    } catch {
+      hasNode = false;
+    }
+    if (hasNode) return; // nothing to check where tfjs-node is installed
+    await expect(initBackend('tensorflow')).rejects.toThrow(/npm install @tensorflow\/tfjs-node/);
+  });
+
+  it('starts wasm on every core with the extra kernels, and says so', async () => {
+    const info = await initBackend('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(info.threads).toBe(clampThreads(undefined));
+    expect(info.extraKernels).toEqual(['UnsortedSegmentSum', 'BatchMatMul']);
+    expect(describeBackend(info)).toBe(`wasm (${info.threads} thread${info.threads === 1 ? '' : 's'})`);
+    // The threaded build computes correctly: a product big enough to be split across threads.
+    const a = tf.range(0, 256 * 64).reshape([256, 64]).div(1000);
+    const b = tf.ones([64, 32]);
+    const row = tf.matMul(a, b).slice([255, 0], [1, 1]).dataSync()[0];
+    const expected = Array.from({ length: 64 }, (_, j) => (255 * 64 + j) / 1000).reduce((x, y) => x + y);
+    expect(row).toBeCloseTo(expected, 3);
+    tf.dispose([a, b]);
+  });
+
+  it('returns the same info when called again', async () => {
+    const first = await initBackend('wasm');
+    expect(await initBackend('wasm')).toBe(first);
+  });
+
+  it('clamps the thread count to the build pool', () => {
+    expect(clampThreads(undefined, 2)).toBe(2);
+    expect(clampThreads(undefined, 64)).toBe(8);
+    expect(clampThreads(3, 2)).toBe(3);
+    expect(os.availableParallelism()).toBeGreaterThan(0);
+  });
+});
