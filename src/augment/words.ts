@@ -66,8 +66,9 @@ export function isEligibleWord(word: string): boolean {
 
 /**
  * A vocabulary piece that may stand in for a word: a whole word (no "##" continuation), alphabetic
- * (which also rules out [CLS], [unused0], punctuation and numbers).
+ * (which also rules out [CLS], [unused0], punctuation and numbers), of two letters or more (BERT's
+ * single-letter pieces "d", "m", "x" are fragments, not replacements).
  */
 export function isCandidatePiece(piece: string): boolean {
-  return !piece.startsWith('##') && ALPHABETIC.test(piece);
+  return piece.length >= 2 && !piece.startsWith('##') && ALPHABETIC.test(piece);
 }

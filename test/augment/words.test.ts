@@ -27,6 +27,6 @@ describe('word eligibility', () => {
   });
   it('accepts only whole-word alphabetic pieces as candidates', () => {
     expect(['good', 'great'].map(isCandidatePiece)).toEqual([true, true]);
-    expect(['##ing', '[CLS]', '[unused3]', ',', '1990'].map(isCandidatePiece)).toEqual([false, false, false, false, false]);
+    expect(['##ing', '[CLS]', '[unused3]', ',', '1990', 'd'].map(isCandidatePiece)).toEqual([false, false, false, false, false, false]);
   });
 });
