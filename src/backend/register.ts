@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { unsortedSegmentSumConfig } from './kernels/unsorted-segment-sum.ts';
 import { wrapBatchMatMul } from './kernels/batch-mat-mul.ts';
+import { COMPARISON_OPS, comparisonGradConfig } from './kernels/comparison-grads.ts';
 
 /** Marks kernels this module installed, so a second call (or a second copy of this module) is a no-op. */
 const OURS = Symbol.for('distill-ts.backend.extra-kernel');
@@ -19,11 +20,15 @@ function mark(config: KernelConfig): KernelConfig {
 const ADDED: KernelConfig[] = [unsortedSegmentSumConfig];
 
 /**
- * Installs the extra and replacement wasm kernels training needs. Idempotent; call it after
+ * Installs what training needs beyond stock tfjs: zero gradients for comparison ops (every
+ * backend), and the extra and replacement wasm kernels. Idempotent; call it after
  * `@tensorflow/tfjs-backend-wasm` has been imported (initBackend does). Returns the names of the
- * kernels it (re)registered on this call, for logging and tests.
+ * wasm kernels it (re)registered on this call, for logging and tests.
  */
 export function registerExtraKernels(): string[] {
+  for (const op of COMPARISON_OPS) {
+    if (!tf.getGradient(op)) tf.registerGradient(comparisonGradConfig(op));
+  }
   const done: string[] = [];
   for (const config of ADDED) {
     const existing = tf.getKernel(config.kernelName, config.backendName);

@@ -44,3 +44,18 @@ describe('a BERT-shaped backward pass on wasm', () => {
     }
   });
 });
+
+describe('comparison ops on the tape', () => {
+  // f(x) = Σ where(x ≤ 0, 0, x · (1 + [cmp(x, 99)])): piecewise linear, so by hand
+  // f'(x) = 0 where x ≤ 0, else 1 + [cmp(x, 99)], i.e. 2 for <, ≤, ≠ and 1 for >, = (x ∈ {1, 3}).
+  it('have zero gradients, so masks computed from taped tensors work', () => {
+    const x = tf.tensor1d([-2, 0, 1, 3]);
+    for (const cmp of [tf.lessEqual, tf.less, tf.greater, tf.equal, tf.notEqual]) {
+      const g = tf.grad((v: tf.Tensor) => tf.sum(tf.where(tf.lessEqual(v, 0), tf.zerosLike(v), tf.mul(v, tf.cast(cmp(v, 99), 'float32').add(1)))))(x);
+      const expected = cmp === tf.greater || cmp === tf.equal ? [0, 0, 1, 1] : [0, 0, 2, 2];
+      expect(Array.from(g.dataSync())).toEqual(expected);
+      g.dispose();
+    }
+    x.dispose();
+  });
+});

@@ -5,7 +5,8 @@ import { randomArray } from './helpers.ts';
 /**
  * A 1-layer BERT-shaped model written with the ops a student's backward pass goes through
  * (gather embeddings, moments LayerNorm, erf GELU, masked softmax attention with 4-D products and
- * transposes, dropout, tanh pooler on a slice, log-softmax, MSE), for gradient cross-checks.
+ * transposes, dropout, tanh pooler on a slice, log-softmax, MSE, a mask computed from the scores
+ * themselves as TinyBERT's attention loss does), for gradient cross-checks.
  */
 export const DIMS = { V: 30, H: 8, heads: 2, I: 16, B: 3, L: 5, labels: 3 };
 
@@ -44,6 +45,6 @@ export function tinyLoss(p: Record<string, tf.Tensor>, ids: Int32Array, mask: Fl
   const logits = tf.matMul(tf.tanh(tf.matMul(first, p.pool)), p.cls);
   const soft = tf.neg(tf.mean(tf.sum(tf.mul(tf.softmax(tf.tensor2d(target, [B, labels])), tf.logSoftmax(logits)), -1)));
   const hiddenMse = tf.mean(tf.squaredDifference(out, tf.zerosLike(out)));
-  const attnMse = tf.mean(tf.square(tf.where(tf.lessEqual(tf.broadcastTo(keyBias, [B, heads, L, L]), -100), tf.zerosLike(scores), scores)));
+  const attnMse = tf.mean(tf.square(tf.where(tf.lessEqual(scores, -100), tf.zerosLike(scores), scores)));
   return tf.addN([soft, hiddenMse, attnMse]) as tf.Scalar;
 }
