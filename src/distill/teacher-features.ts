@@ -1,0 +1,103 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Features } from './features.ts';
+import { UserError } from '../util/errors.ts';
+
+/**
+ * Turns cached teacher outputs (real tokens only, one example at a time) into padded Features for a
+ * batch. Padded positions are 0; the losses mask them out. Only the layers the matches read are
+ * built (the other array slots stay empty), so unused layers cost nothing.
+ */
+
+/** One cached example, as src/cache/reader.ts readExample returns it. */
+export interface CachedExample {
+  length: number;
+  logits?: Float32Array;
+  /** numLayers + 1 arrays of length × H (index 0: embedding output). */
+  hidden: Float32Array[];
+  /** numLayers arrays of heads × length × length (pre-softmax scores). */
+  attention: Float32Array[];
+}
+
+export interface TeacherDims {
+  hiddenSize: number;
+  numHeads: number;
+  numLabels?: number;
+}
+
+export interface NeededFeatures {
+  hidden: number[];
+  attention: number[];
+  logits: boolean;
+}
+
+/**
+ * @param examples cached rows in batch order
+ * @param lengths the batch's real lengths (must equal the cached ones)
+ * @param indices example indices, for error messages
+ * @param seqLen the batch's padded length
+ * @param mask [B, seqLen] the batch mask (shared with the student)
+ */
+export function collateTeacherFeatures(
+  examples: CachedExample[],
+  lengths: number[],
+  indices: number[],
+  seqLen: number,
+  dims: TeacherDims,
+  need: NeededFeatures,
+  mask: tf.Tensor2D,
+): Features {
+  const B = examples.length;
+  const H = dims.hiddenSize;
+  const nh = dims.numHeads;
+  examples.forEach((e, b) => {
+    if (e.length !== lengths[b]) {
+      throw new UserError(
+        `teacher cache: example ${indices[b]} has ${e.length} tokens in the cache but ${lengths[b]} in the training data ` +
+          `(was the cache made with another tokenizer, max_length or data file?)`,
+      );
+    }
+  });
+  const hidden: tf.Tensor3D[] = [];
+  for (const layer of need.hidden) {
+    const out = new Float32Array(B * seqLen * H);
+    examples.forEach((e, b) => {
+      const src = e.hidden[layer];
+      if (!src) throw new UserError(`teacher cache: example ${indices[b]} has no hidden state ${layer} (cache holds ${e.hidden.length})`);
+      if (src.length !== e.length * H) throw new UserError(`teacher cache: example ${indices[b]} hidden ${layer} has ${src.length} values, expected ${e.length}×${H}`);
+      out.set(src, b * seqLen * H);
+    });
+    hidden[layer] = tf.tensor3d(out, [B, seqLen, H]);
+  }
+  const attentionScores: tf.Tensor4D[] = [];
+  for (const layer of need.attention) {
+    const out = new Float32Array(B * nh * seqLen * seqLen);
+    examples.forEach((e, b) => {
+      const src = e.attention[layer];
+      const L = e.length;
+      if (!src) throw new UserError(`teacher cache: example ${indices[b]} has no attention map ${layer} (cache holds ${e.attention.length})`);
+      if (src.length !== nh * L * L) throw new UserError(`teacher cache: example ${indices[b]} attention ${layer} has ${src.length} values, expected ${nh}×${L}×${L}`);
+      for (let h = 0; h < nh; h++) {
+        for (let q = 0; q < L; q++) {
+          const from = (h * L + q) * L;
+          out.set(src.subarray(from, from + L), ((b * nh + h) * seqLen + q) * seqLen);
+        }
+      }
+    });
+    attentionScores[layer] = tf.tensor4d(out, [B, nh, seqLen, seqLen]);
+  }
+  const features: Features = { hidden, attentionScores, mask };
+  if (need.logits) features.logits = collateTeacherLogits(examples, indices, dims.numLabels);
+  return features;
+}
+
+/** [B, C] teacher logits from cached rows. */
+export function collateTeacherLogits(examples: CachedExample[], indices: number[], numLabels?: number): tf.Tensor2D {
+  const C = numLabels ?? examples[0]?.logits?.length ?? 0;
+  const out = new Float32Array(examples.length * C);
+  examples.forEach((e, b) => {
+    if (!e.logits) throw new UserError(`teacher cache: example ${indices[b]} has no logits (encoder-only teacher?); remove prediction losses`);
+    if (e.logits.length !== C) throw new UserError(`teacher cache: example ${indices[b]} has ${e.logits.length} logits, expected ${C}`);
+    out.set(e.logits, b * C);
+  });
+  return tf.tensor2d(out, [examples.length, C]);
+}
