@@ -12,7 +12,11 @@ The folder gets config.json, vocab.txt, tokenizer_config.json, onnx/model.onnx a
 (torch's top pieces at the masked position of two inputs, to check the ONNX path against).
 
 Run:  /usr/bin/python3 scripts/make_tiny_mlm_onnx.py   (needs python3-torch, python3-onnx)
+Benchmark models (not committed) of another size or vocabulary:
+      /usr/bin/python3 scripts/make_tiny_mlm_onnx.py --out /tmp/mlm-base --vocab ../shared/vocab/bert-base-uncased-vocab.txt \
+          --hidden 256 --layers 4 --heads 4 --intermediate 1024 --max-positions 512
 """
+import argparse
 import json
 import math
 import os
@@ -52,10 +56,11 @@ WORDS = (
 ).split()
 
 
-def load_vocab():
-    if os.path.exists(DEMO_VOCAB):
-        with open(DEMO_VOCAB, encoding="utf-8") as f:
-            return [line.rstrip("\n") for line in f if line.rstrip("\n")], DEMO_VOCAB
+def load_vocab(path=None):
+    path = path or (DEMO_VOCAB if os.path.exists(DEMO_VOCAB) else None)
+    if path:
+        with open(path, encoding="utf-8") as f:
+            return [line.rstrip("\n") for line in f if line.rstrip("\n")], path
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list(".,!?'-")
     vocab += [chr(c) for c in range(ord("a"), ord("z") + 1)]
     vocab += ["##" + chr(c) for c in range(ord("a"), ord("z") + 1)]
@@ -116,9 +121,25 @@ def masked_row(vocab, words, masked):
     return full, [0] * len(a) + [1] * (len(ids) + 1), masked + 1
 
 
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=OUT, help="output folder (default: the committed fixture)")
+    ap.add_argument("--vocab", help="vocab.txt to use (default: data/demo/vocab.txt, else built-in)")
+    ap.add_argument("--hidden", type=int, default=CONFIG["hidden_size"])
+    ap.add_argument("--layers", type=int, default=CONFIG["num_hidden_layers"])
+    ap.add_argument("--heads", type=int, default=CONFIG["num_attention_heads"])
+    ap.add_argument("--intermediate", type=int, default=CONFIG["intermediate_size"])
+    ap.add_argument("--max-positions", type=int, default=CONFIG["max_position_embeddings"])
+    return ap.parse_args()
+
+
 def main():
-    vocab, source = load_vocab()
-    c = dict(CONFIG, vocab_size=len(vocab))
+    args = parse_args()
+    out_dir = args.out
+    vocab, source = load_vocab(args.vocab)
+    c = dict(CONFIG, vocab_size=len(vocab), hidden_size=args.hidden, num_hidden_layers=args.layers,
+             num_attention_heads=args.heads, intermediate_size=args.intermediate,
+             max_position_embeddings=args.max_positions)
     torch.manual_seed(4321)
     model = BertForMaskedLM(c)
     # Large random weights: the logits spread widely, so top-k orders have no near-ties.
@@ -130,13 +151,13 @@ def main():
                 p.copy_(0.3 * torch.randn_like(p))
     model.eval()
 
-    os.makedirs(os.path.join(OUT, "onnx"), exist_ok=True)
-    with open(os.path.join(OUT, "config.json"), "w") as f:
+    os.makedirs(os.path.join(out_dir, "onnx"), exist_ok=True)
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
         json.dump(c, f, indent=2)
         f.write("\n")
-    with open(os.path.join(OUT, "vocab.txt"), "w", encoding="utf-8") as f:
+    with open(os.path.join(out_dir, "vocab.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(vocab) + "\n")
-    with open(os.path.join(OUT, "tokenizer_config.json"), "w") as f:
+    with open(os.path.join(out_dir, "tokenizer_config.json"), "w") as f:
         json.dump({"do_lower_case": True, "model_max_length": c["max_position_embeddings"],
                    "tokenizer_class": "BertTokenizer"}, f, indent=2)
         f.write("\n")
@@ -151,8 +172,8 @@ def main():
         top = torch.argsort(out[0, pos], descending=True)[:10].tolist()
         reference.append({"words": common, "maskedWord": masked, "inputIds": ids, "tokenTypeIds": types,
                           "maskPos": pos, "top10": top, "top10Logits": out[0, pos, top].tolist()})
-    with open(os.path.join(OUT, "reference.json"), "w") as f:
-        json.dump({"vocabSource": os.path.relpath(source, ROOT) if source != "built-in" else source,
+    with open(os.path.join(out_dir, "reference.json"), "w") as f:
+        json.dump({"vocabSource": os.path.relpath(os.path.abspath(source), ROOT) if source != "built-in" else source,
                    "rows": reference}, f, indent=1)
         f.write("\n")
 
@@ -160,7 +181,7 @@ def main():
     torch.onnx.export(
         model,
         (ids, torch.ones_like(ids), torch.tensor([reference[0]["tokenTypeIds"]])),
-        os.path.join(OUT, "onnx", "model.onnx"),
+        os.path.join(out_dir, "onnx", "model.onnx"),
         input_names=["input_ids", "attention_mask", "token_type_ids"],
         output_names=["logits"],
         dynamic_axes={name: {0: "batch_size", 1: "sequence_length"}
@@ -168,7 +189,7 @@ def main():
         opset_version=14,
         do_constant_folding=True,
     )
-    print(f"wrote {OUT} (vocabulary {len(vocab)} from {source})", file=sys.stderr)
+    print(f"wrote {out_dir} (vocabulary {len(vocab)} from {source})", file=sys.stderr)
 
 
 if __name__ == "__main__":

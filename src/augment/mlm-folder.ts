@@ -6,8 +6,10 @@
 import { loadTeacherFolder, type TeacherFolder } from '../teacher/folder.ts';
 import { createSession, type OnnxSession, type ProviderPreference } from '../teacher/session.ts';
 import { UserError } from '../util/errors.ts';
+import { encodeModelProto, loadModelProto } from '../onnx/proto.ts';
 import type { MlmSource } from './candidates.ts';
-import type { MlmBatch } from './mlm.ts';
+import { candidatePieceIds, type MlmBatch, type MlmModel } from './mlm.ts';
+import { logitsVocabSize, maskedTopKModel, MASKED_INDEX, TOP_INDICES, TOP_VALUES } from './mlm-surgery.ts';
 
 export interface MlmFolderOptions {
   k: number;
@@ -18,6 +20,11 @@ export interface MlmFolderOptions {
   sortByLength?: boolean;
   /** Longest MLM input row (default: the model's limit, at most 512). */
   maxLength?: number;
+  /**
+   * Rewrite the graph to score only masked positions and return their top-k (default true; falls
+   * back to full logits when the decoder is not recognised).
+   */
+  fastPath?: boolean;
   notice?: (message: string) => void;
 }
 
@@ -38,20 +45,50 @@ export async function openMlmFolder(dir: string, opts: MlmFolderOptions): Promis
   const tok = folder.tokenizer;
   const vocab: string[] = [];
   for (let i = 0; i < tok.vocabSize; i++) vocab.push(tok.idToToken(i) ?? '');
-  const session = await createSession(folder.onnxPath, { provider: opts.provider, notice: opts.notice });
-  if (!session.outputNames.includes('logits')) {
-    await session.release();
-    throw new UserError(`masked-LM model ${folder.onnxPath} has no output "logits" (outputs: ${session.outputNames.join(', ')})`);
+  const proto = loadModelProto(folder.onnxPath);
+  const modelVocab = logitsVocabSize(proto);
+  if (modelVocab !== undefined && modelVocab !== vocab.length) {
+    throw new UserError(`masked-LM model ${folder.onnxPath} scores ${modelVocab} pieces but its tokenizer has ${vocab.length}: the model's vocabulary does not match its tokenizer`);
   }
-  const hasTypes = session.inputNames.includes('token_type_ids');
-  const run = async (b: MlmBatch): Promise<Float32Array> => {
+  const sessionOpts = { provider: opts.provider, notice: opts.notice };
+  const rewritten = opts.fastPath === false ? null : maskedTopKModel(proto, candidatePieceIds(vocab), vocab.length, opts.k);
+  const fast = rewritten ? await createSession(encodeModelProto(rewritten), sessionOpts) : undefined;
+  // The plain session (all positions' logits) opens only when something asks for it.
+  let plain: Promise<OnnxSession> | undefined = fast ? undefined : createSession(folder.onnxPath, sessionOpts);
+  const plainSession = (): Promise<OnnxSession> => (plain ??= createSession(folder.onnxPath, sessionOpts));
+  const first = fast ?? (await plainSession());
+  if (!fast && !first.outputNames.includes('logits')) {
+    await first.release();
+    throw new UserError(`masked-LM model ${folder.onnxPath} has no output "logits" (outputs: ${first.outputNames.join(', ')})`);
+  }
+  const hasTypes = first.inputNames.includes('token_type_ids');
+  const feedsOf = (b: MlmBatch): Parameters<OnnxSession['run']>[0] => {
     const dims = [b.rows, b.seqLen];
     const feeds: Parameters<OnnxSession['run']>[0] = {
       input_ids: { data: b.inputIds, dims, type: 'int64' },
       attention_mask: { data: b.attentionMask, dims, type: 'int64' },
     };
     if (hasTypes) feeds.token_type_ids = { data: b.tokenTypeIds, dims, type: 'int64' };
-    return (await session.run(feeds, ['logits'])).logits.data;
+    return feeds;
+  };
+  const run = async (b: MlmBatch): Promise<Float32Array> => (await (await plainSession()).run(feedsOf(b), ['logits'])).logits.data;
+  const topAtMask: MlmModel['topAtMask'] = fast
+    ? async (b, flatIndex) => {
+        const feeds = feedsOf(b);
+        feeds[MASKED_INDEX] = { data: BigInt64Array.from(flatIndex, BigInt), dims: [flatIndex.length], type: 'int64' };
+        const out = await fast.run(feeds, [TOP_VALUES, TOP_INDICES]);
+        return { ids: out[TOP_INDICES].data, values: out[TOP_VALUES].data, k: out[TOP_INDICES].dims[1] };
+      }
+    : undefined;
+  const session: OnnxSession = {
+    provider: first.provider,
+    inputNames: first.inputNames,
+    outputNames: first.outputNames,
+    run: (feeds, outputs) => first.run(feeds, outputs),
+    release: async () => {
+      await fast?.release();
+      if (plain) await (await plain).release();
+    },
   };
   const piecesOf = new Map<string, number[]>();
   const pieces = (word: string): number[] => {
@@ -60,7 +97,7 @@ export async function openMlmFolder(dir: string, opts: MlmFolderOptions): Promis
     return p;
   };
   const maxLength = opts.maxLength ?? Math.min(folder.config.max_position_embeddings, tok.modelMaxLength, 512);
-  const model = { vocab, clsId: tok.clsId, sepId: tok.sepId, maskId: tok.maskId, padId: tok.padId, maxLength, run };
+  const model: MlmModel = { vocab, clsId: tok.clsId, sepId: tok.sepId, maskId: tok.maskId, padId: tok.padId, maxLength, run, topAtMask };
   const options = { k: opts.k, maxBatchRows: opts.maxBatchRows ?? 256, sortByLength: opts.sortByLength };
   return { source: { model, pieces, options }, session, folder };
 }

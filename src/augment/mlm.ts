@@ -28,7 +28,14 @@ export interface MlmModel {
   padId: number;
   /** Longest input row (the model's position limit). */
   maxLength: number;
+  /** Full logits of every position (used when topAtMask is absent). */
   run: MlmRun;
+  /**
+   * Optional fast path (a graph rewritten by mlm-surgery.ts): the top pieces, allowed ones only,
+   * at the given flat positions (b * seqLen + t) of the batch, as ids [R, topK] best first and
+   * their scores (disallowed fill-ins score <= -1e29).
+   */
+  topAtMask?: (batch: MlmBatch, flatIndex: number[]) => Promise<{ ids: Float32Array; values: Float32Array; k: number }>;
 }
 
 /** Mask word `word` of a sentence given as its words' pieces. */
@@ -41,8 +48,10 @@ export interface MlmOptions {
   k: number;
   /** Rows per batch at most; 1 gives the one-at-a-time loop. */
   maxBatchRows?: number;
-  /** Cap on rows × seqLen × vocab per batch (memory of the logits), default 2^26. */
+  /** Cap on rows × seqLen × vocab per batch (memory of the full logits), default 2^26. */
   maxLogits?: number;
+  /** Cap on rows × seqLen per batch (activations, attention maps), default 16384. */
+  maxTokens?: number;
   /** Sort rows by length so batches carry little padding (default true). */
   sortByLength?: boolean;
   onProgress?: (done: number, total: number) => void;
@@ -115,6 +124,7 @@ export function topKAllowed(scores: Float32Array, offset: number, allowed: Int32
 export function planMlmBatches(lengths: readonly number[], vocabSize: number, opts: MlmOptions): number[][] {
   const maxRows = Math.max(1, opts.maxBatchRows ?? 256);
   const maxLogits = opts.maxLogits ?? 1 << 26;
+  const maxTokens = opts.maxTokens ?? 16384;
   const order = lengths.map((_, i) => i);
   if (opts.sortByLength ?? true) order.sort((x, y) => lengths[x] - lengths[y] || x - y);
   const batches: number[][] = [];
@@ -122,7 +132,7 @@ export function planMlmBatches(lengths: readonly number[], vocabSize: number, op
   let curLen = 0;
   for (const i of order) {
     const len = Math.max(curLen, lengths[i]);
-    if (cur.length > 0 && (cur.length >= maxRows || (cur.length + 1) * len * vocabSize > maxLogits)) {
+    if (cur.length > 0 && (cur.length >= maxRows || (cur.length + 1) * len * vocabSize > maxLogits || (cur.length + 1) * len > maxTokens)) {
       batches.push(cur);
       cur = [];
     }
@@ -172,11 +182,25 @@ export async function mlmCandidates(queries: readonly MlmQuery[], model: MlmMode
     return u;
   });
   const found: string[][] = new Array(unique.length);
-  const batches = planMlmBatches(unique.map((r) => r.ids.length), V, opts);
+  // The fast path holds no [rows, seqLen, V] logits, so only the token cap limits its batches.
+  const batches = planMlmBatches(unique.map((r) => r.ids.length), model.topAtMask ? 1 : V, opts);
   let done = 0;
   for (const batch of batches) {
     const rows = batch.map((i) => unique[i]);
     const packed = packBatch(rows, model.padId);
+    if (model.topAtMask) {
+      const top = await model.topAtMask(packed, rows.map((r, b) => b * packed.seqLen + r.maskPos));
+      batch.forEach((u, b) => {
+        const list: string[] = [];
+        for (let j = 0; j < Math.min(top.k, opts.k); j++) {
+          if (top.values[b * top.k + j] > -1e29) list.push(model.vocab[top.ids[b * top.k + j]]);
+        }
+        found[u] = list;
+      });
+      done += batch.length;
+      opts.onProgress?.(done, unique.length);
+      continue;
+    }
     const logits = await model.run(packed);
     if (logits.length !== packed.rows * packed.seqLen * V) {
       throw new UserError(`masked-LM model returned ${logits.length} logits for a [${packed.rows}, ${packed.seqLen}] batch, but its tokenizer has ${V} pieces (${packed.rows * packed.seqLen * V} logits expected): the model's vocabulary does not match its tokenizer`);

@@ -47,7 +47,7 @@ describe('masked-LM fixture through onnxruntime', () => {
       p.forEach((_, word) => queries.push({ pieces: p, word }));
     }
     const runs: number[] = [];
-    const counting = { ...model, run: (b: Parameters<typeof model.run>[0]) => (runs.push(b.rows), model.run(b)) };
+    const counting = { ...model, topAtMask: (b: Parameters<typeof model.run>[0], idx: number[]) => (runs.push(b.rows), model.topAtMask!(b, idx)) };
     const batched = await mlmCandidates(queries, counting, { k: 5, maxBatchRows: 32 });
     const batchedRuns = runs.length;
     const single = await mlmCandidates(queries, counting, { k: 5, maxBatchRows: 1, sortByLength: false });
@@ -55,5 +55,26 @@ describe('masked-LM fixture through onnxruntime', () => {
     expect(batched.every((c) => c && c.length === 5)).toBe(true);
     expect(batchedRuns).toBeLessThan(runs.length - batchedRuns);
     expect(batchedRuns).toBe(Math.ceil((runs.length - batchedRuns) / 32));
+  });
+
+  it('scores only the masked positions in the rewritten graph, with the same candidates as full logits', async () => {
+    expect(mlm.source.model.topAtMask).toBeDefined();
+    const full = await openMlmFolder(FIXTURE, { k: 5, provider: 'cpu', fastPath: false });
+    try {
+      expect(full.source.model.topAtMask).toBeUndefined();
+      const { pieces } = mlm.source;
+      const sentences = ['the movie was good and fun', 'a boring film', 'this story is great but the acting is bad'];
+      const queries: MlmQuery[] = sentences.flatMap((s) => {
+        const p = s.split(' ').map((w) => pieces(w));
+        return p.map((_, word) => ({ pieces: p, word }));
+      });
+      const fast = await mlmCandidates(queries, mlm.source.model, { k: 5 });
+      expect(await mlmCandidates(queries, full.source.model, { k: 5 })).toEqual(fast);
+      // k above the graph's baked-in k is capped; below it, a prefix.
+      const three = await mlmCandidates(queries, mlm.source.model, { k: 3 });
+      three.forEach((c, i) => expect(c).toEqual(fast[i]?.slice(0, 3)));
+    } finally {
+      await full.session.release();
+    }
   });
 });

@@ -42,6 +42,7 @@ describe('planMlmBatches', () => {
     expect(planMlmBatches([5, 3, 9, 3], 10, { k: 1, maxBatchRows: 2 })).toEqual([[1, 3], [0, 2]]);
     expect(planMlmBatches([5, 3, 9, 3], 10, { k: 1, maxLogits: 100 })).toEqual([[1, 3], [0], [2]]);
     expect(planMlmBatches([5, 3], 10, { k: 1, maxBatchRows: 1, sortByLength: false })).toEqual([[0], [1]]);
+    expect(planMlmBatches([5, 3, 9, 3], 1, { k: 1, maxTokens: 10 })).toEqual([[1, 3], [0], [2]]);
   });
 });
 
