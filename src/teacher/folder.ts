@@ -1,0 +1,94 @@
+/**
+ * A Hugging Face style teacher folder: config.json, tokenizer.json (or vocab.txt) and model.onnx
+ * or onnx/model.onnx (the optimum / transformers.js layout).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadTokenizer, type BertTokenizer } from '../data/tokenizer.ts';
+import { UserError } from '../util/errors.ts';
+
+/** What the teacher's config.json must tell us (Hugging Face BertConfig keys). */
+export interface TeacherConfig {
+  num_hidden_layers: number;
+  hidden_size: number;
+  num_attention_heads: number;
+  max_position_embeddings: number;
+  vocab_size?: number;
+  type_vocab_size?: number;
+  /** Label names by id; absent for encoder-only teachers. */
+  id2label?: Record<string, string>;
+  num_labels?: number;
+  problem_type?: string;
+  model_type?: string;
+  /** The whole config.json, for fields not listed here. */
+  raw: Record<string, unknown>;
+}
+
+export interface TeacherFolder {
+  dir: string;
+  config: TeacherConfig;
+  tokenizer: BertTokenizer;
+  onnxPath: string;
+}
+
+/** model.onnx candidates in the order optimum / transformers.js use. */
+export function findOnnxFile(dir: string): string {
+  const candidates = [path.join(dir, 'onnx', 'model.onnx'), path.join(dir, 'model.onnx')];
+  const found = candidates.find((f) => fs.existsSync(f));
+  if (!found) throw new UserError(`teacher folder ${dir} has no ONNX model: expected ${candidates.join(' or ')}`);
+  return found;
+}
+
+export function readTeacherConfig(file: string): TeacherConfig {
+  if (!fs.existsSync(file)) throw new UserError(`teacher config ${file} does not exist`);
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UserError(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${file}: expected a JSON object`);
+  const positiveInt = (key: string, fallback?: number): number => {
+    const v = raw[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+      throw new UserError(`${file}: "${key}" must be a positive integer, got ${JSON.stringify(raw[key])}`);
+    }
+    return v;
+  };
+  const optionalInt = (key: string) => (raw[key] === undefined ? undefined : positiveInt(key));
+  const config: TeacherConfig = {
+    num_hidden_layers: positiveInt('num_hidden_layers'),
+    hidden_size: positiveInt('hidden_size'),
+    num_attention_heads: positiveInt('num_attention_heads'),
+    max_position_embeddings: positiveInt('max_position_embeddings', 512),
+    vocab_size: optionalInt('vocab_size'),
+    type_vocab_size: optionalInt('type_vocab_size'),
+    num_labels: optionalInt('num_labels'),
+    problem_type: typeof raw.problem_type === 'string' ? raw.problem_type : undefined,
+    model_type: typeof raw.model_type === 'string' ? raw.model_type : undefined,
+    raw,
+  };
+  if (raw.id2label !== undefined) {
+    const m = raw.id2label;
+    if (!m || typeof m !== 'object' || Object.values(m).some((v) => typeof v !== 'string')) {
+      throw new UserError(`${file}: "id2label" must map label ids to names, e.g. {"0": "negative", "1": "positive"}`);
+    }
+    config.id2label = m as Record<string, string>;
+    config.num_labels ??= Object.keys(m).length;
+  }
+  if (config.hidden_size % config.num_attention_heads !== 0) {
+    throw new UserError(`${file}: hidden_size ${config.hidden_size} is not divisible by num_attention_heads ${config.num_attention_heads}`);
+  }
+  return config;
+}
+
+export async function loadTeacherFolder(dir: string): Promise<TeacherFolder> {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError(`teacher folder ${dir} does not exist`);
+  const config = readTeacherConfig(path.join(dir, 'config.json'));
+  const onnxPath = findOnnxFile(dir);
+  const tokenizer = await loadTokenizer(dir);
+  if (config.vocab_size !== undefined && tokenizer.vocabSize !== config.vocab_size) {
+    throw new UserError(`teacher folder ${dir}: the tokenizer has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${config.vocab_size}`);
+  }
+  return { dir, config, tokenizer, onnxPath };
+}

@@ -1,0 +1,99 @@
+/**
+ * Graph surgery: a plain export has only `logits` as output; this adds the embedding output, each
+ * layer's output hidden state and each layer's attention (pre-softmax scores and/or probabilities)
+ * as named graph outputs, through Identity nodes so the names are stable whatever the exporter
+ * called the internal tensors.
+ */
+import { GraphIndex } from '../onnx/graph.ts';
+import { DataType, onnx, type ModelProto } from '../onnx/proto.ts';
+import { UserError } from '../util/errors.ts';
+import { checkBertInputs, findBertStructure, type BertStructure } from './structure.ts';
+
+export type AttentionKind = 'scores' | 'probs' | 'both' | 'none';
+
+export interface FeatureSelection {
+  /** Hidden states to expose, Features convention: 0 = embedding output, i = output of layer i. */
+  hiddenLayers: number[];
+  /** Layers (1-based) whose attention to expose. */
+  attentionLayers: number[];
+  attention: AttentionKind;
+}
+
+/** Graph output names of the exposed features, keyed by layer number. */
+export interface FeatureOutputs {
+  logits?: string;
+  hidden: Map<number, string>;
+  scores: Map<number, string>;
+  probs: Map<number, string>;
+}
+
+export const outputName = {
+  hidden: (layer: number) => `distill.hidden.${layer}`,
+  scores: (layer: number) => `distill.attention_scores.${layer}`,
+  probs: (layer: number) => `distill.attention_probs.${layer}`,
+};
+
+/** The element type of a tensor if the graph records it, else that of the first output. */
+function elemTypeOf(model: ModelProto, tensor: string): number {
+  const g = model.graph!;
+  const all = [...(g.valueInfo ?? []), ...(g.output ?? [])];
+  const known = all.find((v) => v.name === tensor)?.type?.tensorType?.elemType;
+  return known || g.output?.[0]?.type?.tensorType?.elemType || DataType.FLOAT;
+}
+
+export function checkSelection(sel: FeatureSelection, numLayers: number, what: string): void {
+  for (const l of sel.hiddenLayers) {
+    if (!Number.isInteger(l) || l < 0 || l > numLayers) {
+      throw new UserError(`hidden layer ${l} does not exist in ${what}: valid are 0 (embeddings) to ${numLayers}`);
+    }
+  }
+  for (const l of sel.attentionLayers) {
+    if (!Number.isInteger(l) || l < 1 || l > numLayers) {
+      throw new UserError(`attention layer ${l} does not exist in ${what}: valid are 1 to ${numLayers}`);
+    }
+  }
+}
+
+/**
+ * Returns a modified copy of `model` (the argument is not changed) with the selected features as
+ * extra outputs, plus where to find them. `what` names the model in error messages.
+ */
+export function addFeatureOutputs(
+  model: ModelProto,
+  sel: FeatureSelection,
+  what: string,
+): { model: ModelProto; outputs: FeatureOutputs; structure: BertStructure } {
+  const copy = onnx.ModelProto.decode(onnx.ModelProto.encode(model).finish());
+  const graph = copy.graph!;
+  // Decoded repeated fields may share a frozen empty default; give the graph its own arrays.
+  graph.node = [...(graph.node ?? [])];
+  graph.output = [...(graph.output ?? [])];
+  const index = new GraphIndex(graph);
+  checkBertInputs(index, what);
+  const structure = findBertStructure(index, what);
+  checkSelection(sel, structure.numLayers, what);
+
+  const outputs: FeatureOutputs = { hidden: new Map(), scores: new Map(), probs: new Map() };
+  if (index.outputNames.includes('logits')) outputs.logits = 'logits';
+  const expose = (tensor: string, name: string) => {
+    graph.node!.push(onnx.NodeProto.create({ opType: 'Identity', name: `${name}/Identity`, input: [tensor], output: [name] }));
+    const elemType = elemTypeOf(copy, tensor);
+    graph.output!.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType } } }));
+  };
+  for (const l of sel.hiddenLayers) {
+    outputs.hidden.set(l, outputName.hidden(l));
+    expose(structure.hidden[l], outputName.hidden(l));
+  }
+  for (const l of sel.attentionLayers) {
+    const site = structure.attention[l - 1];
+    if (sel.attention === 'scores' || sel.attention === 'both') {
+      outputs.scores.set(l, outputName.scores(l));
+      expose(site.scores, outputName.scores(l));
+    }
+    if (sel.attention === 'probs' || sel.attention === 'both') {
+      outputs.probs.set(l, outputName.probs(l));
+      expose(site.probs, outputName.probs(l));
+    }
+  }
+  return { model: copy, outputs, structure };
+}
