@@ -1,0 +1,246 @@
+/**
+ * The student: a BERT encoder written directly with tfjs ops and tf.Variables (no tf.layers), so the
+ * whole forward pass is one readable function that returns the distillation Features.
+ *
+ * Shape of the model (HF BertForSequenceClassification, post-LayerNorm):
+ *   embeddings  = LN(word[ids] + position[0..L) + tokenType[types]) -> dropout
+ *   each layer  = LN(x + dropout(attnOut(selfAttention(x))));  LN(h + dropout(out(gelu(inter(h)))))
+ *   pooler      = tanh(dense(hidden[:, 0]));  logits = classifier(dropout(pooler))
+ * Parameter names are those of param-names.ts; dense kernels are stored [in, out].
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BertConfig } from './config.ts';
+import { allParamNames } from './param-names.ts';
+import type { Features } from '../distill/features.ts';
+import { Rng } from '../util/rng.ts';
+import { UserError } from '../util/errors.ts';
+
+/** Additive mask for padded keys, as HF BERT (a finite value keeps scores usable for distillation). */
+export const MASKED_SCORE = -10000;
+
+export interface StudentInputs {
+  /** int32 [B, L] */
+  inputIds: tf.Tensor2D;
+  /** int32 [B, L], 1 = real token, 0 = padding */
+  attentionMask: tf.Tensor2D;
+  /** int32 [B, L] */
+  tokenTypeIds: tf.Tensor2D;
+}
+
+export interface ForwardOptions {
+  training: boolean;
+  /** Seeds the dropout masks; required for reproducible training. Without it, a model-owned Rng is used. */
+  rng?: Rng;
+}
+
+export type StudentOutput = Features & { logits: tf.Tensor2D; attentionProbs: tf.Tensor4D[] };
+
+/** Shape of every parameter, from the config (tfjs layout: dense kernels [in, out]). */
+export function paramShapes(c: BertConfig): Map<string, number[]> {
+  const H = c.hidden_size;
+  const I = c.intermediate_size;
+  const shapes = new Map<string, number[]>();
+  for (const name of allParamNames(c.num_hidden_layers)) {
+    let shape: number[];
+    if (name === 'embeddings.word_embeddings.weight') shape = [c.vocab_size, H];
+    else if (name === 'embeddings.position_embeddings.weight') shape = [c.max_position_embeddings, H];
+    else if (name === 'embeddings.token_type_embeddings.weight') shape = [c.type_vocab_size, H];
+    else if (name === 'classifier.weight') shape = [H, c.num_labels];
+    else if (name === 'classifier.bias') shape = [c.num_labels];
+    else if (name.endsWith('intermediate.dense.weight')) shape = [H, I];
+    else if (name.endsWith('intermediate.dense.bias')) shape = [I];
+    else if (name.endsWith('output.dense.weight') && !name.includes('attention')) shape = [I, H];
+    else if (name.endsWith('.weight') && !name.includes('LayerNorm')) shape = [H, H];
+    else shape = [H]; // biases of width H and LayerNorm gains/biases
+    shapes.set(name, shape);
+  }
+  return shapes;
+}
+
+/** Checks the fields the model depends on, naming the config key that is wrong. */
+export function validateConfig(c: BertConfig): void {
+  const positive = [
+    'vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size',
+    'max_position_embeddings', 'type_vocab_size', 'num_labels',
+  ] as const;
+  for (const key of positive) {
+    if (!Number.isInteger(c[key]) || c[key] < 1) {
+      throw new UserError(`student config: ${key} must be a positive integer, got ${JSON.stringify(c[key])}`);
+    }
+  }
+  if (c.hidden_size % c.num_attention_heads !== 0) {
+    throw new UserError(
+      `student config: hidden_size ${c.hidden_size} must be divisible by num_attention_heads ${c.num_attention_heads}`,
+    );
+  }
+  for (const key of ['hidden_dropout_prob', 'attention_probs_dropout_prob'] as const) {
+    if (!(c[key] >= 0 && c[key] < 1)) throw new UserError(`student config: ${key} must be in [0, 1), got ${c[key]}`);
+  }
+  if (c.hidden_act !== 'gelu') throw new UserError(`student config: hidden_act must be "gelu", got "${c.hidden_act}"`);
+  if (c.problem_type === 'regression' && c.num_labels !== 1) {
+    throw new UserError(`student config: num_labels must be 1 for problem_type "regression", got ${c.num_labels}`);
+  }
+}
+
+/** BERT initialisation: normal(0, initializer_range) for matrices, zeros for biases, ones for LN gains. */
+function initialValue(name: string, shape: number[], c: BertConfig, rng: Rng): Float32Array {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(size);
+  if (name.includes('LayerNorm')) {
+    if (name.endsWith('.weight')) data.fill(1);
+    return data;
+  }
+  if (name.endsWith('.bias')) return data;
+  const std = c.initializer_range;
+  for (let i = 0; i < size; i++) data[i] = rng.normal() * std;
+  if (name === 'embeddings.word_embeddings.weight' && c.pad_token_id >= 0 && c.pad_token_id < c.vocab_size) {
+    data.fill(0, c.pad_token_id * shape[1], (c.pad_token_id + 1) * shape[1]); // HF zeros the padding row
+  }
+  return data;
+}
+
+export class Student {
+  private readonly dropoutRng: Rng;
+
+  private constructor(
+    readonly config: BertConfig,
+    readonly params: Map<string, tf.Variable>,
+    seed: number,
+  ) {
+    this.dropoutRng = new Rng(seed ^ 0x5eed);
+  }
+
+  /** A freshly initialised student (BERT's initialisation, reproducible from `seed`). */
+  static create(config: BertConfig, seed: number): Student {
+    validateConfig(config);
+    const rng = new Rng(seed);
+    const params = new Map<string, tf.Variable>();
+    for (const [name, shape] of paramShapes(config)) {
+      params.set(name, tf.variable(tf.tensor(initialValue(name, shape, config, rng), shape), true));
+    }
+    return new Student(config, params, seed);
+  }
+
+  /** A student holding the given values (tfjs layout); every parameter must be present with its config shape. */
+  static fromWeights(config: BertConfig, weights: Map<string, { shape: number[]; data: Float32Array }>, seed = 0): Student {
+    validateConfig(config);
+    const params = new Map<string, tf.Variable>();
+    try {
+      for (const [name, shape] of paramShapes(config)) {
+        const w = weights.get(name);
+        if (!w) throw new UserError(`student weights: missing tensor "${name}" (expected shape [${shape}])`);
+        if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
+          throw new UserError(`student weights: tensor "${name}" has shape [${w.shape}], config expects [${shape}]`);
+        }
+        params.set(name, tf.variable(tf.tensor(w.data, shape, 'float32'), true));
+      }
+    } catch (e) {
+      for (const v of params.values()) v.dispose();
+      throw e;
+    }
+    return new Student(config, params, seed);
+  }
+
+  numParams(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.size;
+    return n;
+  }
+
+  private p(name: string): tf.Variable {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`student has no parameter "${name}"`);
+    return v;
+  }
+
+  /** x [N, in] · kernel [in, out] + bias */
+  private dense(x: tf.Tensor2D, prefix: string): tf.Tensor2D {
+    return tf.add(tf.matMul(x, this.p(`${prefix}.weight`)), this.p(`${prefix}.bias`));
+  }
+
+  private layerNorm(x: tf.Tensor2D, prefix: string): tf.Tensor2D {
+    const { mean, variance } = tf.moments(x, -1, true);
+    const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.config.layer_norm_eps)));
+    return tf.add(tf.mul(normed, this.p(`${prefix}.weight`)), this.p(`${prefix}.bias`));
+  }
+
+  private dropout<T extends tf.Tensor>(x: T, rate: number, rng: Rng | undefined): T {
+    if (!rng || rate <= 0) return x;
+    return tf.dropout(x, rate, undefined, rng.int(2 ** 31)) as T;
+  }
+
+  /**
+   * One forward pass. All intermediate tensors are flattened to [B·L, H] between the attention
+   * products so each dense layer is one plain 2-D matMul. Call inside tf.tidy (or tf.variableGrads).
+   */
+  forward(inputs: StudentInputs, opts: ForwardOptions): StudentOutput {
+    const c = this.config;
+    const [B, L] = inputs.inputIds.shape;
+    if (L > c.max_position_embeddings) {
+      throw new UserError(`sequence length ${L} exceeds the student's max_position_embeddings ${c.max_position_embeddings}`);
+    }
+    const H = c.hidden_size;
+    const heads = c.num_attention_heads;
+    const d = H / heads;
+    const rng = opts.training ? (opts.rng ?? this.dropoutRng) : undefined;
+    const pHidden = c.hidden_dropout_prob;
+    const pAttn = c.attention_probs_dropout_prob;
+
+    const mask = tf.cast(inputs.attentionMask, 'float32') as tf.Tensor2D;
+    // [B, 1, 1, L]: 0 for real keys, MASKED_SCORE for padded ones (added to every query row).
+    const keyBias = tf.reshape(tf.mul(tf.sub(1, mask), MASKED_SCORE), [B, 1, 1, L]);
+
+    // Embeddings
+    const ids = tf.reshape(inputs.inputIds, [B * L]);
+    const types = tf.reshape(inputs.tokenTypeIds, [B * L]);
+    const words = tf.gather(this.p('embeddings.word_embeddings.weight'), ids); // [B·L, H]
+    const positions = tf.gather(this.p('embeddings.position_embeddings.weight'), tf.range(0, L, 1, 'int32')); // [L, H]
+    const typeEmb = tf.gather(this.p('embeddings.token_type_embeddings.weight'), types);
+    const summed = tf.add(tf.reshape(tf.add(words, typeEmb), [B, L, H]), positions);
+    let x = this.layerNorm(tf.reshape(summed, [B * L, H]), 'embeddings.LayerNorm');
+    x = this.dropout(x, pHidden, rng);
+
+    const hidden: tf.Tensor3D[] = [tf.reshape(x, [B, L, H])];
+    const attentionScores: tf.Tensor4D[] = [];
+    const attentionProbs: tf.Tensor4D[] = [];
+    const scale = 1 / Math.sqrt(d);
+
+    for (let i = 0; i < c.num_hidden_layers; i++) {
+      const pre = `encoder.layer.${i}.`;
+      // Self-attention. The 1/sqrt(d) scale is folded into q ([B,h,L,d], smaller than the scores);
+      // k is laid out [B,h,d,L] by its one transpose so the score product needs no transpose flag.
+      const q = tf.transpose(tf.reshape(tf.mul(this.dense(x, `${pre}attention.self.query`), scale), [B, L, heads, d]), [0, 2, 1, 3]);
+      const k = tf.transpose(tf.reshape(this.dense(x, `${pre}attention.self.key`), [B, L, heads, d]), [0, 2, 3, 1]);
+      const v = tf.transpose(tf.reshape(this.dense(x, `${pre}attention.self.value`), [B, L, heads, d]), [0, 2, 1, 3]);
+      const scores = tf.add(tf.matMul(q, k), keyBias) as tf.Tensor4D; // [B, h, L, L]
+      const probs = tf.softmax(scores) as tf.Tensor4D;
+      attentionScores.push(scores);
+      attentionProbs.push(probs);
+      const context = tf.matMul(this.dropout(probs, pAttn, rng), v); // [B, h, L, d]
+      const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [B * L, H]) as tf.Tensor2D;
+      const attnOut = this.dropout(this.dense(merged, `${pre}attention.output.dense`), pHidden, rng);
+      const h = this.layerNorm(tf.add(attnOut, x), `${pre}attention.output.LayerNorm`);
+      // Feed-forward with erf GELU, as BERT.
+      const inter = gelu(this.dense(h, `${pre}intermediate.dense`));
+      const ffOut = this.dropout(this.dense(inter, `${pre}output.dense`), pHidden, rng);
+      x = this.layerNorm(tf.add(ffOut, h), `${pre}output.LayerNorm`);
+      hidden.push(tf.reshape(x, [B, L, H]));
+    }
+
+    // Pooler on the first ([CLS]) token, then the head.
+    const first = tf.reshape(tf.slice(hidden[hidden.length - 1], [0, 0, 0], [B, 1, H]), [B, H]);
+    const pooled = tf.tanh(this.dense(first as tf.Tensor2D, 'pooler.dense'));
+    const logits = this.dense(this.dropout(pooled, pHidden, rng), 'classifier');
+    return { logits, hidden, attentionScores, attentionProbs, mask };
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.params.clear();
+  }
+}
+
+/** GELU, erf form (BERT's): x · ½(1 + erf(x/√2)). */
+export function gelu<T extends tf.Tensor>(x: T): T {
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))) as T;
+}
