@@ -22,6 +22,7 @@ import { EmbeddingCandidates, neighbourCacheFile } from './embedding-candidates.
 import { openMlmFolder } from './mlm-folder.ts';
 import { readRawSplit, replaceColumns } from './rows.ts';
 import { sampleVariants, sentenceSeed, validateSampling } from './sample.ts';
+import { onnxNeighbourSearch, type NeighbourSearch } from './neighbours-onnx.ts';
 import { readWordEmbedding } from './word-embedding.ts';
 import { basicTokenize } from './words.ts';
 
@@ -101,12 +102,25 @@ function resolveOptions(opts: AugmentOptions): ResolvedOptions {
   return { task, split, n, p, k, seed: opts.seed ?? 42 };
 }
 
-function teacherEmbedding(teacher: TeacherFolder, k: number, cacheDir: string): EmbeddingCandidates {
+/** Neighbours in the teacher's word embeddings, searched by onnxruntime, cached by model hash. */
+async function teacherEmbedding(
+  teacher: TeacherFolder,
+  k: number,
+  cacheDir: string,
+  provider: ProviderPreference | undefined,
+): Promise<{ embedding: EmbeddingCandidates; release: () => Promise<void> }> {
   const tok = teacher.tokenizer;
   const vocab: string[] = [];
   for (let i = 0; i < tok.vocabSize; i++) vocab.push(tok.idToToken(i) ?? '');
   const hash = sha256File(teacher.onnxPath);
-  return new EmbeddingCandidates(readWordEmbedding(teacher.onnxPath, tok.vocabSize), vocab, hash, k, neighbourCacheFile(cacheDir, hash));
+  const embedding = new EmbeddingCandidates(readWordEmbedding(teacher.onnxPath, tok.vocabSize), vocab, hash, k, neighbourCacheFile(cacheDir, hash));
+  let search: NeighbourSearch | undefined;
+  // The session (which holds a copy of the candidate matrix) opens only if a word is missing.
+  embedding.useSearch(async (queries) => {
+    search ??= await onnxNeighbourSearch(embedding.normed, embedding.candidateIds, k, { provider, notice: () => {} });
+    return search.search(queries);
+  });
+  return { embedding, release: async () => search?.release() };
 }
 
 export async function augmentTask(opts: AugmentOptions): Promise<AugmentResult> {
@@ -120,7 +134,7 @@ export async function augmentTask(opts: AugmentOptions): Promise<AugmentResult> 
   const teacher = await loadTeacherFolder(opts.teacher);
   const lowerCase = teacher.tokenizer.tokenizerConfig.do_lower_case !== false;
   const cacheDir = opts.neighbourCacheDir ?? path.join(path.dirname(path.resolve(opts.outDir)), '.augment-cache');
-  const embedding = teacherEmbedding(teacher, k, cacheDir);
+  const { embedding, release: releaseSearch } = await teacherEmbedding(teacher, k, cacheDir, opts.provider);
   const mlm = opts.mlm ? await openMlmFolder(opts.mlm, { k, provider: opts.provider, maxBatchRows: opts.mlmBatchRows }) : undefined;
   const counts: CandidateCounts = { mlm: 0, embedding: 0, none: 0 };
   const fileName = path.basename(spec.file);
@@ -172,6 +186,7 @@ export async function augmentTask(opts: AugmentOptions): Promise<AugmentResult> 
     });
   } finally {
     await mlm?.session.release();
+    await releaseSearch();
   }
   return {
     outDir: opts.outDir,

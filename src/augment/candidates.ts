@@ -54,7 +54,7 @@ export async function candidatesForSentences(
       } else embeddingSlots.push([s, i]); // beyond the MLM's length limit
     });
   }
-  const neighbours = embedding.candidatesFor(embeddingSlots.map(([s, i]) => sentences[s][i]));
+  const neighbours = await embedding.candidatesFor(embeddingSlots.map(([s, i]) => sentences[s][i]));
   for (const [s, i] of embeddingSlots) {
     const c = neighbours.get(sentences[s][i])!;
     if (c.length > 0) {

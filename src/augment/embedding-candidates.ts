@@ -17,9 +17,14 @@ interface CacheFile {
 }
 
 export class EmbeddingCandidates {
-  private readonly normed: Matrix;
+  /** Unit-length embedding rows. */
+  readonly normed: Matrix;
   private readonly idOf = new Map<string, number>();
-  private readonly candidateIds: Int32Array;
+  /** Token ids allowed as neighbours (whole-word alphabetic pieces), ascending. */
+  readonly candidateIds: Int32Array;
+  /** The search for missing words; nearestNeighbours in JS unless replaced (useSearch). */
+  private search: (queryIds: readonly number[]) => Promise<Int32Array[]> = async (q) =>
+    nearestNeighbours(this.normed, q, this.candidateIds, this.k);
   private readonly known = new Map<number, number[]>();
   private dirty = false;
 
@@ -58,6 +63,11 @@ export class EmbeddingCandidates {
     for (const [id, list] of Object.entries(parsed.neighbours)) this.known.set(Number(id), list.slice(0, this.k));
   }
 
+  /** Replaces the search, e.g. by onnxNeighbourSearch (same results, native speed). */
+  useSearch(search: (queryIds: readonly number[]) => Promise<Int32Array[]>): void {
+    this.search = search;
+  }
+
   /** Number of words whose neighbours are known (computed or loaded). */
   get size(): number {
     return this.known.size;
@@ -67,7 +77,7 @@ export class EmbeddingCandidates {
    * Candidates for each word: its k nearest whole-word vocabulary neighbours, or [] when the word
    * is not one vocabulary piece. Missing words are computed together in one blocked pass.
    */
-  candidatesFor(words: Iterable<string>): Map<string, string[]> {
+  async candidatesFor(words: Iterable<string>): Promise<Map<string, string[]>> {
     const missing = new Set<number>();
     const wanted: [string, number | undefined][] = [];
     for (const w of words) {
@@ -77,7 +87,7 @@ export class EmbeddingCandidates {
     }
     if (missing.size > 0) {
       const queries = [...missing].sort((a, b) => a - b);
-      const found = nearestNeighbours(this.normed, queries, this.candidateIds, this.k);
+      const found = await this.search(queries);
       queries.forEach((q, i) => this.known.set(q, Array.from(found[i])));
       this.dirty = true;
     }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nearestNeighbours, normalizeRows, type Matrix } from '../../src/augment/neighbours.ts';
 import { EmbeddingCandidates, neighbourCacheFile } from '../../src/augment/embedding-candidates.ts';
+import { onnxNeighbourSearch } from '../../src/augment/neighbours-onnx.ts';
 import { Rng } from '../../src/util/rng.ts';
 
 // A hand-made 3-d embedding with known cosine neighbours (worked out in the comments).
@@ -75,11 +76,11 @@ describe('nearestNeighbours', () => {
 });
 
 describe('EmbeddingCandidates', () => {
-  it('gives whole-word neighbours, [] for words outside the vocabulary, and persists them by model hash', () => {
+  it('gives whole-word neighbours, [] for words outside the vocabulary, and persists them by model hash', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nb-'));
     const file = neighbourCacheFile(dir, 'abc123');
     const src = new EmbeddingCandidates(emb, vocab, 'abc123', 2, file);
-    const got = src.candidatesFor(['cat', 'dog', 'zebra', 'cat']);
+    const got = await src.candidatesFor(['cat', 'dog', 'zebra', 'cat']);
     expect(got.get('cat')).toEqual(['kitten', 'dog']);
     expect(got.get('dog')).toEqual(['puppy', 'kitten']);
     expect(got.get('zebra')).toEqual([]);
@@ -92,9 +93,28 @@ describe('EmbeddingCandidates', () => {
     fs.writeFileSync(file, JSON.stringify(saved));
     const again = new EmbeddingCandidates(emb, vocab, 'abc123', 1, file);
     expect(again.size).toBe(2);
-    expect(again.candidatesFor(['cat']).get('cat')).toEqual(['truck']);
+    expect((await again.candidatesFor(['cat'])).get('cat')).toEqual(['truck']);
     // Another model's hash, or a larger k than stored, ignores the file.
-    expect(new EmbeddingCandidates(emb, vocab, 'other', 2, file).candidatesFor(['cat']).get('cat')).toEqual(['kitten', 'dog']);
+    expect((await new EmbeddingCandidates(emb, vocab, 'other', 2, file).candidatesFor(['cat'])).get('cat')).toEqual(['kitten', 'dog']);
     expect(new EmbeddingCandidates(emb, vocab, 'abc123', 3, file).size).toBe(0);
+  });
+});
+
+describe('onnxNeighbourSearch', () => {
+  it('finds the same neighbours as the JS search (hand-made ties included and a random matrix)', async () => {
+    const normed = normalizeRows(emb);
+    const allowed = Int32Array.from([2, 3, 4, 5, 6, 9]);
+    const hand = await onnxNeighbourSearch(normed, allowed, 3, { provider: 'cpu' });
+    const queries = [id('cat'), id('dog'), id('car'), id('##s')];
+    expect(await hand.search(queries)).toEqual(nearestNeighbours(normed, queries, allowed, 3));
+    await hand.release();
+
+    const rng = new Rng(9);
+    const m = normalizeRows({ data: Float32Array.from({ length: 300 * 24 }, () => rng.normal()), rows: 300, dim: 24 });
+    const cand = Int32Array.from({ length: 250 }, (_, i) => i + 50);
+    const q = Array.from({ length: 40 }, (_, i) => i * 7);
+    const ort = await onnxNeighbourSearch(m, cand, 6, { provider: 'cpu', blockRows: 16 });
+    expect(await ort.search(q)).toEqual(nearestNeighbours(m, q, cand, 6));
+    await ort.release();
   });
 });
