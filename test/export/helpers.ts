@@ -2,6 +2,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import type { StudentLike } from '../../src/export/export.ts';
+import type { WeightMap } from '../../src/export/weights.ts';
+import { randomWeights, tinyConfig } from './reference-bert.ts';
 
 export const TINY_WORDS = 'the a movie film good great bad awful fun boring not very was is it and'.split(' ');
 
@@ -90,3 +93,10 @@ export function argmaxRows(data: ArrayLike<number>, cols: number): number[] {
   }
   return out;
 }
+
+/** A student as the exporter sees it (tf.Variable has the same shape/dataSync surface). */
+export function fakeStudent(config = tinyConfig({ vocab_size: tinyVocab().length }), weights: WeightMap = randomWeights(config, 9)): StudentLike {
+  const params = new Map([...weights].map(([k, w]) => [k, { shape: w.shape, dataSync: () => w.data }]));
+  return { config, params };
+}
+
