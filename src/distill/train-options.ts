@@ -1,0 +1,152 @@
+import type { Encoded, TaskSpec } from '../data/types.ts';
+import type { BertConfig } from '../student/config.ts';
+import type { Student } from '../student/model.ts';
+import { UserError } from '../util/errors.ts';
+import type { AdamWOptions } from './adamw.ts';
+import type { EmaOptions } from './ema.ts';
+import type { Match, MatchFeature } from './losses.ts';
+import type { Curriculum, LrSchedule, ValueSchedule, WeightSchedule } from './schedules.ts';
+import type { TeacherCombine } from './targets.ts';
+import type { TemperatureRule } from './temperature.ts';
+import type { TeacherCacheLike } from './teachers.ts';
+
+/** What train() takes. The CLI maps its zod config onto this; tests build it directly. */
+
+export interface TrainData {
+  encoded: Encoded[];
+  /** Class ids or regression targets; position i is example i (also the teacher-cache key). */
+  labels?: (number | undefined)[];
+}
+
+export interface TeacherInput {
+  /** A cache folder written by the teacher stage (src/cache). */
+  cacheDir?: string;
+  /** An opened cache (a caller that already has one, or tests). */
+  cache?: TeacherCacheLike;
+  /** Its weight when multiTeacher.combine is "weighted". */
+  weight?: number;
+}
+
+export interface MomentumOptions {
+  /** Weight of the EMA student's softened predictions in the target (e.g. 0.4), or a schedule of it. */
+  alpha: number | ValueSchedule;
+  /** Temperature that softens the EMA student's logits. */
+  temperature: number;
+}
+
+export interface StageOptions {
+  name: string;
+  steps: number;
+  /** Loss matches with their weights (src/distill/losses.ts; mapping.ts mappingMatches / predictionMatches build them). */
+  matches: Match[];
+  /** Peak learning rate. */
+  lr: number;
+  /** Default: linear decay after a warm-up of 10% of the stage. */
+  lrSchedule?: LrSchedule;
+  /** Softening temperature for prediction matches (overrides each match's own), fixed or scheduled. */
+  temperature?: number | ValueSchedule;
+  /** Per-sample temperature rule (TextBrewer flsw / cwsm) around the temperature above. */
+  temperatureRule?: TemperatureRule;
+  /** Extra multiplier per feature, scheduled (e.g. { logits: { kind: 'linear_growth', weight: 1 } }). */
+  weights?: Partial<Record<MatchFeature, WeightSchedule>>;
+  /** Hand over from intermediate (hidden, attention) to prediction (logits, labels) losses by schedule. */
+  curriculum?: Curriculum;
+  /** Momentum distillation: the EMA student as a second, moving teacher (needs ema). */
+  momentum?: MomentumOptions;
+}
+
+export interface ProgressInfo {
+  stage: string;
+  stageStep: number;
+  stageSteps: number;
+  loss: number;
+  lr: number;
+  epoch: number;
+}
+
+export interface TrainOptions {
+  task: TaskSpec;
+  /** Exactly one of: a config for a fresh student, or an initialised Student (from a folder or the teacher's weights). */
+  studentConfig?: BertConfig;
+  initStudent?: Student;
+  train: TrainData;
+  dev?: TrainData;
+  /** None: hard-label training. Several: multi-teacher (same task, same tokenizer). */
+  teachers?: TeacherInput[];
+  multiTeacher?: {
+    combine: TeacherCombine;
+    /** Index into `teachers` of the one whose hidden states and attention maps are matched (default 0). */
+    intermediateTeacher?: number;
+  };
+  /** Hash of the training data as the cache manifest records it (checked when both are known). */
+  trainDataHash?: string;
+  stages: StageOptions[];
+  batchSize: number;
+  /** Micro-batches per update (default 1). */
+  gradAccumulation?: number;
+  /** Global gradient-norm clipping (default 1; 0 turns it off). */
+  maxGradNorm?: number;
+  optimizer?: Partial<AdamWOptions>;
+  seed: number;
+  /** Batches are length-sorted in groups of this many batches (planBatches). */
+  bucketSize?: number;
+  /** Evaluate on dev every N updates (0: only at the end of each stage). */
+  evalEvery?: number;
+  evalBatchSize?: number;
+  /** EMA of the student's weights; evaluated next to the raw student. Omit or null for none. */
+  ema?: Partial<EmaOptions> | null;
+  /** Hidden projections: one per matched student layer (default) or one shared (TinyBERT's code). */
+  sharedProjection?: boolean;
+  checkpointDir?: string;
+  /** Write the resume checkpoint every N updates (default: evalEvery, else 100) and at each stage end. */
+  checkpointEvery?: number;
+  /** Continue from checkpointDir's latest checkpoint when there is one. */
+  resume?: boolean;
+  logFile?: string;
+  /** Step records every k updates (default 1). */
+  logEvery?: number;
+  onProgress?: (step: number, total: number, info: ProgressInfo) => void;
+}
+
+const isPositiveInt = (n: unknown) => Number.isInteger(n) && (n as number) > 0;
+
+/** Checks the options before any work starts; errors name the option. */
+export function validateTrainOptions(o: TrainOptions): void {
+  if (!o.studentConfig === !o.initStudent) throw new UserError('train: give exactly one of studentConfig or initStudent');
+  if (!isPositiveInt(o.batchSize)) throw new UserError(`batchSize must be a positive integer, got ${o.batchSize}`);
+  if (o.gradAccumulation !== undefined && !isPositiveInt(o.gradAccumulation)) throw new UserError(`gradAccumulation must be a positive integer, got ${o.gradAccumulation}`);
+  if (o.train.encoded.length === 0) throw new UserError('train: the training data is empty');
+  if (o.train.labels && o.train.labels.length !== o.train.encoded.length) {
+    throw new UserError(`train: ${o.train.encoded.length} encoded examples but ${o.train.labels.length} labels`);
+  }
+  if (o.stages.length === 0) throw new UserError('stages: at least one stage is needed');
+  if (o.resume && !o.checkpointDir) throw new UserError('resume needs checkpointDir');
+  const hasTeacher = (o.teachers?.length ?? 0) > 0;
+  const names = new Set<string>();
+  o.stages.forEach((s, i) => {
+    const at = `stages[${i}] (${s.name})`;
+    if (names.has(s.name)) throw new UserError(`${at}: duplicate stage name`);
+    names.add(s.name);
+    if (!isPositiveInt(s.steps)) throw new UserError(`${at}.steps must be a positive integer, got ${s.steps}`);
+    if (!(s.lr > 0)) throw new UserError(`${at}.lr must be > 0, got ${s.lr}`);
+    if (s.matches.length === 0) throw new UserError(`${at}.matches is empty: nothing to learn`);
+    for (const m of s.matches) {
+      if (m.feature !== 'labels' && !hasTeacher && !(m.feature === 'logits' && s.momentum)) {
+        throw new UserError(`${at}: the "${m.loss}" loss needs a teacher cache (or, for prediction losses, momentum self-distillation); none was given`);
+      }
+      if (m.feature === 'labels' && !o.train.labels) throw new UserError(`${at}: the "${m.loss}" loss needs training labels`);
+    }
+    if (s.momentum && o.ema == null) throw new UserError(`${at}.momentum needs ema (the EMA student is the momentum teacher)`);
+    if (s.momentum && !s.matches.some((m) => m.feature === 'logits')) throw new UserError(`${at}.momentum needs a prediction (logits) match to apply to`);
+    if (s.momentum && !hasTeacher && !o.train.labels) throw new UserError(`${at}: momentum self-distillation mixes the EMA teacher with gold labels; the training data has none`);
+  });
+  if (o.multiTeacher && o.multiTeacher.combine === 'weighted') {
+    o.teachers?.forEach((t, i) => {
+      if (!(typeof t.weight === 'number' && t.weight >= 0)) throw new UserError(`teachers[${i}].weight must be a number ≥ 0 for the "weighted" combination`);
+    });
+  }
+  const it = o.multiTeacher?.intermediateTeacher ?? 0;
+  if (hasTeacher && !(Number.isInteger(it) && it >= 0 && it < o.teachers!.length)) {
+    throw new UserError(`multiTeacher.intermediateTeacher must index teachers (0..${o.teachers!.length - 1}), got ${it}`);
+  }
+}

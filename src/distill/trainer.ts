@@ -1,0 +1,253 @@
+import * as tf from '@tensorflow/tfjs';
+import { registerExtraKernels } from '../backend/register.ts';
+import { collate, planBatches } from '../data/batching.ts';
+import type { Batch } from '../data/types.ts';
+import { evaluateStudent, selectionMetric } from '../eval/evaluate.ts';
+import { Student } from '../student/model.ts';
+import { UserError } from '../util/errors.ts';
+import { Rng } from '../util/rng.ts';
+import { AdamW } from './adamw.ts';
+import { loadCheckpoint, saveCheckpoint, type BestInfo, type CheckpointState } from './checkpoint.ts';
+import { Ema } from './ema.ts';
+import { clipByGlobalNorm, disposeMap, GradAccumulator } from './grads.ts';
+import { TrainLog, type EvalRecord } from './log.ts';
+import { Projections } from './projections.ts';
+import { lrFactor } from './schedules.ts';
+import { microBatchGrads, type StepContext } from './step-loss.ts';
+import { TeacherSet } from './teachers.ts';
+import type { NamedTensor } from './tensor-file.ts';
+import { checkRunKey, packTensors, runKeyOf, unpackTensors, weightsOf } from './train-state.ts';
+import { validateTrainOptions, type StageOptions, type TrainOptions } from './train-options.ts';
+
+export type { TrainOptions, StageOptions } from './train-options.ts';
+
+export interface TrainResult {
+  /** The student after the last update (raw weights). */
+  student: Student;
+  /** The EMA student, when EMA was on. */
+  emaStudent?: Student;
+  /** The best evaluated model (raw or EMA) and its scores; undefined when nothing was evaluated. */
+  best?: BestInfo & { student: Student };
+  steps: number;
+  finalLoss: number;
+  evals: EvalRecord[];
+}
+
+/**
+ * TinyBERT-style task distillation (or plain hard-label training) in one flat loop: stages run one
+ * after another, each update takes gradAccumulation micro-batches, clips, steps AdamW, moves the EMA,
+ * logs, evaluates and checkpoints. A resumed run continues bit for bit where the checkpoint left off.
+ */
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  validateTrainOptions(opts);
+  registerExtraKernels(); // gradients of comparison ops (attention masking); idempotent
+  const student = opts.initStudent ?? Student.create(opts.studentConfig!, opts.seed);
+  const config = student.config;
+  const regression = opts.task.labels === null;
+  const teachers = opts.teachers?.length
+    ? await TeacherSet.open(opts.teachers, opts.multiTeacher?.intermediateTeacher ?? 0, {
+        numExamples: opts.train.encoded.length,
+        studentVocabSize: config.vocab_size,
+        numLabels: config.num_labels,
+        trainDataHash: opts.trainDataHash,
+      })
+    : undefined;
+  const projections = makeProjections(opts, student, teachers);
+  const emaStudent = opts.ema != null ? Student.create(config, opts.seed) : undefined;
+  const ema = emaStudent ? new Ema(student.params, opts.ema ?? {}, emaStudent.params) : undefined;
+  const variables = new Map<string, tf.Variable>([...student.params, ...(projections?.variables ?? [])]);
+  const rng = new Rng((opts.seed ^ 0x7a31c) >>> 0);
+  const metric = selectionMetric(opts.task);
+  const runKey = runKeyOf(opts, variables);
+  const gradAccumulation = opts.gradAccumulation ?? 1;
+  const maxGradNorm = opts.maxGradNorm ?? 1;
+  const evalEvery = opts.evalEvery ?? 0;
+  const checkpointEvery = opts.checkpointEvery ?? (evalEvery || 100);
+  const totalSteps = opts.stages.reduce((a, s) => a + s.steps, 0);
+
+  let state: CheckpointState = {
+    version: 1, step: 0, stageIndex: 0, stageStep: 0, epoch: 0, batchCursor: 0,
+    rngState: rng.state, optimizerStep: 0, runKey,
+  };
+  let resumedOptimizer: Map<string, NamedTensor> | undefined;
+  const latest = opts.resume && opts.checkpointDir ? loadCheckpoint(opts.checkpointDir, 'latest') : undefined;
+  if (latest) {
+    checkRunKey(latest.state.runKey, runKey, latest.dir);
+    state = latest.state;
+    resumedOptimizer = unpackTensors(latest.tensors, student, projections, ema, latest.dir);
+    rng.state = state.rngState;
+    if (ema && state.ema) {
+      ema.step = state.ema.step;
+      ema.updates = state.ema.updates;
+    }
+  }
+  let bestWeights: Map<string, NamedTensor> | undefined;
+  let best: BestInfo | undefined = state.best;
+  if (best && opts.checkpointDir) bestWeights = loadCheckpoint(opts.checkpointDir, 'best')?.tensors;
+
+  const log = new TrainLog(opts.logFile, opts.logEvery ?? 1);
+  log.open(latest ? state.step : undefined);
+  const evals: EvalRecord[] = [];
+  const lengths = opts.train.encoded.map((e) => e.inputIds.length);
+  let plan: number[][] = [];
+  let planEpoch = -1;
+  const nextBatch = (): Batch => {
+    if (planEpoch !== state.epoch) {
+      plan = planBatches(lengths, { batchSize: opts.batchSize, shuffle: true, seed: (opts.seed + state.epoch * 7919) >>> 0, bucketSize: opts.bucketSize });
+      planEpoch = state.epoch;
+    }
+    const rows = plan[state.batchCursor];
+    state.batchCursor += 1;
+    if (state.batchCursor >= plan.length) {
+      state.epoch += 1;
+      state.batchCursor = 0;
+    }
+    return collate(opts.train.encoded, rows, opts.train.labels);
+  };
+
+  const saveLatest = (optimizer: AdamW) => {
+    if (!opts.checkpointDir) return;
+    state.rngState = rng.state;
+    state.optimizerStep = optimizer.step;
+    state.best = best;
+    if (ema) state.ema = { step: ema.step, updates: ema.updates };
+    saveCheckpoint(opts.checkpointDir, 'latest', state, packTensors(student, projections, optimizer, ema));
+  };
+
+  const evaluate = (stage: StageOptions) => {
+    if (!opts.dev?.labels) return;
+    const candidates: [EvalRecord['model'], Student][] = [['raw', student]];
+    if (emaStudent) candidates.push(['ema', emaStudent]);
+    for (const [model, s] of candidates) {
+      const r = evaluateStudent(s, opts.dev.encoded, opts.dev.labels, opts.task, opts.evalBatchSize ?? 64);
+      const score = r.metrics[metric];
+      if (model === 'raw') state.lastDevScore = score;
+      const improved = Number.isFinite(score) && (!best || score > best.score);
+      const rec: EvalRecord = { type: 'eval', step: state.step, stage: stage.name, model, metrics: r.metrics, best: improved || undefined };
+      if (improved) {
+        best = { step: state.step, stage: stage.name, model, metric, score, metrics: r.metrics };
+        bestWeights = weightsOf(s);
+        if (opts.checkpointDir) saveCheckpoint(opts.checkpointDir, 'best', { ...best }, prefixed(bestWeights));
+      }
+      evals.push(rec);
+      log.write(rec);
+    }
+  };
+
+  let finalLoss = NaN;
+  try {
+    for (; state.stageIndex < opts.stages.length; state.stageIndex++, state.stageStep = 0) {
+      const stage = opts.stages[state.stageIndex];
+      const optimizer = new AdamW(variables, opts.optimizer);
+      if (resumedOptimizer) {
+        optimizer.setState(optimizerStateFrom(resumedOptimizer, variables, state.optimizerStep));
+        resumedOptimizer = undefined;
+      }
+      const acc = new GradAccumulator();
+      try {
+        while (state.stageStep < stage.steps) {
+          const ctx: StepContext = {
+            student, emaStudent, projections, teachers, rng, variables, stage, regression,
+            combine: opts.multiTeacher?.combine ?? 'mean',
+            teacherWeights: opts.teachers?.map((t) => t.weight ?? 1),
+            stageStep: state.stageStep,
+            lastDevScore: state.lastDevScore,
+          };
+          let loss = 0;
+          const parts: Record<string, number> = {};
+          for (let k = 0; k < gradAccumulation; k++) {
+            const r = microBatchGrads(ctx, nextBatch());
+            acc.add(r.grads);
+            disposeMap(r.grads);
+            checkFinite(r.loss, r.parts, state.step + 1, stage.name, opts.checkpointDir);
+            loss += r.loss / gradAccumulation;
+            for (const [name, v] of Object.entries(r.parts)) parts[name] = (parts[name] ?? 0) + v / gradAccumulation;
+          }
+          const mean = acc.takeMean();
+          const { grads, norm } = clipByGlobalNorm(mean, maxGradNorm);
+          disposeMap(mean);
+          if (!Number.isFinite(norm)) {
+            disposeMap(grads);
+            throw new UserError(`gradient norm is ${norm} at step ${state.step + 1} (stage ${stage.name}); training stopped${lastGood(opts.checkpointDir)}`);
+          }
+          const lr = stage.lr * lrFactor(stage.lrSchedule ?? { kind: 'linear', warmupSteps: Math.round(0.1 * stage.steps) }, state.stageStep, stage.steps);
+          optimizer.apply(grads, lr);
+          disposeMap(grads);
+          ema?.update();
+          state.step += 1;
+          state.stageStep += 1;
+          finalLoss = loss;
+          log.write({ type: 'step', stage: stage.name, step: state.step, lr, loss, parts, gradNorm: maxGradNorm > 0 ? norm : undefined });
+          opts.onProgress?.(state.step, totalSteps, { stage: stage.name, stageStep: state.stageStep, stageSteps: stage.steps, loss, lr, epoch: state.epoch });
+          const stageEnd = state.stageStep === stage.steps;
+          if (stageEnd || (evalEvery > 0 && state.step % evalEvery === 0)) evaluate(stage);
+          // A checkpoint at a stage's end resumes into the next stage (with a fresh optimizer there).
+          if (stageEnd || state.step % checkpointEvery === 0) saveLatest(optimizer);
+        }
+      } finally {
+        acc.dispose();
+        optimizer.dispose();
+      }
+    }
+  } finally {
+    log.close();
+  }
+
+  let bestStudent: Student | undefined;
+  if (best && bestWeights) bestStudent = Student.fromWeights(config, bestWeights, opts.seed);
+  return {
+    student,
+    emaStudent,
+    best: best && bestStudent ? { ...best, student: bestStudent } : undefined,
+    steps: state.step,
+    finalLoss,
+    evals,
+  };
+}
+
+function prefixed(weights: Map<string, NamedTensor>): Map<string, NamedTensor> {
+  return new Map([...weights].map(([k, v]) => [`student.${k}`, v]));
+}
+
+function optimizerStateFrom(tensors: Map<string, NamedTensor>, variables: Map<string, tf.Variable>, step: number) {
+  const m = new Map<string, Float32Array>();
+  const v = new Map<string, Float32Array>();
+  for (const name of variables.keys()) {
+    const tm = tensors.get(`opt.m.${name}`);
+    const tv = tensors.get(`opt.v.${name}`);
+    // A checkpoint at a stage boundary holds no moments: the new stage starts from zeros.
+    m.set(name, tm?.data ?? new Float32Array(variables.get(name)!.size));
+    v.set(name, tv?.data ?? new Float32Array(variables.get(name)!.size));
+  }
+  return { step, m, v };
+}
+
+function lastGood(dir: string | undefined): string {
+  return dir ? `; the last good checkpoint is kept in ${dir}` : '';
+}
+
+function checkFinite(loss: number, parts: Record<string, number>, step: number, stage: string, dir: string | undefined): void {
+  for (const [name, v] of Object.entries(parts)) {
+    if (!Number.isFinite(v)) throw new UserError(`loss term ${name} is ${v} at step ${step} (stage ${stage}); training stopped${lastGood(dir)}`);
+  }
+  if (!Number.isFinite(loss)) throw new UserError(`total loss is ${loss} at step ${step} (stage ${stage}); training stopped${lastGood(dir)}`);
+}
+
+function makeProjections(opts: TrainOptions, student: Student, teachers: TeacherSet | undefined): Projections | undefined {
+  if (!teachers) return undefined;
+  const hiddenLayers = opts.stages.flatMap((s) => s.matches.flatMap((m) => (m.feature === 'hidden' ? [m.layerS] : [])));
+  const usesAttention = opts.stages.some((s) => s.matches.some((m) => m.feature === 'attention'));
+  if (hiddenLayers.length === 0 && !usesAttention) return undefined;
+  const d = teachers.intermediateDims;
+  const c = student.config;
+  return Projections.create({
+    studentHidden: c.hidden_size,
+    teacherHidden: hiddenLayers.length > 0 ? d.hiddenSize : c.hidden_size,
+    studentHeads: c.num_attention_heads,
+    teacherHeads: usesAttention ? d.numHeads : c.num_attention_heads,
+    hiddenLayers,
+    shared: opts.sharedProjection ?? false,
+    seed: (opts.seed + 17) >>> 0,
+    initializerRange: c.initializer_range,
+  });
+}
