@@ -78,9 +78,11 @@ export function buildOnnxModel(config: BertConfig, weights: WeightMap, opts: Bui
 
   // Embeddings: word + position (0..L-1) + token type, then LayerNorm.
   const word = g.op('Gather', [param('embeddings.word_embeddings.weight'), inputIds], { axis: 0 });
-  const seqLen = g.op('Shape', [inputIds], { start: 1, end: 2 });
-  const posStart = g.int64('const_position_start', [1], [0]);
-  const position = g.op('Slice', [param('embeddings.position_embeddings.weight'), posStart, seqLen, posStart]);
+  // Positions as a Gather over Range(0, L), the way HF exports do, so weight extraction (src/teacher)
+  // recognises the table and an exported student can initialise the next one.
+  const seqLen = g.op('Squeeze', [g.op('Shape', [inputIds], { start: 1, end: 2 }), g.int64('const_axis0', [1], [0])]);
+  const positionIds = g.op('Range', [consts.zero, seqLen, g.int64('const_one_i64', [], [1])]);
+  const position = g.op('Gather', [param('embeddings.position_embeddings.weight'), positionIds], { axis: 0 });
   const tokenType = g.op('Gather', [param('embeddings.token_type_embeddings.weight'), tokenTypeIds], { axis: 0 });
   const embSum = g.op('Add', [g.op('Add', [word, tokenType]), position]);
   const hidden: string[] = [layerNorm(embSum, 'embeddings.LayerNorm', opts.withIntermediates ? 'hidden_states.0' : undefined)];

@@ -1,7 +1,7 @@
 /** Shared test helpers for the export tests: a tiny WordPiece tokenizer.json and an ONNX runner. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { createSession } from '../../src/teacher/session.ts';
 import type { StudentLike } from '../../src/export/export.ts';
 import type { WeightMap } from '../../src/export/weights.ts';
 import { randomWeights, tinyConfig } from './reference-bert.ts';
@@ -60,18 +60,21 @@ export interface OnnxOut {
   data: Float32Array;
 }
 
-/** Runs an ONNX model once on int64 inputs given as [B][L] arrays. */
+/** Runs an ONNX model once on int64 inputs given as [B][L] arrays (CPU, through the teacher's session wrapper). */
 export async function runOnnx(
   model: Uint8Array | string,
   ids: number[][],
   mask: number[][],
   types: number[][],
 ): Promise<Record<string, OnnxOut>> {
-  const session = await ort.InferenceSession.create(model as Uint8Array);
-  const t = (a: number[][]) => new ort.Tensor('int64', BigInt64Array.from(a.flat().map(BigInt)), [a.length, a[0].length]);
+  const session = await createSession(model, { provider: 'cpu' });
+  const dims = [ids.length, ids[0].length];
   try {
-    const out = await session.run({ input_ids: t(ids), attention_mask: t(mask), token_type_ids: t(types) });
-    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: [...v.dims], data: v.data as Float32Array }]));
+    return await session.run({
+      input_ids: { data: ids.flat(), dims, type: 'int64' },
+      attention_mask: { data: mask.flat(), dims, type: 'int64' },
+      token_type_ids: { data: types.flat(), dims, type: 'int64' },
+    });
   } finally {
     await session.release();
   }
