@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.ts';
+import { newVariable } from '../student/model.ts';
 import { UserError } from '../util/errors.ts';
 
 export interface ProjectionOptions {
@@ -67,8 +68,8 @@ export class Projections {
       const make = (tag: string): HiddenProjection => {
         const init = new Float32Array(hs * ht);
         for (let i = 0; i < init.length; i++) init[i] = rng.normal() * std;
-        const kernel = tf.variable(tf.tensor2d(init, [hs, ht]), true);
-        const bias = tf.variable(tf.zeros([ht]), true);
+        const kernel = newVariable(init, [hs, ht]);
+        const bias = newVariable(new Float32Array(ht), [ht]);
         this.variables.set(`proj.hidden.${tag}.weight`, kernel);
         this.variables.set(`proj.hidden.${tag}.bias`, bias);
         return { kernel, bias };
@@ -78,7 +79,7 @@ export class Projections {
       for (const layer of layers) this.hiddenByLayer.set(layer, shared ?? make(String(layer)));
     }
     if (nS !== nT) {
-      this.headMix = tf.variable(tf.tensor2d(headMixInit(nS, nT), [nS, nT]), true);
+      this.headMix = newVariable(headMixInit(nS, nT), [nS, nT]);
       this.variables.set('proj.heads.weight', this.headMix);
     }
   }

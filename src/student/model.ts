@@ -99,6 +99,14 @@ function initialValue(name: string, shape: number[], c: BertConfig, rng: Rng): F
   return data;
 }
 
+/** A trainable variable holding a copy of `data` (the staging tensor is released at once). */
+export function newVariable(data: Float32Array, shape: number[]): tf.Variable {
+  const staging = tf.tensor(data, shape, 'float32');
+  const v = tf.variable(staging, true);
+  staging.dispose();
+  return v;
+}
+
 export class Student {
   private readonly dropoutRng: Rng;
 
@@ -116,7 +124,7 @@ export class Student {
     const rng = new Rng(seed);
     const params = new Map<string, tf.Variable>();
     for (const [name, shape] of paramShapes(config)) {
-      params.set(name, tf.variable(tf.tensor(initialValue(name, shape, config, rng), shape), true));
+      params.set(name, newVariable(initialValue(name, shape, config, rng), shape));
     }
     return new Student(config, params, seed);
   }
@@ -132,7 +140,7 @@ export class Student {
         if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
           throw new UserError(`student weights: tensor "${name}" has shape [${w.shape}], config expects [${shape}]`);
         }
-        params.set(name, tf.variable(tf.tensor(w.data, shape, 'float32'), true));
+        params.set(name, newVariable(w.data, shape));
       }
     } catch (e) {
       for (const v of params.values()) v.dispose();

@@ -1,0 +1,141 @@
+/**
+ * A saved student in the Hugging Face layout: config.json (BertConfig), model.safetensors (HF names,
+ * dense kernels [out, in] like nn.Linear) and the tokenizer files, so PyTorch `from_pretrained`, the
+ * exporter and this toolkit all read the same folder.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BertConfig } from './config.ts';
+import { Student, paramShapes } from './model.ts';
+import { hfName, isDenseKernel } from './param-names.ts';
+import { readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from '../io/safetensors.ts';
+import { copyTokenizerFiles, hfConfigJson, tokenizerVocabSize } from '../export/hf-files.ts';
+import { writeFolderAtomic } from '../util/atomic.ts';
+import { UserError } from '../util/errors.ts';
+
+/** A tokenizer object that can write its own files (src/data/tokenizer.ts BertTokenizer). */
+export interface SavableTokenizer {
+  save(folder: string): void | Promise<void>;
+}
+
+/** [rows, cols] row-major -> [cols, rows]. */
+export function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
+  return out;
+}
+
+/** The student's weights as HF's state dict: HF names, [out, in] dense kernels. */
+export function studentStateDict(student: Student): Map<string, SafeTensor> {
+  const out = new Map<string, SafeTensor>();
+  for (const [name, v] of student.params) {
+    const data = v.dataSync() as Float32Array;
+    if (isDenseKernel(name)) {
+      const [rows, cols] = v.shape;
+      out.set(hfName(name), { dtype: 'F32', shape: [cols, rows], data: transpose2d(data, rows, cols) });
+    } else {
+      out.set(hfName(name), { dtype: 'F32', shape: [...v.shape], data: Float32Array.from(data) });
+    }
+  }
+  return out;
+}
+
+async function writeTokenizer(source: string | SavableTokenizer, config: BertConfig, dir: string): Promise<void> {
+  if (typeof source !== 'string') {
+    await source.save(dir);
+    return;
+  }
+  if (!fs.existsSync(source)) throw new UserError(`tokenizer ${source} does not exist`);
+  const jsonFile = fs.statSync(source).isDirectory() ? path.join(source, 'tokenizer.json') : source;
+  if (fs.existsSync(jsonFile) && path.basename(jsonFile) === 'tokenizer.json') {
+    const n = tokenizerVocabSize(jsonFile);
+    if (n > config.vocab_size) {
+      throw new UserError(`tokenizer ${jsonFile} produces ids up to ${n - 1}, beyond the student's vocab_size ${config.vocab_size}`);
+    }
+    copyTokenizerFiles(jsonFile, config, dir);
+    return;
+  }
+  // A vocab.txt (or a folder with only one): let the tokenizer module build tokenizer.json.
+  const { loadTokenizer } = await import('../data/tokenizer.ts');
+  (await loadTokenizer(source)).save(dir);
+}
+
+/**
+ * Writes config.json, model.safetensors and the tokenizer files into `dir`, all at once (a temporary
+ * folder renamed into place). `tokenizer` is a folder or tokenizer.json / vocab.txt path, or a tokenizer
+ * object. An existing `dir` is refused unless `force`.
+ */
+export async function saveStudentFolder(
+  student: Student,
+  tokenizer: string | SavableTokenizer,
+  dir: string,
+  opts: { force?: boolean } = {},
+): Promise<void> {
+  const state = studentStateDict(student);
+  await writeFolderAtomic(dir, opts.force ?? false, async (tmp) => {
+    fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(hfConfigJson(student.config), null, 2) + '\n');
+    writeSafetensors(path.join(tmp, 'model.safetensors'), state, { format: 'pt' });
+    await writeTokenizer(tokenizer, student.config, tmp);
+  });
+}
+
+const REQUIRED_KEYS = [
+  'vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size',
+  'max_position_embeddings', 'type_vocab_size',
+] as const;
+
+/** Reads a student folder's config.json, filling the fields HF leaves implicit. */
+export function readStudentConfig(file: string): BertConfig {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UserError(`${file}: cannot read config (${(e as Error).message})`);
+  }
+  for (const key of REQUIRED_KEYS) {
+    if (!Number.isInteger(raw[key])) throw new UserError(`${file}: "${key}" must be an integer, got ${JSON.stringify(raw[key])}`);
+  }
+  const id2label = (raw.id2label as Record<string, string> | undefined) ?? {};
+  const numLabels = (raw.num_labels as number | undefined) ?? (Object.keys(id2label).length || 2);
+  const regression = raw.problem_type === 'regression';
+  return {
+    model_type: 'bert',
+    hidden_act: 'gelu',
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+    layer_norm_eps: 1e-12,
+    initializer_range: 0.02,
+    pad_token_id: 0,
+    label2id: {},
+    ...(raw as Partial<BertConfig>),
+    num_labels: numLabels,
+    problem_type: regression ? 'regression' : 'single_label_classification',
+    id2label,
+  } as BertConfig;
+}
+
+/**
+ * Loads a student saved by saveStudentFolder (or any HF BertForSequenceClassification safetensors
+ * folder with F32/F16/BF16 weights), checking every tensor's shape against config.json.
+ */
+export async function loadStudentFolder(dir: string): Promise<Student> {
+  const configFile = path.join(dir, 'config.json');
+  const weightsFile = path.join(dir, 'model.safetensors');
+  if (!fs.existsSync(configFile)) throw new UserError(`student folder ${dir}: config.json not found`);
+  if (!fs.existsSync(weightsFile)) throw new UserError(`student folder ${dir}: model.safetensors not found`);
+  const config = readStudentConfig(configFile);
+  const { tensors } = readSafetensors(weightsFile);
+  const weights = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, shape] of paramShapes(config)) {
+    const key = hfName(name);
+    const t = tensors.get(key);
+    const fileShape = isDenseKernel(name) ? [shape[1], shape[0]] : shape;
+    if (!t) throw new UserError(`${weightsFile}: tensor "${key}" is missing (config.json implies shape [${fileShape}])`);
+    if (t.shape.length !== fileShape.length || t.shape.some((d, i) => d !== fileShape[i])) {
+      throw new UserError(`${weightsFile}: tensor "${key}" has shape [${t.shape}], config.json implies [${fileShape}]`);
+    }
+    const data = toFloat32(t);
+    weights.set(name, { shape, data: isDenseKernel(name) ? transpose2d(data, fileShape[0], fileShape[1]) : data });
+  }
+  return Student.fromWeights(config, weights);
+}
