@@ -7,7 +7,7 @@ import { Student } from '../student/model.ts';
 import { UserError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { AdamW } from './adamw.ts';
-import { loadCheckpoint, saveCheckpoint, type BestInfo, type CheckpointState } from './checkpoint.ts';
+import { loadCheckpoint, saveCheckpoint, tensorsWithPrefix, type BestInfo, type CheckpointState } from './checkpoint.ts';
 import { Ema } from './ema.ts';
 import { clipByGlobalNorm, disposeMap, GradAccumulator } from './grads.ts';
 import { TrainLog, type EvalRecord } from './log.ts';
@@ -83,7 +83,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   let bestWeights: Map<string, NamedTensor> | undefined;
   let best: BestInfo | undefined = state.best;
-  if (best && opts.checkpointDir) bestWeights = loadCheckpoint(opts.checkpointDir, 'best')?.tensors;
+  if (best && opts.checkpointDir) {
+    const saved = loadCheckpoint<BestInfo>(opts.checkpointDir, 'best');
+    if (saved) bestWeights = tensorsWithPrefix(saved.tensors, 'student.');
+  }
 
   const log = new TrainLog(opts.logFile, opts.logEvery ?? 1);
   log.open(latest ? state.step : undefined);
