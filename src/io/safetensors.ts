@@ -113,7 +113,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
     if (begin > end || end > dataLength) fail(`tensor "${name}" data_offsets [${begin}, ${end}] outside the ${dataLength} data bytes`);
     const s = shape as number[];
     if (end - begin !== count(s) * spec.bytes) fail(`tensor "${name}" (${e.dtype}, shape [${s}]) needs ${count(s) * spec.bytes} bytes, offsets give ${end - begin}`);
-    const copy = bytes.slice(dataStart + begin, dataStart + end);
+    // A fresh, aligned copy (Buffer.slice would share the file's pooled memory).
+    const copy = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end));
     if (!LITTLE_ENDIAN_HOST) swapBytes(copy, spec.bytes);
     tensors.set(name, { dtype: e.dtype as SafeDType, shape: s, data: spec.make(copy.buffer) });
     spans.push([begin, end, name]);
