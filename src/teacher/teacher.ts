@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Batch } from '../data/types.ts';
 import { GraphIndex } from '../onnx/graph.ts';
-import { loadModelProto, saveModelProto } from '../onnx/proto.ts';
+import { loadModelProto, saveModelProto, type ModelProto } from '../onnx/proto.ts';
 import { UserError } from '../util/errors.ts';
 import { loadTeacherFolder, type TeacherFolder } from './folder.ts';
 import { createSession, type OnnxSession, type OutputTensor, type ProviderPreference, type TensorFeed } from './session.ts';
@@ -51,7 +51,12 @@ export class Teacher {
   ) {}
 
   static async load(dir: string, opts: TeacherOptions = {}): Promise<Teacher> {
-    const folder = await loadTeacherFolder(dir);
+    return Teacher.fromFolder(await loadTeacherFolder(dir), opts);
+  }
+
+  /** `proto` may be passed when the caller already parsed folder.onnxPath. */
+  static async fromFolder(folder: TeacherFolder, opts: TeacherOptions = {}, proto?: ModelProto): Promise<Teacher> {
+    const dir = folder.dir;
     const n = folder.config.num_hidden_layers;
     const selection: FeatureSelection = {
       hiddenLayers: opts.hiddenLayers ?? Array.from({ length: n + 1 }, (_, i) => i),
@@ -60,7 +65,7 @@ export class Teacher {
     };
     if (selection.attention === 'none') selection.attentionLayers = [];
     const what = `teacher model ${folder.onnxPath}`;
-    const proto = loadModelProto(folder.onnxPath);
+    proto ??= loadModelProto(folder.onnxPath);
     const index = new GraphIndex(proto.graph!, path.dirname(folder.onnxPath));
     const { hasTokenTypeIds } = checkBertInputs(index, what);
     const rows = wordEmbeddingRows(index);

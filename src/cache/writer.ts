@@ -1,0 +1,287 @@
+/**
+ * Builds the teacher cache: tokenizes the split, plans length-sorted batches and shards, refuses
+ * caches over the disk budget, then runs the teacher shard by shard. Each shard is written to a
+ * temp file and renamed; a progress file records it with its checksum, so a killed run resumes at
+ * the last complete shard and produces the same bytes. `shard: {index, count}` lets several
+ * processes share the work; the last to finish writes the manifest (see merge.ts).
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { collate, encodeExamples } from '../data/batching.ts';
+import { readSplit } from '../data/reader.ts';
+import { loadTask } from '../data/tasks.ts';
+import type { TaskSpec } from '../data/types.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
+import { UserError } from '../util/errors.ts';
+import { sha256, sha256File } from '../util/hash.ts';
+import { Teacher } from '../teacher/teacher.ts';
+import type { AttentionKind } from '../teacher/surgery.ts';
+import { loadTeacherFolder, readTeacherConfig } from '../teacher/folder.ts';
+import { loadModelProto } from '../onnx/proto.ts';
+import * as format from './format.ts';
+import { type BuildInfo, type CacheDtype, type CacheFingerprint, type CacheLayout, type ProgressFile } from './format.ts';
+import { mergeCache, readProgressFiles } from './merge.ts';
+import { encodeIndex, planCache } from './plan.ts';
+import { encodeBatchRecords } from './records.ts';
+
+export interface BuildCacheOptions {
+  teacherDir: string;
+  /** Task name ("sst2") or a task JSON path, or a loaded TaskSpec. */
+  task: string | TaskSpec;
+  dataDir: string;
+  split: string;
+  outDir: string;
+  /** Tokens per example, special tokens included (default 128). */
+  maxLength?: number;
+  batchSize?: number;
+  dtype?: CacheDtype;
+  /** Store logits only (no hidden states or attention). */
+  logitsOnly?: boolean;
+  /** Layers for both hidden states (0 = embeddings) and attention (1-based; 0 is skipped). Default: all. */
+  layers?: number[];
+  hiddenLayers?: number[];
+  attentionLayers?: number[];
+  /** 'scores' (pre-softmax, default), 'probs', 'both' or 'none'. */
+  attention?: AttentionKind;
+  /** Refuse when the estimated size is above this (default 20). */
+  maxCacheGb?: number;
+  /** Discard an existing cache in outDir that was built from other inputs. */
+  force?: boolean;
+  /** This process builds shards k with k % count === index. Also accepts "i/n". */
+  shard?: { index: number; count: number } | string;
+  /** Target shard file size in bytes (default 256 MB). */
+  shardBytes?: number;
+  provider?: 'auto' | 'cuda' | 'cpu';
+  intraOpThreads?: number;
+  onProgress?: (p: { done: number; total: number; shard: number }) => void;
+  /** One-line messages (estimate, provider, resume); default stderr. */
+  notice?: (message: string) => void;
+}
+
+export interface BuildCacheResult {
+  dir: string;
+  /** True when this call wrote the manifest (the cache is complete). */
+  complete: boolean;
+  estimatedBytes: number;
+  shardsWritten: number;
+  shardsSkipped: number;
+  provider: string;
+  examplesPerSecond: number;
+}
+
+export function parseShardOption(shard: BuildCacheOptions['shard']): { index: number; count: number } {
+  if (shard === undefined) return { index: 0, count: 1 };
+  const s = typeof shard === 'string' ? (() => {
+    const m = /^(\d+)\/(\d+)$/.exec(shard.trim());
+    if (!m) throw new UserError(`--shard must look like i/n (e.g. 0/4), got "${shard}"`);
+    return { index: Number(m[1]), count: Number(m[2]) };
+  })() : shard;
+  if (!Number.isInteger(s.count) || s.count < 1 || !Number.isInteger(s.index) || s.index < 0 || s.index >= s.count) {
+    throw new UserError(`--shard ${s.index}/${s.count}: expected 0 <= i < n`);
+  }
+  return s;
+}
+
+function tokenizerHash(json: Record<string, unknown>, config: Record<string, unknown>): string {
+  return sha256(JSON.stringify(json) + '\n' + JSON.stringify(config));
+}
+
+/** Refuses a build.json from other inputs (unless force: then the old cache is removed). */
+function prepareDir(dir: string, info: BuildInfo, force: boolean, soleBuilder: boolean): void {
+  const buildFile = path.join(dir, 'build.json');
+  if (fs.existsSync(buildFile)) {
+    let old: BuildInfo | undefined;
+    try {
+      old = JSON.parse(fs.readFileSync(buildFile, 'utf8'));
+    } catch {
+      old = undefined;
+    }
+    const diffs = old?.fingerprint ? format.fingerprintDifferences(old.fingerprint, info.fingerprint) : ['build.json unreadable'];
+    if (diffs.length > 0) {
+      if (!force) throw new UserError(`${dir} holds a teacher cache built from other inputs: ${diffs.join('; ')}. Use --force to replace it, or another output folder`);
+      for (const f of ['manifest.json', 'build.json', 'index.bin', 'shards', 'progress']) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+    }
+  } else if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0 && !force) {
+    throw new UserError(`${dir} exists and is not a teacher cache; choose an empty or new folder (or --force)`);
+  }
+  fs.mkdirSync(path.join(dir, 'shards'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'progress'), { recursive: true });
+  // Temp files of a killed run; with several builders they may belong to a live process, so keep them.
+  if (soleBuilder) {
+    for (const f of fs.readdirSync(path.join(dir, 'shards'))) if (f.endsWith('.tmp')) fs.rmSync(path.join(dir, 'shards', f), { force: true });
+  }
+}
+
+export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheResult> {
+  const notice = opts.notice ?? ((m: string) => process.stderr.write(m + '\n'));
+  const maxLength = opts.maxLength ?? 128;
+  const batchSize = opts.batchSize ?? 32;
+  const dtype = opts.dtype ?? 'float16';
+  const part = parseShardOption(opts.shard);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`batchSize must be a positive integer, got ${batchSize}`);
+  if (dtype !== 'float16' && dtype !== 'float32') throw new UserError(`cache dtype must be float16 or float32, got ${dtype}`);
+
+  const config = readTeacherConfig(path.join(opts.teacherDir, 'config.json'));
+  const n = config.num_hidden_layers;
+  if (maxLength > config.max_position_embeddings) {
+    throw new UserError(`maxLength ${maxLength} is longer than the teacher's max_position_embeddings ${config.max_position_embeddings}`);
+  }
+  const all = Array.from({ length: n + 1 }, (_, i) => i);
+  const attention: AttentionKind = opts.logitsOnly ? 'none' : (opts.attention ?? 'scores');
+  const hiddenLayers = opts.logitsOnly ? [] : [...new Set(opts.hiddenLayers ?? opts.layers ?? all)].sort((a, b) => a - b);
+  const attentionLayers = attention === 'none' ? [] : [...new Set(opts.attentionLayers ?? (opts.layers ?? all).filter((l) => l > 0))].sort((a, b) => a - b);
+
+  const task = typeof opts.task === 'string' ? loadTask(opts.task) : opts.task;
+  const spec = task.splits[opts.split];
+  if (!spec) throw new UserError(`task ${task.name} has no split "${opts.split}"; expected one of: ${Object.keys(task.splits).join(', ')}`);
+  const dataFile = path.join(opts.dataDir, spec.file);
+  const examples = readSplit(task, opts.dataDir, opts.split);
+
+  const folder = await loadTeacherFolder(opts.teacherDir);
+  const proto = loadModelProto(folder.onnxPath);
+  const hasLogits = (proto.graph!.output ?? []).some((o) => o.name === 'logits');
+  const tok = folder.tokenizer;
+  const encoded = encodeExamples(tok, examples, maxLength);
+  const lengths = encoded.map((e) => e.inputIds.length);
+  const layout: CacheLayout = {
+    numLabels: hasLogits ? (config.num_labels ?? 0) : 0,
+    hiddenSize: config.hidden_size,
+    numHeads: config.num_attention_heads,
+    numLayers: n,
+    dtype,
+    logits: hasLogits,
+    hiddenLayers,
+    attentionLayers,
+    scores: attention === 'scores' || attention === 'both',
+    probs: attention === 'probs' || attention === 'both',
+  };
+  if (layout.logits && layout.numLabels === 0) throw new UserError(`${opts.teacherDir}/config.json: num_labels or id2label is needed to cache logits`);
+  if (opts.logitsOnly && !hasLogits) throw new UserError(`teacher model ${folder.onnxPath} has no "logits" output, so a logits-only cache is empty`);
+  const fingerprint: CacheFingerprint = {
+    format: format.CACHE_FORMAT,
+    version: format.CACHE_VERSION,
+    teacherSha256: sha256File(folder.onnxPath),
+    task: task.name,
+    split: opts.split,
+    dataSha256: sha256File(dataFile),
+    tokenizerSha256: tokenizerHash(tok.tokenizerJson, tok.tokenizerConfig),
+    maxLength,
+    numExamples: examples.length,
+    batchSize,
+    dtype,
+    logits: layout.logits,
+    hiddenLayers,
+    attentionLayers,
+    attention,
+    shardBytes: opts.shardBytes ?? 256e6,
+  };
+  const plan = planCache(lengths, batchSize, layout, fingerprint.shardBytes);
+  const gb = plan.totalBytes / 1e9;
+  const budget = opts.maxCacheGb ?? 20;
+  notice(`teacher cache: ${examples.length} examples, estimated ${format.formatBytes(plan.totalBytes)} on disk (${plan.shards.length} shards, ${dtype}) in ${opts.outDir}`);
+  if (gb > budget) {
+    throw new UserError(
+      `the teacher cache would take ${gb.toFixed(2)} GB, above --max-cache-gb ${budget}. Attention grows with heads × length² per layer: ` +
+        `store fewer layers (--layers), use --attention none or --logits-only, keep float16, lower --max-length, or raise --max-cache-gb`,
+    );
+  }
+  const index = encodeIndex(plan, lengths);
+  const info: BuildInfo = {
+    fingerprint,
+    layout,
+    teacher: { dir: opts.teacherDir, onnx: folder.onnxPath, id2label: config.id2label },
+    data: { dir: opts.dataDir, file: spec.file },
+    tokenizer: { vocabSize: tok.vocabSize, maxLength, lowercase: tok.tokenizerConfig.do_lower_case, clsId: tok.clsId, sepId: tok.sepId, padId: tok.padId },
+    numShards: plan.shards.length,
+    estimatedBytes: plan.totalBytes,
+    index: { file: 'index.bin', sha256: sha256(index), entryBytes: format.INDEX_ENTRY_BYTES },
+  };
+  const freshDir = !fs.existsSync(opts.outDir);
+  let teacher: Teacher;
+  try {
+    prepareDir(opts.outDir, info, !!opts.force, part.count === 1);
+    writeJsonAtomic(path.join(opts.outDir, 'build.json'), info);
+    writeFileAtomic(path.join(opts.outDir, 'index.bin'), index);
+    teacher = await Teacher.fromFolder(
+      folder,
+      { hiddenLayers, attentionLayers, attention, workDir: opts.outDir, provider: opts.provider, intraOpThreads: opts.intraOpThreads, notice },
+      proto,
+    );
+  } catch (e) {
+    // A teacher that cannot run (unrecognised graph, vocabulary mismatch) leaves no half-made cache behind.
+    if (freshDir) fs.rmSync(opts.outDir, { recursive: true, force: true });
+    throw e;
+  }
+  try {
+
+    // Shards finished by any earlier run (of any part split) are kept when their size is right.
+    const done = new Map<number, format.ShardInfo>();
+    for (const p of readProgressFiles(opts.outDir, fingerprint)) {
+      for (const [k, s] of Object.entries(p.shards)) {
+        const file = path.join(opts.outDir, s.file);
+        if (fs.existsSync(file) && fs.statSync(file).size === s.bytes) done.set(Number(k), s);
+      }
+    }
+    const progressFile = path.join(opts.outDir, format.progressFileName(part.index, part.count));
+    const progress: ProgressFile = { fingerprint, part: part.index, parts: part.count, provider: teacher.provider, shards: {} };
+    const mine = plan.shards.map((_, k) => k).filter((k) => k % part.count === part.index);
+    for (const k of mine) if (done.has(k)) progress.shards[k] = done.get(k)!;
+    const todo = mine.filter((k) => !done.has(k));
+    if (todo.length < mine.length) notice(`teacher cache: resuming, ${mine.length - todo.length} of ${mine.length} shards already done`);
+    writeJsonAtomic(progressFile, progress);
+
+    const totalExamples = mine.reduce((s, k) => s + plan.shards[k].examples, 0);
+    let doneExamples = totalExamples - todo.reduce((s, k) => s + plan.shards[k].examples, 0);
+    const started = performance.now();
+    let ranExamples = 0;
+    for (const k of todo) {
+      const shard = plan.shards[k];
+      const rel = format.shardFileName(k);
+      const final = path.join(opts.outDir, rel);
+      const tmp = `${final}.${process.pid}.tmp`;
+      const fd = fs.openSync(tmp, 'w');
+      const hash = createHash('sha256');
+      try {
+        // One batch ahead: the teacher computes batch j+1 while batch j is encoded and written.
+        const batches = shard.batches.map((b) => collate(encoded, b, undefined, tok.padId));
+        let pending = teacher.run(batches[0]);
+        for (let j = 0; j < batches.length; j++) {
+          const out = await pending;
+          if (j + 1 < batches.length) pending = teacher.run(batches[j + 1]);
+          const bytes = encodeBatchRecords(out, batches[j], layout);
+          fs.writeSync(fd, bytes);
+          hash.update(bytes);
+          doneExamples += batches[j].size;
+          ranExamples += batches[j].size;
+          opts.onProgress?.({ done: doneExamples, total: totalExamples, shard: k });
+        }
+        fs.fsyncSync(fd);
+      } catch (e) {
+        fs.closeSync(fd);
+        fs.rmSync(tmp, { force: true });
+        throw e;
+      }
+      fs.closeSync(fd);
+      const bytes = fs.statSync(tmp).size;
+      if (bytes !== shard.bytes) throw new Error(`internal: shard ${k} has ${bytes} bytes, planned ${shard.bytes}`);
+      fs.renameSync(tmp, final);
+      progress.shards[k] = { file: rel, examples: shard.examples, bytes, sha256: hash.digest('hex') };
+      writeJsonAtomic(progressFile, progress);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const complete = mergeCache(opts.outDir, { quiet: part.count > 1 }) !== undefined;
+    if (!complete) notice(`teacher cache: part ${part.index}/${part.count} done; the manifest is written when every part has finished (or run the merge step)`);
+    return {
+      dir: opts.outDir,
+      complete,
+      estimatedBytes: plan.totalBytes,
+      shardsWritten: todo.length,
+      shardsSkipped: mine.length - todo.length,
+      provider: teacher.provider,
+      examplesPerSecond: seconds > 0 ? ranExamples / seconds : 0,
+    };
+  } finally {
+    await teacher.dispose();
+  }
+}
