@@ -58,7 +58,10 @@ export function hiddenMse(s: tf.Tensor, t: tf.Tensor, ctx: LossContext): tf.Scal
  */
 export function attentionScoreMse(s: tf.Tensor, t: tf.Tensor, ctx: LossContext): tf.Scalar {
   const pair = pairMask(ctx.mask);
-  const clean = (x: tf.Tensor) => tf.mul(tf.where(tf.lessEqual(x, MASKED_SCORE_THRESHOLD), tf.zerosLike(x), x), pair);
+  // "threshold ≥ x" rather than lessEqual: stock tfjs ships a gradient for GreaterEqual only, and the
+  // comparison sits on the tape whenever x is the student's.
+  const threshold = tf.scalar(MASKED_SCORE_THRESHOLD);
+  const clean = (x: tf.Tensor) => tf.mul(tf.where(tf.greaterEqual(threshold, x), tf.zerosLike(x), x), pair);
   const heads = s.shape[1] as number;
   return tf.div(tf.sum(square(tf.sub(clean(s), clean(t)))), tf.mul(tf.sum(pair), heads)) as tf.Scalar;
 }

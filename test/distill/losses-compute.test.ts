@@ -91,6 +91,24 @@ describe('computeDistillLoss', () => {
     for (const v of proj.variables.values()) expect(tf.sum(tf.abs(grads[v.name])).dataSync()[0]).toBeGreaterThan(0);
   });
 
+  it('differentiates every loss without extra gradient registrations (stock tfjs)', () => {
+    const { s, t } = features();
+    const proj = Projections.create({ studentHidden: 2, teacherHidden: 3, studentHeads: 2, teacherHeads: 4, hiddenLayers: [0], shared: false, seed: 3 });
+    const x = tf.variable(s.attentionScores[0]);
+    const logits = tf.variable(s.logits!);
+    for (const loss of ['attention_mse', 'attention_probs_mse', 'attention_kl'] as const) {
+      const { grads } = tf.variableGrads(() => {
+        const sf: Features = { ...s, attentionScores: [x as tf.Tensor4D], attentionProbs: [tf.softmax(x) as tf.Tensor4D] };
+        return computeDistillLoss([{ feature: 'attention', layerS: 0, layerT: 1, loss, weight: 1 }], sf, t, proj).total;
+      }, [x]);
+      expect(tf.sum(tf.abs(grads[x.name])).dataSync()[0], loss).toBeGreaterThan(0);
+    }
+    for (const loss of ['kd_ce', 'kd_kl', 'kd_mse'] as const) {
+      const { grads } = tf.variableGrads(() => computeDistillLoss([{ feature: 'logits', loss, weight: 1 }], { ...s, logits: logits as tf.Tensor2D }, t, proj).total, [logits]);
+      expect(tf.sum(tf.abs(grads[logits.name])).dataSync()[0], loss).toBeGreaterThan(0);
+    }
+  });
+
   it('uses the pure functions unchanged when shapes already agree', () => {
     const { s } = features();
     const same: Features = { ...s, logits: tf.tensor2d([[1, 2]]) };
