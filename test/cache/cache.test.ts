@@ -139,13 +139,6 @@ describe('teacher cache', () => {
     const a = snapshot(whole, skip);
     const b = snapshot(parts, skip);
     expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
-    for (const [f, data] of a) {
-      if (f === 'manifest.json' || f === 'build.json') continue; // they name their own folder
-      expect(b.get(f)!.equals(data), f).toBe(true);
-    }
-    const ma = JSON.parse(a.get('manifest.json')!.toString());
-    const mb = JSON.parse(b.get('manifest.json')!.toString());
-    expect(mb.shards).toEqual(ma.shards);
-    expect(mb.fingerprint).toEqual(ma.fingerprint);
+    for (const [f, data] of a) expect(b.get(f)!.equals(data), f).toBe(true);
   });
 });
