@@ -56,7 +56,9 @@ export function toyData(n: number, seed: number): { encoded: Encoded[]; labels: 
 
 /** An in-memory teacher cache: a Student run once per example, real tokens only (what src/cache stores). */
 export function cacheFromModel(teacher: Student, encoded: Encoded[], transform?: (e: CachedExample, i: number) => CachedExample): TeacherCacheLike {
-  const rows: CachedExample[] = encoded.map((e, i) =>
+  const rows: CachedExample[] = encoded.map((e, i) => {
+    // Plain arrays come out; every tensor of the forward pass is freed by the tidy.
+    let row!: CachedExample;
     tf.tidy(() => {
       const L = e.inputIds.length;
       const out = teacher.forward(
@@ -67,15 +69,15 @@ export function cacheFromModel(teacher: Student, encoded: Encoded[], transform?:
         },
         { training: false },
       );
-      const row: CachedExample = {
+      row = {
         length: L,
         logits: out.logits.dataSync() as Float32Array,
         hidden: out.hidden.map((h) => h.dataSync() as Float32Array),
         attention: out.attentionScores.map((a) => a.dataSync() as Float32Array),
       };
-      return transform ? transform(row, i) : row;
-    }),
-  );
+    });
+    return transform ? transform(row, i) : row;
+  });
   return {
     manifest: { hiddenSize: teacher.config.hidden_size, numHeads: teacher.config.num_attention_heads, vocabSize: teacher.config.vocab_size },
     numExamples: rows.length,
