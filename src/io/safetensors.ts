@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { decodeFloat16 } from '../onnx/float16.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -13,7 +14,7 @@ export type SafeDType = 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U8';
 
 export type SafeData = Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
 
-/** F16 and BF16 data are their raw 16-bit patterns; toFloat32 converts any dtype to numbers. */
+/** F16 and BF16 data are their raw 16-bit patterns (src/onnx/float16.ts encodes F16); toFloat32 converts any dtype to numbers. */
 export interface SafeTensor {
   dtype: SafeDType;
   shape: number[];
@@ -140,69 +141,13 @@ export function writeSafetensors(file: string, tensors: Map<string, SafeTensor>,
   writeFileAtomic(file, encodeSafetensors(tensors, metadata));
 }
 
-/** IEEE half -> float. */
-export function float16ToFloat32(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) {
-    const h = bits[i];
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    if (exp === 0) out[i] = sign * frac * 2 ** -24; // subnormal
-    else if (exp === 31) out[i] = frac ? NaN : sign * Infinity;
-    else out[i] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
-  }
-  return out;
-}
-
-/** float -> IEEE half, rounding to nearest even; overflow gives ±Infinity. */
-export function float32ToFloat16(values: Float32Array): Uint16Array {
-  const out = new Uint16Array(values.length);
-  const f32 = new Float32Array(1);
-  const u32 = new Uint32Array(f32.buffer);
-  for (let i = 0; i < values.length; i++) {
-    f32[0] = values[i];
-    const x = u32[0];
-    const sign = (x >>> 16) & 0x8000;
-    const exp = (x >>> 23) & 0xff;
-    let mant = x & 0x7fffff;
-    if (exp === 0xff) {
-      out[i] = sign | 0x7c00 | (mant ? 0x200 : 0);
-      continue;
-    }
-    const e = exp - 127 + 15;
-    if (e >= 31) {
-      out[i] = sign | 0x7c00;
-      continue;
-    }
-    if (e <= 0) {
-      if (e < -10) {
-        out[i] = sign; // underflows to ±0
-        continue;
-      }
-      mant |= 0x800000; // make the implicit bit explicit, then shift into the subnormal range
-      const shift = 14 - e;
-      const half = mant >>> shift;
-      const rest = mant & ((1 << shift) - 1);
-      const mid = 1 << (shift - 1);
-      out[i] = sign | (half + (rest > mid || (rest === mid && half & 1) ? 1 : 0));
-      continue;
-    }
-    const half = (e << 10) | (mant >>> 13);
-    const rest = mant & 0x1fff;
-    // Rounding may carry into the exponent, which correctly yields the next power of two (or Infinity).
-    out[i] = sign | (half + (rest > 0x1000 || (rest === 0x1000 && half & 1) ? 1 : 0));
-  }
-  return out;
-}
-
 /** Any supported dtype as float32 (F32 data are returned as they are, not copied). */
 export function toFloat32(t: SafeTensor): Float32Array {
   switch (t.dtype) {
     case 'F32':
       return t.data as Float32Array;
     case 'F16':
-      return float16ToFloat32(t.data as Uint16Array);
+      return decodeFloat16(t.data as Uint16Array);
     case 'BF16': {
       const bits = t.data as Uint16Array;
       const u32 = new Uint32Array(bits.length);
