@@ -1,13 +1,23 @@
 import * as tf from '@tensorflow/tfjs';
+import type { CacheFingerprint, CacheLayout } from '../cache/format.ts';
+import { assertCacheMatches } from '../cache/format.ts';
 import type { Batch } from '../data/types.ts';
 import { UserError } from '../util/errors.ts';
 import type { Features } from './features.ts';
 import { collateTeacherFeatures, collateTeacherLogits, type CachedExample, type NeededFeatures, type TeacherDims } from './teacher-features.ts';
 import type { TeacherInput } from './train-options.ts';
 
-/** What the trainer needs from a teacher cache (src/cache/reader.ts openCache returns one). */
+/**
+ * What the trainer needs from a teacher cache; src/cache/reader.ts openCache returns one. Tests pass
+ * in-memory caches. Cached examples list only the stored layers, in layout.hiddenLayers /
+ * layout.attentionLayers order; without a layout, position k is layer k.
+ */
 export interface TeacherCacheLike {
-  manifest?: object;
+  manifest?: {
+    fingerprint?: Partial<CacheFingerprint>;
+    layout?: Partial<CacheLayout>;
+    tokenizer?: { vocabSize?: number };
+  };
   numExamples: number;
   readExample(i: number): CachedExample;
 }
@@ -17,64 +27,74 @@ export interface CacheExpectations {
   numExamples: number;
   studentVocabSize: number;
   numLabels: number;
-  trainDataHash?: string;
+  task: string;
+  /** Fingerprint fields the caller knows (data file sha256, tokenizer sha256, max length...). */
+  fingerprint?: Partial<CacheFingerprint>;
 }
 
-/** Reads the first present key among aliases (manifests use snake_case or camelCase). */
-function field(manifest: object | undefined, ...keys: string[]): unknown {
-  if (!manifest) return undefined;
-  const rec = manifest as Record<string, unknown>;
-  for (const k of keys) {
-    if (rec[k] !== undefined) return rec[k];
-    for (const nest of ['teacher', 'data', 'tokenizer', 'config']) {
-      const inner = rec[nest];
-      if (inner && typeof inner === 'object' && (inner as Record<string, unknown>)[k] !== undefined) return (inner as Record<string, unknown>)[k];
-    }
-  }
-  return undefined;
+interface OpenedTeacher {
+  cache: TeacherCacheLike;
+  name: string;
+  dims: TeacherDims & { numLayers: number };
+  /** Layer number → position in the cached record. */
+  hiddenPos: Map<number, number>;
+  attentionPos: Map<number, number>;
 }
 
 /** The cached teachers of a run: one designated for intermediate matches, all for predictions. */
 export class TeacherSet {
   private constructor(
-    readonly caches: TeacherCacheLike[],
-    readonly names: string[],
-    readonly dims: TeacherDims[],
+    private readonly teachers: OpenedTeacher[],
     readonly intermediate: number,
   ) {}
 
-  static async open(inputs: TeacherInput[], intermediate: number, expect: CacheExpectations): Promise<TeacherSet> {
-    const caches: TeacherCacheLike[] = [];
-    const names: string[] = [];
+  /**
+   * Opens and checks the caches. `need` is what the stages will read (checked against the
+   * designated teacher's stored layers now, not at step 5000).
+   */
+  static async open(inputs: TeacherInput[], intermediate: number, expect: CacheExpectations, need: NeededFeatures): Promise<TeacherSet> {
+    const opened: OpenedTeacher[] = [];
     for (const [i, t] of inputs.entries()) {
-      if (t.cache) {
-        caches.push(t.cache);
-        names.push(t.cacheDir ?? `teachers[${i}]`);
-      } else if (t.cacheDir) {
+      let cache = t.cache;
+      let name = t.cacheDir ?? `teachers[${i}]`;
+      if (!cache) {
+        if (!t.cacheDir) throw new UserError(`teachers[${i}]: give cacheDir`);
         const { openCache } = await import('../cache/reader.ts');
-        caches.push(openCache(t.cacheDir) as unknown as TeacherCacheLike);
-        names.push(t.cacheDir);
-      } else {
-        throw new UserError(`teachers[${i}]: give cacheDir`);
+        cache = openCache(t.cacheDir);
+        name = t.cacheDir;
       }
+      opened.push(describe(cache, name, expect));
     }
-    const dims = caches.map((c, i) => validateCache(c, names[i], expect));
-    const tokenizers = caches.map((c) => field(c.manifest, 'tokenizerHash', 'tokenizer_hash', 'tokenizerSha256'));
-    tokenizers.forEach((h, i) => {
-      if (h !== undefined && tokenizers[0] !== undefined && h !== tokenizers[0]) {
-        throw new UserError(`teacher caches ${names[0]} and ${names[i]} were made with different tokenizers (tokenizer hash ${tokenizers[0]} vs ${h}); multi-teacher needs one tokenizer`);
-      }
-    });
-    return new TeacherSet(caches, names, dims, intermediate);
+    const fp = opened.map((o) => o.cache.manifest?.fingerprint);
+    for (const key of ['tokenizerSha256', 'dataSha256'] as const) {
+      opened.forEach((o, i) => {
+        const a = fp[0]?.[key];
+        const b = fp[i]?.[key];
+        if (a !== undefined && b !== undefined && a !== b) {
+          throw new UserError(`teacher caches ${opened[0].name} and ${o.name} differ in ${key} (${a.slice(0, 10)}… vs ${b.slice(0, 10)}…); every teacher must use the same tokenizer and training data`);
+        }
+      });
+    }
+    const main = opened[intermediate];
+    for (const layer of need.hidden) {
+      if (!main.hiddenPos.has(layer)) throw new UserError(`teacher cache ${main.name} does not store hidden layer ${layer} (stored: ${[...main.hiddenPos.keys()].join(', ') || 'none'}); rebuild it with that layer or change the layer mapping`);
+    }
+    for (const layer of need.attention) {
+      if (!main.attentionPos.has(layer)) throw new UserError(`teacher cache ${main.name} does not store attention of layer ${layer} (stored: ${[...main.attentionPos.keys()].join(', ') || 'none'}); rebuild it with that layer or change the layer mapping`);
+    }
+    if (need.logits) {
+      for (const o of opened) if (o.cache.manifest?.layout?.logits === false) throw new UserError(`teacher cache ${o.name} stores no logits (encoder-only teacher); remove prediction losses or use a classifier teacher`);
+    }
+    return new TeacherSet(opened, intermediate);
   }
 
   get count(): number {
-    return this.caches.length;
+    return this.teachers.length;
   }
 
   /** Dims of the teacher whose intermediate features are matched. */
-  get intermediateDims(): TeacherDims & { numLayers?: number } {
-    return this.dims[this.intermediate];
+  get intermediateDims(): TeacherDims & { numLayers: number } {
+    return this.teachers[this.intermediate].dims;
   }
 
   /**
@@ -82,29 +102,42 @@ export class TeacherSet {
    * every teacher's logits when predictions are matched. Call inside tf.tidy.
    */
   batchTargets(batch: Batch, need: NeededFeatures, mask: tf.Tensor2D): { features: Features; logits: tf.Tensor2D[] } {
-    const rows = this.caches.map((c) => batch.indices.map((i) => c.readExample(i)));
-    const mainNeed = { ...need, logits: false };
-    const features = collateTeacherFeatures(rows[this.intermediate], batch.lengths, batch.indices, batch.seqLen, this.dims[this.intermediate], mainNeed, mask);
-    const logits = need.logits ? rows.map((r, k) => collateTeacherLogits(r, batch.indices, this.dims[k].numLabels)) : [];
+    const main = this.teachers[this.intermediate];
+    const mainRows = batch.indices.map((i) => byLayer(main, main.cache.readExample(i), need));
+    const features = collateTeacherFeatures(mainRows, batch.lengths, batch.indices, batch.seqLen, main.dims, { ...need, logits: false }, mask);
+    const logits = need.logits
+      ? this.teachers.map((t, k) => collateTeacherLogits(k === this.intermediate ? mainRows : batch.indices.map((i) => t.cache.readExample(i)), batch.indices, t.dims.numLabels))
+      : [];
     if (logits.length > 0) features.logits = logits[this.intermediate];
     return { features, logits };
   }
 }
 
-/** Checks one cache against the run and works out its dimensions. */
-function validateCache(c: TeacherCacheLike, name: string, expect: CacheExpectations): TeacherDims & { numLayers?: number } {
+/** Re-indexes a cached record so that hidden[layer] / attention[layer] hold those layers. */
+function byLayer(t: OpenedTeacher, e: CachedExample, need: NeededFeatures): CachedExample {
+  const hidden: Float32Array[] = [];
+  const attention: Float32Array[] = [];
+  for (const layer of need.hidden) hidden[layer] = e.hidden[t.hiddenPos.get(layer)!];
+  for (const layer of need.attention) attention[layer] = e.attention[t.attentionPos.get(layer)!];
+  return { length: e.length, logits: e.logits, hidden, attention };
+}
+
+/** Checks one cache against the run and works out its dimensions and stored layers. */
+function describe(c: TeacherCacheLike, name: string, expect: CacheExpectations): OpenedTeacher {
+  const fp = c.manifest?.fingerprint;
+  const layout = c.manifest?.layout;
   if (c.numExamples !== expect.numExamples) {
     throw new UserError(
       `teacher cache ${name}: numExamples is ${c.numExamples} but the training data has ${expect.numExamples} examples ` +
         `(a cache of another task, split or augmentation?)`,
     );
   }
-  const hash = field(c.manifest, 'dataHash', 'data_hash', 'trainDataHash', 'sha256');
-  if (expect.trainDataHash && typeof hash === 'string' && hash !== expect.trainDataHash) {
-    throw new UserError(`teacher cache ${name}: data hash ${hash} differs from the training data's ${expect.trainDataHash} (cache made from other data)`);
+  if (fp?.task !== undefined && fp.task !== expect.task) {
+    throw new UserError(`teacher cache ${name} was built for task "${fp.task}", this run trains task "${expect.task}"`);
   }
-  const vocab = field(c.manifest, 'vocabSize', 'vocab_size');
-  if (typeof vocab === 'number' && vocab !== expect.studentVocabSize) {
+  if (fp && expect.fingerprint) assertCacheMatches(name, fp as CacheFingerprint, expect.fingerprint);
+  const vocab = c.manifest?.tokenizer?.vocabSize;
+  if (vocab !== undefined && vocab !== expect.studentVocabSize) {
     throw new UserError(
       `teacher cache ${name}: the teacher's tokenizer has vocab_size ${vocab}, the student's config vocab_size ${expect.studentVocabSize}; ` +
         `student and teacher must share one tokenizer`,
@@ -112,13 +145,20 @@ function validateCache(c: TeacherCacheLike, name: string, expect: CacheExpectati
   }
   const first = c.readExample(0);
   const L = first.length;
-  const inferredH = first.hidden.length > 0 && L > 0 ? first.hidden[0].length / L : undefined;
-  const inferredHeads = first.attention.length > 0 && L > 0 ? first.attention[0].length / (L * L) : undefined;
-  const hiddenSize = Number(field(c.manifest, 'hiddenSize', 'hidden_size') ?? inferredH ?? 0);
-  const numHeads = Number(field(c.manifest, 'numHeads', 'num_attention_heads', 'numAttentionHeads') ?? inferredHeads ?? 0);
-  const numLabels = first.logits?.length;
+  const hiddenSize = layout?.hiddenSize ?? (first.hidden.length > 0 ? first.hidden[0].length / L : 0);
+  const numHeads = layout?.numHeads ?? (first.attention.length > 0 ? first.attention[0].length / (L * L) : 0);
+  const numLayers = layout?.numLayers ?? first.attention.length;
+  const hiddenLayers = layout?.hiddenLayers ?? first.hidden.map((_, k) => k);
+  const attentionLayers = layout?.attentionLayers ?? first.attention.map((_, k) => k);
+  const numLabels = layout?.logits === false ? undefined : (layout?.numLabels ?? first.logits?.length);
   if (numLabels !== undefined && numLabels !== expect.numLabels) {
     throw new UserError(`teacher cache ${name}: the teacher has ${numLabels} outputs, the student's num_labels is ${expect.numLabels} (a teacher for another task?)`);
   }
-  return { hiddenSize, numHeads, numLabels, numLayers: first.attention.length };
+  return {
+    cache: c,
+    name,
+    dims: { hiddenSize, numHeads, numLabels, numLayers },
+    hiddenPos: new Map(hiddenLayers.map((layer, k) => [layer, k])),
+    attentionPos: new Map(attentionLayers.map((layer, k) => [layer, k])),
+  };
 }

@@ -1,3 +1,4 @@
+import type { CacheFingerprint } from '../cache/format.ts';
 import type { Encoded, TaskSpec } from '../data/types.ts';
 import type { BertConfig } from '../student/config.ts';
 import type { Student } from '../student/model.ts';
@@ -78,8 +79,11 @@ export interface TrainOptions {
     /** Index into `teachers` of the one whose hidden states and attention maps are matched (default 0). */
     intermediateTeacher?: number;
   };
-  /** Hash of the training data as the cache manifest records it (checked when both are known). */
-  trainDataHash?: string;
+  /**
+   * Cache fingerprint fields this run knows (dataSha256 of the training file, tokenizerSha256,
+   * maxLength...): every cache must match them. The task name and example count are always checked.
+   */
+  cacheFingerprint?: Partial<CacheFingerprint>;
   stages: StageOptions[];
   batchSize: number;
   /** Micro-batches per update (default 1). */

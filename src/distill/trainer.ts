@@ -13,7 +13,7 @@ import { clipByGlobalNorm, disposeMap, GradAccumulator } from './grads.ts';
 import { TrainLog, type EvalRecord } from './log.ts';
 import { Projections } from './projections.ts';
 import { lrFactor } from './schedules.ts';
-import { microBatchGrads, type StepContext } from './step-loss.ts';
+import { microBatchGrads, neededTeacherFeatures, type StepContext } from './step-loss.ts';
 import { TeacherSet } from './teachers.ts';
 import type { NamedTensor } from './tensor-file.ts';
 import { checkRunKey, packTensors, runKeyOf, unpackTensors, weightsOf } from './train-state.ts';
@@ -49,8 +49,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         numExamples: opts.train.encoded.length,
         studentVocabSize: config.vocab_size,
         numLabels: config.num_labels,
-        trainDataHash: opts.trainDataHash,
-      })
+        task: opts.task.name,
+        fingerprint: opts.cacheFingerprint,
+      }, neededTeacherFeatures(opts.stages.flatMap((s) => s.matches)))
     : undefined;
   const projections = makeProjections(opts, student, teachers);
   const emaStudent = opts.ema != null ? Student.create(config, opts.seed) : undefined;

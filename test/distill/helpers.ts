@@ -79,7 +79,19 @@ export function cacheFromModel(teacher: Student, encoded: Encoded[], transform?:
     return transform ? transform(row, i) : row;
   });
   return {
-    manifest: { hiddenSize: teacher.config.hidden_size, numHeads: teacher.config.num_attention_heads, vocabSize: teacher.config.vocab_size },
+    manifest: {
+      fingerprint: { task: 'toy', numExamples: rows.length },
+      layout: {
+        hiddenSize: teacher.config.hidden_size,
+        numHeads: teacher.config.num_attention_heads,
+        numLayers: teacher.config.num_hidden_layers,
+        numLabels: teacher.config.num_labels,
+        logits: true,
+        hiddenLayers: rows[0].hidden.map((_, k) => k),
+        attentionLayers: rows[0].attention.map((_, k) => k),
+      },
+      tokenizer: { vocabSize: teacher.config.vocab_size },
+    },
     numExamples: rows.length,
     readExample: (i) => rows[i],
   };

@@ -113,8 +113,37 @@ describe('train: distillation from a cache', () => {
     const opts = { ...hardLabelOptions({ dev: undefined }), stages: [{ name: 'p', steps: 1, lr: 1e-3, matches: predictionMatches({ regression: false }) }] };
     await expect(train({ ...opts, teachers: [{ cache: short }] })).rejects.toThrow(/numExamples is 10 but the training data has 48/);
     const cache = cacheFromModel(teacher, trainData.encoded);
-    const otherVocab = { ...cache, manifest: { ...cache.manifest, vocabSize: 30522 } };
+    const otherVocab = { ...cache, manifest: { ...cache.manifest, tokenizer: { vocabSize: 30522 } } };
     await expect(train({ ...opts, teachers: [{ cache: otherVocab }] })).rejects.toThrow(/vocab_size 30522.*vocab_size 24/);
+    teacher.dispose();
+  });
+
+  it('refuses a cache of another task or one missing a needed layer; reads sparse layer layouts by layer number', async () => {
+    const teacher = Student.create(teacherConfig, 11);
+    const full = cacheFromModel(teacher, trainData.encoded);
+    const hidden2 = [{ feature: 'hidden' as const, layerS: 1, layerT: 2, loss: 'hidden_mse' as const, weight: 1 }];
+    const opts = { ...hardLabelOptions({ dev: undefined }), stages: [{ name: 'i', steps: 2, lr: 1e-3, matches: hidden2 }] };
+    const otherTask = { ...full, manifest: { ...full.manifest, fingerprint: { task: 'sst2', numExamples: 48 } } };
+    await expect(train({ ...opts, teachers: [{ cache: otherTask }] })).rejects.toThrow(/built for task "sst2", this run trains task "toy"/);
+    // A cache storing only hidden layers [0, 2] (positions 0, 1) and no attention.
+    const sparse = {
+      ...full,
+      manifest: { ...full.manifest, layout: { ...full.manifest!.layout, hiddenLayers: [0, 2], attentionLayers: [] } },
+      readExample: (i: number) => {
+        const e = full.readExample(i);
+        return { ...e, hidden: [e.hidden[0], e.hidden[2]], attention: [] };
+      },
+    };
+    const a = await train({ ...opts, teachers: [{ cache: full }] });
+    const b = await train({ ...opts, teachers: [{ cache: sparse }] });
+    expect(Array.from(b.student.params.get('classifier.bias')!.dataSync())).toEqual(Array.from(a.student.params.get('classifier.bias')!.dataSync()));
+    expect(Array.from(b.student.params.get('encoder.layer.0.output.dense.weight')!.dataSync())).toEqual(
+      Array.from(a.student.params.get('encoder.layer.0.output.dense.weight')!.dataSync()),
+    );
+    const hidden1 = [{ feature: 'hidden' as const, layerS: 1, layerT: 1, loss: 'hidden_mse' as const, weight: 1 }];
+    await expect(train({ ...opts, stages: [{ name: 'i', steps: 1, lr: 1e-3, matches: hidden1 }], teachers: [{ cache: sparse }] })).rejects.toThrow(
+      /does not store hidden layer 1 \(stored: 0, 2\)/,
+    );
     teacher.dispose();
   });
 
