@@ -2,7 +2,7 @@
  * Turning one batch of teacher outputs into cache records (real tokens only) and back.
  */
 import type { Batch } from '../data/types.ts';
-import { decodeFloat16, encodeFloat16 } from '../onnx/float16.ts';
+import { decodeFloat16, encodeFloat16Range } from '../onnx/float16.ts';
 import type { OutputTensor } from '../teacher/session.ts';
 import type { TeacherOutputs } from '../teacher/teacher.ts';
 import { UserError } from '../util/errors.ts';
@@ -36,31 +36,37 @@ export function encodeBatchRecords(out: TeacherOutputs, batch: Batch, layout: Ca
   const sections = batch.lengths.map((len) => recordSections(layout, len));
   const total = sections.reduce((s, r) => s + r.total, 0);
   const buf = new Uint8Array(total);
+  // Every section starts at a multiple of the value width, so one view over the batch serves all.
   const half = layout.dtype === 'float16';
-  const scratch = new Float32Array(Math.max(L * H, A * L * L));
-  /** Writes `values` (float32) at byte `at` in the record dtype. */
-  const put = (at: number, values: Float32Array) => {
-    if (half) encodeFloat16(values, new Uint16Array(buf.buffer, at, values.length));
-    else new Float32Array(buf.buffer, at, values.length).set(values);
+  const u16 = half ? new Uint16Array(buf.buffer, 0, total >> 1) : undefined;
+  const f32 = half ? undefined : new Float32Array(buf.buffer, 0, total >> 2);
+  const width = half ? 2 : 4;
+  /** Copies count values from t at element `from` to byte `at`, converting to the record dtype. */
+  const copy = (t: Source, from: number, count: number, at: number) => {
+    const d = at / width;
+    if (u16 && t.half) for (let k = 0; k < count; k++) u16[d + k] = t.half[from + k];
+    else if (u16) encodeFloat16Range(t.bits!, from, count, u16, d);
+    else for (let k = 0, src = t.tensor.data; k < count; k++) f32![d + k] = src[from + k];
+  };
+  // Half outputs (the teacher's float16 mode) are stored bit for bit; float32 ones are converted here.
+  type Source = { tensor: OutputTensor; half?: Uint16Array; bits?: Uint32Array };
+  const withBits = (t: OutputTensor): Source => {
+    if (t.float16Bits) return { tensor: t, half: t.float16Bits };
+    return { tensor: t, bits: u16 ? new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length) : undefined };
   };
   const logits = layout.logits ? expectDims('logits', out.logits, [B, layout.numLabels]) : undefined;
-  const hidden = layout.hiddenLayers.map((l) => expectDims(`hidden ${l}`, out.hidden.get(l), [B, L, H]));
-  const scores = layout.scores ? layout.attentionLayers.map((l) => expectDims(`attention scores ${l}`, out.scores.get(l), [B, A, L, L])) : [];
-  const probs = layout.probs ? layout.attentionLayers.map((l) => expectDims(`attention probs ${l}`, out.probs.get(l), [B, A, L, L])) : [];
+  const hidden = layout.hiddenLayers.map((l) => withBits(expectDims(`hidden ${l}`, out.hidden.get(l), [B, L, H])));
+  const scores = layout.scores ? layout.attentionLayers.map((l) => withBits(expectDims(`attention scores ${l}`, out.scores.get(l), [B, A, L, L]))) : [];
+  const probs = layout.probs ? layout.attentionLayers.map((l) => withBits(expectDims(`attention probs ${l}`, out.probs.get(l), [B, A, L, L]))) : [];
   let base = 0;
   for (let b = 0; b < B; b++) {
     const len = batch.lengths[b];
     const s = sections[b];
     if (logits) new Float32Array(buf.buffer, base + s.logits, layout.numLabels).set(logits.data.subarray(b * layout.numLabels, (b + 1) * layout.numLabels));
-    hidden.forEach((t, k) => put(base + s.hidden[k], t.data.subarray(b * L * H, (b * L + len) * H)));
-    const block = (t: OutputTensor, at: number) => {
-      const v = scratch.subarray(0, A * len * len);
-      for (let h = 0; h < A; h++)
-        for (let i = 0; i < len; i++) {
-          const from = ((b * A + h) * L + i) * L;
-          v.set(t.data.subarray(from, from + len), (h * len + i) * len);
-        }
-      put(at, v);
+    hidden.forEach((t, k) => copy(t, b * L * H, len * H, base + s.hidden[k]));
+    // The real len × len block of each head, row by row.
+    const block = (t: Source, at: number) => {
+      for (let h = 0; h < A; h++) for (let i = 0; i < len; i++) copy(t, ((b * A + h) * L + i) * L, len, at + width * (h * len + i) * len);
     };
     scores.forEach((t, k) => block(t, base + s.scores[k]));
     probs.forEach((t, k) => block(t, base + s.probs[k]));

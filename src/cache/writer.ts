@@ -205,7 +205,7 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
     writeFileAtomic(path.join(opts.outDir, 'index.bin'), index);
     teacher = await Teacher.fromFolder(
       folder,
-      { hiddenLayers, attentionLayers, attention, workDir: opts.outDir, provider: opts.provider, intraOpThreads: opts.intraOpThreads, notice },
+      { hiddenLayers, attentionLayers, attention, float16: dtype === 'float16', workDir: opts.outDir, provider: opts.provider, intraOpThreads: opts.intraOpThreads, notice },
       proto,
     );
   } catch (e) {

@@ -7,7 +7,6 @@ const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
 /** Largest finite half value. */
-export const FLOAT16_MAX = 65504;
 
 /** One float32 to half bits, rounding to nearest even; overflow becomes ±Infinity, NaN stays NaN. */
 export function float32ToFloat16Bits(value: number): number {
@@ -58,14 +57,38 @@ function decodeTable(): Float32Array {
   return table;
 }
 
-/** Encodes values into `out` (allocated when absent); values beyond ±65504 are clamped, not turned into Inf. */
-export function encodeFloat16(values: Float32Array, out = new Uint16Array(values.length)): Uint16Array {
-  for (let i = 0; i < values.length; i++) {
-    let v = values[i];
-    if (v > FLOAT16_MAX) v = FLOAT16_MAX;
-    else if (v < -FLOAT16_MAX) v = -FLOAT16_MAX;
-    out[i] = float32ToFloat16Bits(v);
+/**
+ * Encodes `count` floats, given as their bits (a Uint32Array view of a Float32Array), from
+ * `src[srcStart]` into `dst[dstStart]`. Values beyond ±65504 are clamped, not turned into Inf. The
+ * common case (a normal half) is inlined: this runs once per cached value, so it sets the cache
+ * writer's speed.
+ */
+export function encodeFloat16Range(src: Uint32Array, srcStart: number, count: number, dst: Uint16Array, dstStart: number): void {
+  for (let k = 0; k < count; k++) {
+    const x = src[srcStart + k];
+    const exp = (x >>> 23) & 0xff;
+    const sign = (x >>> 16) & 0x8000;
+    let h: number;
+    if (exp >= 113 && exp <= 142) {
+      // |v| in [2^-14, 2^16): a normal half after re-biasing the exponent.
+      const mant = x & 0x7fffff;
+      h = ((exp - 112) << 10) | (mant >>> 13);
+      const rem = mant & 0x1fff;
+      if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
+      if (h >= 0x7c00) h = 0x7bff;
+    } else if (exp > 142) {
+      h = exp === 0xff && x & 0x7fffff ? 0x7e00 : 0x7bff; // NaN stays NaN; the rest clamps
+    } else {
+      u32[0] = x;
+      h = float32ToFloat16Bits(f32[0]) & 0x7fff; // zero and subnormals
+    }
+    dst[dstStart + k] = sign | h;
   }
+}
+
+/** Encodes values into `out` (allocated when absent), clamping beyond ±65504. */
+export function encodeFloat16(values: Float32Array, out = new Uint16Array(values.length)): Uint16Array {
+  encodeFloat16Range(new Uint32Array(values.buffer, values.byteOffset, values.length), 0, values.length, out, 0);
   return out;
 }
 

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../util/errors.ts';
-import { float16BitsToFloat32 } from '../onnx/float16.ts';
+import { decodeFloat16 } from '../onnx/float16.ts';
 
 export type ProviderPreference = 'auto' | 'cuda' | 'cpu';
 export type ProviderName = 'cuda' | 'cpu';
@@ -30,8 +30,11 @@ export interface TensorFeed {
 }
 
 export interface OutputTensor {
-  data: Float32Array;
+  /** The values as float32 (float16 outputs are decoded on first access). */
+  readonly data: Float32Array;
   dims: number[];
+  /** For float16 outputs: the raw half-precision bits, for callers that store them as they are. */
+  float16Bits?: Uint16Array;
 }
 
 export interface OnnxSession {
@@ -73,14 +76,25 @@ function toOrtTensor(name: string, feed: TensorFeed): ort.Tensor {
   return new ort.Tensor('float32', f, feed.dims);
 }
 
+function toOutput(name: string, t: ort.Tensor): OutputTensor {
+  const dims = [...t.dims];
+  const d = t.data;
+  if (t.type === 'float16' && d instanceof Uint16Array) {
+    let decoded: Float32Array | undefined;
+    return {
+      dims,
+      float16Bits: d,
+      get data() {
+        return (decoded ??= decodeFloat16(d));
+      },
+    };
+  }
+  return { data: toFloat32(name, t), dims };
+}
+
 function toFloat32(name: string, t: ort.Tensor): Float32Array {
   const d = t.data;
   if (d instanceof Float32Array) return d;
-  if (t.type === 'float16' && d instanceof Uint16Array) {
-    const out = new Float32Array(d.length);
-    for (let i = 0; i < d.length; i++) out[i] = float16BitsToFloat32(d[i]);
-    return out;
-  }
   if (d instanceof BigInt64Array) return Float32Array.from(d, (v) => Number(v));
   if (ArrayBuffer.isView(d)) return Float32Array.from(d as unknown as ArrayLike<number>);
   throw new Error(`output ${name} has type ${t.type}, which cannot be read as numbers`);
@@ -135,7 +149,7 @@ export async function createSession(model: string | Uint8Array, opts: SessionOpt
       const result = outputs ? await s.run(ortFeeds, outputs as string[]) : await s.run(ortFeeds);
       const out: Record<string, OutputTensor> = {};
       for (const [name, t] of Object.entries(result)) {
-        out[name] = { data: toFloat32(name, t), dims: [...t.dims] };
+        out[name] = toOutput(name, t);
       }
       return out;
     },

@@ -5,7 +5,8 @@
  * called the internal tensors.
  */
 import { GraphIndex } from '../onnx/graph.ts';
-import { DataType, onnx, type ModelProto } from '../onnx/proto.ts';
+import type onnxProto from 'onnx-proto';
+import { DataType, onnx, type GraphProto, type ModelProto } from '../onnx/proto.ts';
 import { UserError } from '../util/errors.ts';
 import { checkBertInputs, findBertStructure, type BertStructure } from './structure.ts';
 
@@ -17,6 +18,11 @@ export interface FeatureSelection {
   /** Layers (1-based) whose attention to expose. */
   attentionLayers: number[];
   attention: AttentionKind;
+  /**
+   * Emit the features as float16 (clipped to ±65504, then Cast), so onnxruntime converts them in
+   * native code and copies half the bytes; the fp16 cache stores these bits as they are.
+   */
+  float16?: boolean;
 }
 
 /** Graph output names of the exposed features, keyed by layer number. */
@@ -75,9 +81,18 @@ export function addFeatureOutputs(
 
   const outputs: FeatureOutputs = { hidden: new Map(), scores: new Map(), probs: new Map() };
   if (index.outputNames.includes('logits')) outputs.logits = 'logits';
+  const opset = (copy.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version;
+  const clipBounds = sel.float16 ? addClipBounds(graph, Number(opset ?? 0)) : undefined;
   const expose = (tensor: string, name: string) => {
-    graph.node!.push(onnx.NodeProto.create({ opType: 'Identity', name: `${name}/Identity`, input: [tensor], output: [name] }));
     const elemType = elemTypeOf(copy, tensor);
+    if (clipBounds && elemType === DataType.FLOAT) {
+      const clipped = `${name}/clipped`;
+      graph.node!.push(onnx.NodeProto.create({ opType: 'Clip', name: `${name}/Clip`, input: [tensor, ...clipBounds.inputs], output: [clipped], attribute: clipBounds.attributes }));
+      graph.node!.push(onnx.NodeProto.create({ opType: 'Cast', name: `${name}/Cast`, input: [clipped], output: [name], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT16 }] }));
+      graph.output!.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: DataType.FLOAT16 } } }));
+      return;
+    }
+    graph.node!.push(onnx.NodeProto.create({ opType: 'Identity', name: `${name}/Identity`, input: [tensor], output: [name] }));
     graph.output!.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType } } }));
   };
   for (const l of sel.hiddenLayers) {
@@ -96,4 +111,15 @@ export function addFeatureOutputs(
     }
   }
   return { model: copy, outputs, structure };
+}
+
+/** Clip's bounds ±65504 (largest half): inputs from opset 11 on, attributes before. */
+function addClipBounds(graph: GraphProto, opset: number): { inputs: string[]; attributes: onnxProto.onnx.IAttributeProto[] } {
+  const FLOAT = onnx.AttributeProto.AttributeType.FLOAT;
+  if (opset > 0 && opset < 11) return { inputs: [], attributes: [{ name: 'min', type: FLOAT, f: -65504 }, { name: 'max', type: FLOAT, f: 65504 }] };
+  graph.initializer = [...(graph.initializer ?? [])];
+  for (const [name, v] of [['distill.float16_min', -65504], ['distill.float16_max', 65504]] as const) {
+    graph.initializer.push(onnx.TensorProto.create({ name, dataType: DataType.FLOAT, dims: [], floatData: [v] }));
+  }
+  return { inputs: ['distill.float16_min', 'distill.float16_max'], attributes: [] };
 }

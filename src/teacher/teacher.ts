@@ -19,6 +19,8 @@ export interface TeacherOptions {
   attentionLayers?: number[];
   /** Default 'scores' (what TinyBERT's attention loss compares). */
   attention?: AttentionKind;
+  /** Emit hidden states and attention as float16 (see FeatureSelection.float16). */
+  float16?: boolean;
   /** Where the modified model is written (never over the user's file); required when features are exposed. */
   workDir?: string;
   provider?: ProviderPreference;
@@ -62,6 +64,7 @@ export class Teacher {
       hiddenLayers: opts.hiddenLayers ?? Array.from({ length: n + 1 }, (_, i) => i),
       attentionLayers: opts.attentionLayers ?? Array.from({ length: n }, (_, i) => i + 1),
       attention: opts.attention ?? 'scores',
+      float16: opts.float16,
     };
     if (selection.attention === 'none') selection.attentionLayers = [];
     const what = `teacher model ${folder.onnxPath}`;

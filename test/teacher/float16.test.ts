@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/util/rng.ts';
 import { decodeFloat16, encodeFloat16, float16BitsToFloat32, float32ToFloat16Bits } from '../../src/onnx/float16.ts';
 
 describe('float16', () => {
@@ -47,5 +48,20 @@ describe('float16', () => {
   it('array versions clamp out-of-range values instead of making Inf', () => {
     const back = decodeFloat16(encodeFloat16(Float32Array.from([1e6, -1e6, 0.1, -3.5])));
     expect(Array.from(back)).toEqual([65504, -65504, float16BitsToFloat32(0x2e66), -3.5]);
+  });
+
+  it('the fast array path equals the scalar conversion on values of every magnitude', () => {
+    const rng = new Rng(3);
+    const values = new Float32Array(200_000);
+    for (let i = 0; i < values.length; i++) values[i] = (rng.next() < 0.5 ? -1 : 1) * 2 ** (rng.next() * 60 - 30) * (1 + rng.next());
+    // Exact ties and the edges of the normal range.
+    values.set([1 + 2 ** -11, 1 + 3 * 2 ** -11, 65504, 65519, 65520, 2 ** -14, 2 ** -14 * (1 - 2 ** -11), 0, -0]);
+    const fast = encodeFloat16(values);
+    const wrong: number[] = [];
+    values.forEach((v, i) => {
+      const slow = float32ToFloat16Bits(Math.max(-65504, Math.min(65504, v)));
+      if (fast[i] !== slow) wrong.push(v);
+    });
+    expect(wrong).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { encodeFloat16 } from '../../src/onnx/float16.ts';
 import { GraphIndex } from '../../src/onnx/graph.ts';
 import { loadModelProto } from '../../src/onnx/proto.ts';
 import { findBertStructure, findLayerNorms } from '../../src/teacher/structure.ts';
@@ -59,6 +60,29 @@ describe.each(OPSETS)('tiny BERT exported at opset %i', (opset) => {
       }
     } finally {
       await teacher.dispose();
+    }
+  });
+
+  it('emits float16 features (clipped, cast by onnxruntime) equal to rounding the float32 ones', async () => {
+    const f32 = await Teacher.load(dir, { attention: 'both', workDir: path.join(work, `a${opset}`), notice: () => {} });
+    const f16 = await Teacher.load(dir, { attention: 'both', float16: true, workDir: path.join(work, `h${opset}`), notice: () => {} });
+    try {
+      const [a, b] = [await f32.run(referenceBatch(ref)), await f16.run(referenceBatch(ref))];
+      expect(b.logits!.float16Bits).toBeUndefined(); // logits stay float32
+      for (const [l, t] of a.hidden) {
+        const bits = b.hidden.get(l)!.float16Bits!;
+        expect(bits).toBeInstanceOf(Uint16Array);
+        const js = encodeFloat16(t.data);
+        // Same rounding up to one unit in the last place (onnxruntime's kernels may differ in the last float32 bit).
+        expect(Math.max(...Array.from(bits, (h, i) => Math.abs(h - js[i])))).toBeLessThanOrEqual(1);
+      }
+      // Masked scores (~-3.4e38) are clipped to the most negative half, not -Infinity.
+      const scores = b.scores.get(1)!.data;
+      expect(Math.min(...scores)).toBe(-65504);
+      expect(maxAbsDiff(b.probs.get(2)!.data, a.probs.get(2)!.data)).toBeLessThan(1e-3);
+    } finally {
+      await f32.dispose();
+      await f16.dispose();
     }
   });
 
