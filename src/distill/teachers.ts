@@ -80,7 +80,10 @@ export class TeacherSet {
       if (!main.hiddenPos.has(layer)) throw new UserError(`teacher cache ${main.name} does not store hidden layer ${layer} (stored: ${[...main.hiddenPos.keys()].join(', ') || 'none'}); rebuild it with that layer or change the layer mapping`);
     }
     for (const layer of need.attention) {
-      if (!main.attentionPos.has(layer)) throw new UserError(`teacher cache ${main.name} does not store attention of layer ${layer} (stored: ${[...main.attentionPos.keys()].join(', ') || 'none'}); rebuild it with that layer or change the layer mapping`);
+      if (!main.attentionPos.has(layer)) {
+        const stored = [...main.attentionPos.keys()].map((l) => l + 1).join(', ') || 'none';
+        throw new UserError(`teacher cache ${main.name} does not store the attention of encoder layer ${layer + 1} (0-based match layerT ${layer}; stored layers: ${stored}); rebuild it with that layer or change the layer mapping`);
+      }
     }
     if (need.logits) {
       for (const o of opened) if (o.cache.manifest?.layout?.logits === false) throw new UserError(`teacher cache ${o.name} stores no logits (encoder-only teacher); remove prediction losses or use a classifier teacher`);
@@ -149,7 +152,9 @@ function describe(c: TeacherCacheLike, name: string, expect: CacheExpectations):
   const numHeads = layout?.numHeads ?? (first.attention.length > 0 ? first.attention[0].length / (L * L) : 0);
   const numLayers = layout?.numLayers ?? first.attention.length;
   const hiddenLayers = layout?.hiddenLayers ?? first.hidden.map((_, k) => k);
-  const attentionLayers = layout?.attentionLayers ?? first.attention.map((_, k) => k);
+  // The cache numbers attention layers from 1 (layer 1 = the first encoder layer); matches and
+  // Features from 0. Without a layout, record position k is 0-based layer k.
+  const attentionLayers = layout?.attentionLayers ? layout.attentionLayers.map((l) => l - 1) : first.attention.map((_, k) => k);
   const numLabels = layout?.logits === false ? undefined : (layout?.numLabels ?? first.logits?.length);
   if (numLabels !== undefined && numLabels !== expect.numLabels) {
     throw new UserError(`teacher cache ${name}: the teacher has ${numLabels} outputs, the student's num_labels is ${expect.numLabels} (a teacher for another task?)`);

@@ -88,7 +88,7 @@ export function cacheFromModel(teacher: Student, encoded: Encoded[], transform?:
         numLabels: teacher.config.num_labels,
         logits: true,
         hiddenLayers: rows[0].hidden.map((_, k) => k),
-        attentionLayers: rows[0].attention.map((_, k) => k),
+        attentionLayers: rows[0].attention.map((_, k) => k + 1), // 1-based, as src/cache numbers them
       },
       tokenizer: { vocabSize: teacher.config.vocab_size },
     },
