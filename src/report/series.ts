@@ -1,0 +1,63 @@
+/** Turns the trainer's JSONL log records into chart series. */
+import type { LogRecord } from '../distill/log.ts';
+import type { Series } from './chart.ts';
+import type { Point } from './svg.ts';
+
+/** Stage names in the order the log first mentions them. */
+export function stagesInOrder(log: readonly LogRecord[]): string[] {
+  const seen: string[] = [];
+  for (const r of log) if (!seen.includes(r.stage)) seen.push(r.stage);
+  return seen;
+}
+
+/** Per stage: the weighted total and every unweighted loss term, over the global step. */
+export function lossSeriesByStage(log: readonly LogRecord[]): { stage: string; series: Series[] }[] {
+  return stagesInOrder(log)
+    .map((stage) => {
+      const steps = log.filter((r) => r.type === 'step' && r.stage === stage);
+      const byName = new Map<string, Point[]>([['total', []]]);
+      for (const r of steps) {
+        if (r.type !== 'step') continue;
+        byName.get('total')!.push([r.step, r.loss]);
+        for (const [name, v] of Object.entries(r.parts)) {
+          if (!byName.has(name)) byName.set(name, []);
+          byName.get(name)!.push([r.step, v]);
+        }
+      }
+      // A stage with a single term would draw the same line twice.
+      if (byName.size === 2) byName.delete('total');
+      return { stage, series: [...byName].map(([name, points]) => ({ name, points })) };
+    })
+    .filter((s) => s.series.some((x) => x.points.length > 0));
+}
+
+/** Per metric name: the raw student's and the EMA student's dev scores over the step. */
+export function metricSeries(log: readonly LogRecord[]): { metric: string; series: Series[] }[] {
+  const byMetric = new Map<string, { raw: Point[]; ema: Point[] }>();
+  for (const r of log) {
+    if (r.type !== 'eval') continue;
+    for (const [metric, v] of Object.entries(r.metrics)) {
+      if (!byMetric.has(metric)) byMetric.set(metric, { raw: [], ema: [] });
+      byMetric.get(metric)![r.model].push([r.step, v]);
+    }
+  }
+  return [...byMetric].map(([metric, { raw, ema }]) => ({
+    metric,
+    series: [
+      { name: 'raw', points: raw },
+      ...(ema.length ? [{ name: 'EMA', points: ema, dashed: true }] : []),
+    ],
+  }));
+}
+
+/** The first step of each stage after the first, for vertical markers. */
+export function stageBoundaries(log: readonly LogRecord[]): { x: number; label: string }[] {
+  const out: { x: number; label: string }[] = [];
+  let current: string | undefined;
+  for (const r of log) {
+    if (r.type !== 'step') continue;
+    if (current !== undefined && r.stage !== current) out.push({ x: r.step, label: r.stage });
+    current = r.stage;
+  }
+  return out;
+}

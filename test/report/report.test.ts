@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import type { LogRecord } from '../../src/distill/log.ts';
+import { lineChart } from '../../src/report/chart.ts';
+import { comparisonTable, formatBytes, formatCount, percentOf, renderReport } from '../../src/report/html.ts';
+import { lossSeriesByStage, metricSeries, stageBoundaries } from '../../src/report/series.ts';
+
+export const SAMPLE_LOG: LogRecord[] = [
+  { type: 'step', stage: 'intermediate', step: 1, lr: 1e-4, loss: 3, parts: { hidden_mse: 2, attention_mse: 1 } },
+  { type: 'step', stage: 'intermediate', step: 2, lr: 1e-4, loss: 2, parts: { hidden_mse: 1.5, attention_mse: 0.5 } },
+  { type: 'step', stage: 'prediction', step: 3, lr: 1e-4, loss: 0.7, parts: { kd_ce: 0.7 } },
+  { type: 'eval', stage: 'prediction', step: 3, model: 'raw', metrics: { accuracy: 0.8 } },
+  { type: 'eval', stage: 'prediction', step: 3, model: 'ema', metrics: { accuracy: 0.82 } },
+  { type: 'step', stage: 'prediction', step: 4, lr: 1e-4, loss: 0.5, parts: { kd_ce: 0.5 } },
+  { type: 'eval', stage: 'prediction', step: 4, model: 'raw', metrics: { accuracy: 0.85 } },
+];
+
+describe('series from the training log', () => {
+  it('one loss chart per stage with total and each term; single-term stages skip the duplicate total', () => {
+    const s = lossSeriesByStage(SAMPLE_LOG);
+    expect(s.map((x) => x.stage)).toEqual(['intermediate', 'prediction']);
+    expect(s[0].series.map((x) => x.name)).toEqual(['total', 'hidden_mse', 'attention_mse']);
+    expect(s[0].series[1].points).toEqual([[1, 2], [2, 1.5]]);
+    expect(s[1].series.map((x) => x.name)).toEqual(['kd_ce']);
+  });
+  it('raw and EMA metric series, EMA dashed', () => {
+    const m = metricSeries(SAMPLE_LOG);
+    expect(m).toHaveLength(1);
+    expect(m[0].metric).toBe('accuracy');
+    expect(m[0].series[0]).toEqual({ name: 'raw', points: [[3, 0.8], [4, 0.85]] });
+    expect(m[0].series[1]).toEqual({ name: 'EMA', points: [[3, 0.82]], dashed: true });
+  });
+  it('stage boundaries at the first step of each later stage', () => {
+    expect(stageBoundaries(SAMPLE_LOG)).toEqual([{ x: 3, label: 'prediction' }]);
+  });
+});
+
+describe('table', () => {
+  it('formats sizes and counts', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(3 * 1024 ** 2)).toBe('3.00 MiB');
+    expect(formatCount(14_500_000)).toBe('14.50M');
+    expect(formatCount(undefined)).toBe('–');
+  });
+  it('percentOf is relative to the baseline, undefined without one', () => {
+    expect(percentOf(0.9, 0.95)).toBeCloseTo(94.7368, 3);
+    expect(percentOf(0.9, 0)).toBeUndefined();
+    expect(percentOf(undefined, 1)).toBeUndefined();
+  });
+  it('computes % of teacher from the first row', () => {
+    const html = comparisonTable(
+      [
+        { name: 'teacher', params: 4_000_000, sizeBytes: 16_000_000, latencyMs: { 1: 2.5, 32: 20 }, metrics: { accuracy: 0.9 } },
+        { name: 'student', params: 1_000_000, latencyMs: { 1: 1 }, metrics: { accuracy: 0.87 } },
+      ],
+      'accuracy',
+      [1, 32],
+    );
+    expect(html).toContain('<td>96.7%</td>');
+    expect(html).toContain('<td>100.0%</td>');
+    expect(html).toContain('<td>2.50 ms</td>');
+    expect(html).toContain('<th>latency @ batch 32</th>');
+    expect(html.match(/<td>–<\/td>/g)).toHaveLength(2); // the student's size and batch-32 latency
+  });
+});
+
+describe('chart', () => {
+  it('draws one path per series and says "no data" when empty', () => {
+    const svg = lineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', points: [[0, 1], [1, 2]] }, { name: 'b', points: [[0, 2], [1, 1]] }] });
+    expect(svg.match(/<path class="series"/g)).toHaveLength(2);
+    expect(svg).toMatch(/d="M[\d.]+,[\d.]+ L/);
+    expect(lineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [] })).toContain('no data');
+  });
+  it('escapes series names', () => {
+    const svg = lineChart({ title: '<t>', xLabel: 'x', yLabel: 'y', series: [{ name: 'a<b', points: [[0, 1], [1, 2]] }] });
+    expect(svg).toContain('a&lt;b');
+    expect(svg).not.toContain('<t>');
+  });
+});
+
+it('renderReport includes every section and the escaped config', () => {
+  const html = renderReport({
+    title: 'run',
+    createdAt: '2024-01-01T00:00:00Z',
+    log: SAMPLE_LOG,
+    models: [{ name: 'teacher', metrics: { accuracy: 0.9 } }],
+    primaryMetric: 'accuracy',
+    latencyBatchSizes: [1, 32],
+    config: { task: '<sst2>' },
+  });
+  expect(html.match(/<svg /g)).toHaveLength(3); // two loss charts + one metric chart
+  expect(html).toContain('&quot;task&quot;: &quot;&lt;sst2&gt;&quot;');
+  expect(html).toContain('Teacher vs student');
+});
