@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BertConfig } from '../student/config.ts';
+import { loadStudentFolder } from '../student/folder.ts';
 import { writeFileAtomic, writeFolderAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { buildOnnxModel } from './bert-graph.ts';
@@ -49,11 +50,7 @@ async function loadFromFolder(folder: string): Promise<{ config: BertConfig; wei
   if (!fs.existsSync(path.join(folder, 'config.json'))) {
     throw new UserError(`student folder ${folder}: config.json not found (is this a saved student?)`);
   }
-  // TODO(student folder): import statically once src/student/folder.ts is committed.
-  const mod = (await import('../student/folder.ts' as string)) as {
-    loadStudentFolder(dir: string): Promise<StudentLike & { dispose(): void }>;
-  };
-  const student = await mod.loadStudentFolder(folder);
+  const student = await loadStudentFolder(folder);
   try {
     return { config: student.config, weights: studentWeights(student) };
   } finally {
