@@ -44,8 +44,12 @@ export function encodeBatchRecords(out: TeacherOutputs, batch: Batch, layout: Ca
   /** Copies count values from t at element `from` to byte `at`, converting to the record dtype. */
   const copy = (t: Source, from: number, count: number, at: number) => {
     const d = at / width;
-    if (u16 && t.half) for (let k = 0; k < count; k++) u16[d + k] = t.half[from + k];
+    if (u16 && t.half) {
+      if (count > 64) u16.set(t.half.subarray(from, from + count), d);
+      else for (let k = 0; k < count; k++) u16[d + k] = t.half[from + k];
+    }
     else if (u16) encodeFloat16Range(t.bits!, from, count, u16, d);
+    else if (count > 64) f32!.set(t.tensor.data.subarray(from, from + count), d);
     else for (let k = 0, src = t.tensor.data; k < count; k++) f32![d + k] = src[from + k];
   };
   // Half outputs (the teacher's float16 mode) are stored bit for bit; float32 ones are converted here.

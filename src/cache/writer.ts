@@ -11,11 +11,11 @@ import * as path from 'node:path';
 import { collate, encodeExamples } from '../data/batching.ts';
 import { readSplit } from '../data/reader.ts';
 import { loadTask } from '../data/tasks.ts';
-import type { TaskSpec } from '../data/types.ts';
+import type { Batch, TaskSpec } from '../data/types.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { sha256, sha256File } from '../util/hash.ts';
-import { Teacher } from '../teacher/teacher.ts';
+import { Teacher, type TeacherOutputs } from '../teacher/teacher.ts';
 import type { AttentionKind } from '../teacher/surgery.ts';
 import { loadTeacherFolder, readTeacherConfig } from '../teacher/folder.ts';
 import { loadModelProto } from '../onnx/proto.ts';
@@ -240,33 +240,16 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
       const rel = format.shardFileName(k);
       const final = path.join(opts.outDir, rel);
       const tmp = `${final}.${process.pid}.tmp`;
-      const fd = fs.openSync(tmp, 'w');
-      const hash = createHash('sha256');
-      try {
-        // One batch ahead: the teacher computes batch j+1 while batch j is encoded and written.
-        const batches = shard.batches.map((b) => collate(encoded, b, undefined, tok.padId));
-        let pending = teacher.run(batches[0]);
-        for (let j = 0; j < batches.length; j++) {
-          const out = await pending;
-          if (j + 1 < batches.length) pending = teacher.run(batches[j + 1]);
-          const bytes = encodeBatchRecords(out, batches[j], layout);
-          fs.writeSync(fd, bytes);
-          hash.update(bytes);
-          doneExamples += batches[j].size;
-          ranExamples += batches[j].size;
-          opts.onProgress?.({ done: doneExamples, total: totalExamples, shard: k });
-        }
-        fs.fsyncSync(fd);
-      } catch (e) {
-        fs.closeSync(fd);
-        fs.rmSync(tmp, { force: true });
-        throw e;
-      }
-      fs.closeSync(fd);
+      const batches = shard.batches.map((b) => collate(encoded, b, undefined, tok.padId));
+      const sha = await writeShardFile(tmp, batches, (batch) => teacher.run(batch), layout, (size) => {
+        doneExamples += size;
+        ranExamples += size;
+        opts.onProgress?.({ done: doneExamples, total: totalExamples, shard: k });
+      });
       const bytes = fs.statSync(tmp).size;
       if (bytes !== shard.bytes) throw new Error(`internal: shard ${k} has ${bytes} bytes, planned ${shard.bytes}`);
       fs.renameSync(tmp, final);
-      progress.shards[k] = { file: rel, examples: shard.examples, bytes, sha256: hash.digest('hex') };
+      progress.shards[k] = { file: rel, examples: shard.examples, bytes, sha256: sha };
       writeJsonAtomic(progressFile, progress);
     }
     const seconds = (performance.now() - started) / 1000;
@@ -284,4 +267,41 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
   } finally {
     await teacher.dispose();
   }
+}
+
+/**
+ * Runs the teacher over one shard's batches and writes their records to `file` (then fsync).
+ * onnxruntime-node runs a session synchronously on the main thread, so writes are issued
+ * asynchronously at known offsets: the thread pool writes batch j while the teacher computes j+1.
+ */
+async function writeShardFile(
+  file: string,
+  batches: Batch[],
+  run: (b: Batch) => Promise<TeacherOutputs>,
+  layout: CacheLayout,
+  onBatch: (size: number) => void,
+): Promise<string> {
+  const fh = await fs.promises.open(file, 'w');
+  const hash = createHash('sha256');
+  const writes: Promise<unknown>[] = [];
+  try {
+    let position = 0;
+    for (const batch of batches) {
+      const bytes = encodeBatchRecords(await run(batch), batch, layout);
+      writes.push(fh.write(bytes, 0, bytes.length, position));
+      if (writes.length > 4) await writes.shift(); // bound the bytes in flight
+      position += bytes.length;
+      hash.update(bytes);
+      onBatch(batch.size);
+    }
+    await Promise.all(writes);
+    await fh.sync();
+  } catch (e) {
+    await Promise.allSettled(writes);
+    await fh.close();
+    fs.rmSync(file, { force: true });
+    throw e;
+  }
+  await fh.close();
+  return hash.digest('hex');
 }
