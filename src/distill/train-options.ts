@@ -67,8 +67,12 @@ export interface ProgressInfo {
 
 export interface TrainOptions {
   task: TaskSpec;
-  /** Exactly one of: a config for a fresh student, or an initialised Student (from a folder or the teacher's weights). */
+  /**
+   * Exactly one of: a config for a fresh student, a student folder to start from (saveStudentFolder
+   * layout), or an initialised Student (e.g. from the teacher's weights; train() updates it in place).
+   */
   studentConfig?: BertConfig;
+  initFolder?: string;
   initStudent?: Student;
   train: TrainData;
   dev?: TrainData;
@@ -116,7 +120,8 @@ const isPositiveInt = (n: unknown) => Number.isInteger(n) && (n as number) > 0;
 
 /** Checks the options before any work starts; errors name the option. */
 export function validateTrainOptions(o: TrainOptions): void {
-  if (!o.studentConfig === !o.initStudent) throw new UserError('train: give exactly one of studentConfig or initStudent');
+  const inits = [o.studentConfig, o.initFolder, o.initStudent].filter((x) => x !== undefined).length;
+  if (inits !== 1) throw new UserError(`train: give exactly one of studentConfig, initFolder or initStudent (got ${inits})`);
   if (!isPositiveInt(o.batchSize)) throw new UserError(`batchSize must be a positive integer, got ${o.batchSize}`);
   if (o.gradAccumulation !== undefined && !isPositiveInt(o.gradAccumulation)) throw new UserError(`gradAccumulation must be a positive integer, got ${o.gradAccumulation}`);
   if (o.train.encoded.length === 0) throw new UserError('train: the training data is empty');

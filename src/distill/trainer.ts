@@ -3,6 +3,7 @@ import { registerExtraKernels } from '../backend/register.ts';
 import { collate, planBatches } from '../data/batching.ts';
 import type { Batch } from '../data/types.ts';
 import { evaluateStudent, selectionMetric } from '../eval/evaluate.ts';
+import { loadStudentFolder } from '../student/folder.ts';
 import { Student } from '../student/model.ts';
 import { UserError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
@@ -41,7 +42,7 @@ export interface TrainResult {
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   validateTrainOptions(opts);
   registerExtraKernels(); // gradients of comparison ops (attention masking); idempotent
-  const student = opts.initStudent ?? Student.create(opts.studentConfig!, opts.seed);
+  const student = opts.initStudent ?? (opts.initFolder ? await loadStudentFolder(opts.initFolder) : Student.create(opts.studentConfig!, opts.seed));
   const config = student.config;
   const regression = opts.task.labels === null;
   const teachers = opts.teachers?.length
@@ -91,6 +92,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   const log = new TrainLog(opts.logFile, opts.logEvery ?? 1);
   log.open(latest ? state.step : undefined);
+  if (latest) log.write({ type: 'event', step: state.step, stage: opts.stages[Math.min(state.stageIndex, opts.stages.length - 1)].name, message: `resumed from ${latest.dir}` });
   const evals: EvalRecord[] = [];
   const lengths = opts.train.encoded.map((e) => e.inputIds.length);
   let plan: number[][] = [];
@@ -193,6 +195,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         optimizer.dispose();
       }
     }
+  } catch (e) {
+    const stage = opts.stages[Math.min(state.stageIndex, opts.stages.length - 1)].name;
+    log.write({ type: 'event', step: state.step, stage, message: `stopped: ${(e as Error).message}` });
+    throw e;
   } finally {
     log.close();
   }

@@ -62,6 +62,19 @@ describe('train from an on-disk teacher cache', () => {
     expect(Number.isFinite(res.finalLoss)).toBe(true);
   });
 
+  it('starts from a student folder (initFolder) and continues its weights', async () => {
+    const { Student } = await import('../../src/student/model.ts');
+    const { saveStudentFolder } = await import('../../src/student/folder.ts');
+    const start = Student.create(opts.studentConfig!, 99);
+    const folder = path.join(tmp, 'student-init');
+    await saveStudentFolder(start, teacherDir, folder);
+    const res = await train({ ...opts, studentConfig: undefined, initFolder: folder, stages: [{ ...opts.stages[1], steps: 1, lr: 1e-9 }] });
+    const a = res.student.params.get('embeddings.word_embeddings.weight')!.dataSync();
+    const b = start.params.get('embeddings.word_embeddings.weight')!.dataSync();
+    expect(Math.max(...a.map((x, i) => Math.abs(x - b[i])))).toBeLessThan(1e-6);
+    await expect(train({ ...opts, initFolder: folder })).rejects.toThrow(/exactly one of studentConfig, initFolder or initStudent/);
+  });
+
   it('names the mismatching fingerprint field and a layer the cache lacks', async () => {
     await expect(train({ ...opts, cacheFingerprint: { dataSha256: 'f'.repeat(64) } })).rejects.toThrow(/data file/);
     const deeper = [{ feature: 'attention' as const, layerS: 0, layerT: 0, loss: 'attention_mse' as const, weight: 1 }];
