@@ -16,6 +16,8 @@ export type ProviderName = 'cuda' | 'cpu';
 export interface SessionOptions {
   /** 'auto' (default): CUDA when available, else CPU with a notice. 'cuda' fails if CUDA cannot start. */
   provider?: ProviderPreference;
+  /** GPU for the CUDA provider (default 0; CUDA_VISIBLE_DEVICES also works). */
+  cudaDeviceId?: number;
   /** Threads for one operator; 0 or absent lets onnxruntime choose. */
   intraOpThreads?: number;
   graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
@@ -102,7 +104,7 @@ function toFloat32(name: string, t: ort.Tensor): Float32Array {
 
 async function createWith(model: string | Uint8Array, providers: ProviderName[], opts: SessionOptions): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = {
-    executionProviders: providers,
+    executionProviders: providers.map((p) => (p === 'cuda' ? { name: 'cuda', deviceId: opts.cudaDeviceId ?? 0 } : p)),
     graphOptimizationLevel: opts.graphOptimization ?? 'all',
     intraOpNumThreads: opts.intraOpThreads ?? 0,
     logSeverityLevel: 3,

@@ -8,6 +8,7 @@ import { loadTask } from '../../src/data/tasks.ts';
 import { buildCache, type BuildCacheOptions } from '../../src/cache/writer.ts';
 import { openCache } from '../../src/cache/reader.ts';
 import { verifyCache } from '../../src/cache/merge.ts';
+import { collateCached } from '../../src/cache/collate.ts';
 import { recordBytes } from '../../src/cache/format.ts';
 import { Teacher } from '../../src/teacher/teacher.ts';
 import { UserError } from '../../src/util/errors.ts';
@@ -64,6 +65,40 @@ describe('teacher cache', () => {
     expect(cache.manifest.totalBytes).toBe(lengths.reduce((s, l) => s + recordBytes(cache.manifest.layout, l), 0));
     cache.close();
     expect(verifyCache(dir).ok).toBe(true);
+  });
+
+  it('collates cached features for a padded batch: real positions from the teacher, padding zero', async () => {
+    const cache = openCache(path.join(tmp, 'f32'));
+    const encoded = encodeExamples(teacher.folder.tokenizer, examples, 24);
+    const batch = collate(encoded, [3, 17, 0, 22]);
+    const got = collateCached(cache, batch);
+    const want = await teacher.run(batch);
+    const { seqLen: L, lengths } = batch;
+    const mask = (b: number, i: number) => i < lengths[b];
+    got.hidden.forEach((h, k) => {
+      const w = want.hidden.get(k)!.data;
+      for (let b = 0; b < 4; b++)
+        for (let i = 0; i < L; i++)
+          for (let d = 0; d < 32; d += 7) {
+            const at = (b * L + i) * 32 + d;
+            expect(Math.abs(h[at] - (mask(b, i) ? w[at] : 0))).toBeLessThan(1e-5);
+          }
+    });
+    got.attention.forEach((a, k) => {
+      const w = want.scores.get(k + 1)!.data;
+      for (let b = 0; b < 4; b++)
+        for (let h = 0; h < 4; h++)
+          for (let i = 0; i < L; i++)
+            for (let j = 0; j < L; j++) {
+              const at = ((b * 4 + h) * L + i) * L + j;
+              expect(Math.abs(a[at] - (mask(b, i) && mask(b, j) ? w[at] : 0))).toBeLessThan(1e-4);
+            }
+    });
+    expect(maxAbsDiff(got.logits!, want.logits!.data)).toBeLessThan(1e-5);
+    // A batch tokenized differently from the cache is refused.
+    const wrong = collate(encodeExamples(teacher.folder.tokenizer, examples, 6), [3]);
+    expect(() => collateCached(cache, wrong)).toThrow(/example 3 has \d+ tokens in the cache but 6 in the batch/);
+    cache.close();
   });
 
   it('stores float16 by default, a layer subset, and logits only on request', async () => {
