@@ -80,11 +80,15 @@ function convert(spec: OptionSpec, raw: string): string | number {
 export function parseCommandArgs(cmd: CommandSpec, argv: string[]): { values: OptionValues; positionals: string[]; overrides: Record<string, unknown> } {
   const specs = [...COMMON_OPTIONS, ...cmd.options];
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
-  for (const s of specs) options[s.name] = { type: s.kind === 'flag' ? 'boolean' : 'string', short: s.short, multiple: s.multiple };
+  for (const s of specs) {
+    options[s.name] = { type: s.kind === 'flag' ? 'boolean' : 'string', ...(s.short && { short: s.short }), ...(s.multiple && { multiple: true }) };
+  }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
   } catch (e) {
+    // Only the user's argv is at fault for ERR_PARSE_ARGS_* codes; anything else is a bug here.
+    if (!String((e as { code?: string }).code).startsWith('ERR_PARSE_ARGS')) throw e;
     throw new UserError(`${(e as Error).message}\nSee: distill ${cmd.name} --help`);
   }
   const values: OptionValues = {};

@@ -12,8 +12,12 @@ const positiveInt = () => z.number().int().min(1);
 const fraction = () => z.number().min(0).max(1);
 
 /** Loss terms a stage may use; they are looked up by name in src/distill/losses.ts. */
-export const LOSS_NAMES = ['hidden_mse', 'attention_mse', 'kd_ce', 'kd_kl', 'kd_mse', 'hard_ce', 'hard_mse'] as const;
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+// Kept as literals so reading a config does not load tfjs; a test checks they equal LOSSES' keys and
+// BACKEND_PREFERENCES.
+export const LOSS_NAMES = ['hidden_mse', 'attention_mse', 'attention_probs_mse', 'attention_kl', 'kd_ce', 'kd_kl', 'kd_mse', 'ce', 'mse'] as const;
+/** Losses that compare hidden states or attention maps: expanded over the layer mapping. */
+export const INTERMEDIATE_LOSSES: readonly string[] = ['hidden_mse', 'attention_mse', 'attention_probs_mse', 'attention_kl'];
+export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
 export const TeacherSchema = z
   .object({
@@ -33,9 +37,6 @@ export const DataSchema = z
     /** Defaults to the task's own dev split (e.g. "dev" or "dev_matched"). */
     devSplit: z.string().min(1).optional(),
     maxLength: int().min(8).max(4096).default(128),
-    /** Use only the first N training / dev examples (quick experiments). */
-    limitTrain: positiveInt().optional(),
-    limitDev: positiveInt().optional(),
   })
   .strict();
 
@@ -78,18 +79,15 @@ export const ScheduleKind = z.enum(['constant', 'linear', 'cosine']);
 export const StageSchema = z
   .object({
     name: z.string().min(1).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" or "-"'),
-    /** Length of the stage: exactly one of steps and epochs. */
+    /** Length of the stage: exactly one of steps and epochs (passes over the training data). */
     steps: positiveInt().optional(),
     epochs: z.number().positive().optional(),
     losses: z.array(LossTermSchema).min(1),
-    batchSize: positiveInt().default(32),
     lr: z.number().positive().max(1).default(5e-5),
     lrSchedule: ScheduleKind.default('linear'),
     /** Fraction of the stage's steps spent warming the learning rate up from 0. */
     warmup: fraction().default(0.1),
-    weightDecay: z.number().min(0).default(0.01),
-    gradClip: z.number().min(0).default(1),
-    gradAccum: positiveInt().default(1),
+    /** Softening temperature of the prediction losses: constant, or moving from `from` to `to`. */
     temperature: z
       .object({
         schedule: ScheduleKind.default('constant'),
@@ -98,22 +96,18 @@ export const StageSchema = z
       })
       .strict()
       .prefault({}),
-    evalEvery: int().min(0).default(200),
-    checkpointEvery: int().min(0).default(200),
-    logEvery: positiveInt().default(1),
   })
   .strict();
 
+const LayerPairs = z.array(z.tuple([int().min(0), int().min(0)]));
+
+/**
+ * "uniform" (TinyBERT: student layer m ↔ teacher layer m·k), "last" (last layer only), or explicit
+ * [student, teacher] pairs; hidden index 0 is the embedding output, attention indices are 0-based layers.
+ */
 export const MappingSchema = z.union([
   z.enum(['uniform', 'last']),
-  z
-    .object({
-      /** Teacher hidden-state index for each student hidden state 0..numLayers (0 = embeddings). */
-      hidden: z.array(int().min(0)),
-      /** Teacher layer (0-based) for each student layer's attention. */
-      attention: z.array(int().min(0)),
-    })
-    .strict(),
+  z.object({ hidden: LayerPairs.default([]), attention: LayerPairs.default([]) }).strict(),
 ]);
 
 export const DistillSchema = z
@@ -121,19 +115,24 @@ export const DistillSchema = z
     mapping: MappingSchema.default('uniform'),
     /** One projection shared by all hidden matches (TinyBERT's code) instead of one per matched layer. */
     sharedProjection: z.boolean().default(false),
-    attentionTarget: z.enum(['scores', 'probs']).default('scores'),
+    batchSize: positiveInt().default(32),
+    /** Micro-batches per optimizer update. */
+    gradAccum: positiveInt().default(1),
+    /** Global gradient-norm clipping; 0 turns it off. */
+    gradClip: z.number().min(0).default(1),
+    weightDecay: z.number().min(0).default(0.01),
+    /** Evaluate on dev every N updates (0: at the end of each stage only). */
+    evalEvery: int().min(0).default(200),
+    /** Resume checkpoint every N updates (0: the trainer's default, evalEvery or 100). */
+    checkpointEvery: int().min(0).default(0),
+    /** Log a step record every N updates. */
+    logEvery: positiveInt().default(1),
     /** TinyBERT's task distillation: intermediate layers first, then the prediction layer. */
     stages: z
       .array(StageSchema)
       .min(1)
       .prefault([
-        {
-          name: 'intermediate',
-          epochs: 1,
-          lr: 5e-4,
-          evalEvery: 0,
-          losses: [{ name: 'hidden_mse' }, { name: 'attention_mse' }],
-        },
+        { name: 'intermediate', epochs: 1, lr: 5e-4, losses: [{ name: 'hidden_mse' }, { name: 'attention_mse' }] },
         { name: 'prediction', epochs: 1, lr: 3e-4, losses: [{ name: 'kd_ce' }] },
     ]),
   })
@@ -204,6 +203,8 @@ export const ConfigSchema = z
     out: z.string().min(1).default('runs/default'),
     seed: int().min(0).default(42),
     backend: z.enum(BACKENDS).default('auto'),
+    /** Threads of the wasm backend (default: the machine's cores). */
+    threads: positiveInt().optional(),
     cache: CacheSchema.prefault({}),
     student: StudentSchema.prefault({}),
     distill: DistillSchema.prefault({}),
@@ -225,6 +226,8 @@ type RawConfig = z.input<typeof ConfigSchema> & {
   student: StudentShape;
   distill: z.infer<typeof DistillSchema>;
   data: z.infer<typeof DataSchema>;
+  cache: z.infer<typeof CacheSchema>;
+  augment: z.infer<typeof AugmentSchema>;
 };
 
 /** Cross-field checks that need only the config itself (teacher-dependent ones: checkAgainstTeacher). */
@@ -246,20 +249,32 @@ function checkDependentFields(c: RawConfig, ctx: z.RefinementCtx): void {
   }
   const m = c.distill.mapping;
   if (typeof m === 'object') {
-    if (m.hidden.length !== s.numLayers + 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['distill', 'mapping', 'hidden'],
-        message: `needs student.numLayers + 1 = ${s.numLayers + 1} entries (embeddings + each layer), got ${m.hidden.length}`,
+    (['hidden', 'attention'] as const).forEach((kind) => {
+      const max = kind === 'hidden' ? s.numLayers : s.numLayers - 1;
+      m[kind].forEach(([sIdx], i) => {
+        if (sIdx > max) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['distill', 'mapping', kind, i, 0],
+            message: `student index ${sIdx} is out of range 0..${max} (student.numLayers is ${s.numLayers}${kind === 'hidden' ? '; hidden 0 is the embedding output' : '; attention indices are 0-based'})`,
+          });
+        }
       });
+    });
+    if (m.hidden.length + m.attention.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['distill', 'mapping'], message: 'explicit mapping has no pairs' });
     }
-    if (m.attention.length !== s.numLayers) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['distill', 'mapping', 'attention'],
-        message: `needs student.numLayers = ${s.numLayers} entries, got ${m.attention.length}`,
-      });
-    }
+  }
+  const intermediate = c.distill.stages.some((st) => st.losses.some((l) => INTERMEDIATE_LOSSES.includes(l.name)));
+  if (intermediate && c.cache.layers === 'logits') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cache', 'layers'],
+      message: '"logits" stores no hidden states or attention, but a stage uses an intermediate loss (hidden_mse / attention_*)',
+    });
+  }
+  if (c.augment.method === 'mlm' && !c.augment.mlmDir) {
+    ctx.addIssue({ code: 'custom', path: ['augment', 'mlmDir'], message: 'required when augment.method is "mlm"' });
   }
   const seen = new Set<string>();
   c.distill.stages.forEach((st, i) => {
@@ -294,21 +309,19 @@ export function checkAgainstTeacher(c: Config, t: TeacherShape): string[] {
   const errs: string[] = [];
   const s = c.student;
   const m = c.distill.mapping;
-  const usesIntermediate = c.distill.stages.some((st) =>
-    st.losses.some((l) => l.name === 'hidden_mse' || l.name === 'attention_mse'),
-  );
+  const usesIntermediate = c.distill.stages.some((st) => st.losses.some((l) => INTERMEDIATE_LOSSES.includes(l.name)));
   if (m === 'uniform' && usesIntermediate && t.numLayers % s.numLayers !== 0) {
     errs.push(
       `distill.mapping: "uniform" needs the teacher's ${t.numLayers} layers to be a multiple of student.numLayers (${s.numLayers}); ` +
-        'choose a divisor, "last", or an explicit {hidden, attention} mapping',
+        'choose a divisor, "last", or explicit {hidden, attention} pairs',
     );
   }
   if (typeof m === 'object') {
-    m.hidden.forEach((v, i) => {
-      if (v > t.numLayers) errs.push(`distill.mapping.hidden[${i}]: ${v} exceeds the teacher's ${t.numLayers} layers`);
-    });
-    m.attention.forEach((v, i) => {
-      if (v >= t.numLayers) errs.push(`distill.mapping.attention[${i}]: ${v} must be below the teacher's ${t.numLayers} layers`);
+    (['hidden', 'attention'] as const).forEach((kind) => {
+      const max = kind === 'hidden' ? t.numLayers : t.numLayers - 1;
+      m[kind].forEach(([, tIdx], i) => {
+        if (tIdx > max) errs.push(`distill.mapping.${kind}[${i}][1]: teacher index ${tIdx} is out of range 0..${max} (the teacher has ${t.numLayers} layers)`);
+      });
     });
   }
   if (c.data.maxLength > t.maxPositions) {

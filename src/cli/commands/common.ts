@@ -1,0 +1,39 @@
+/** Option groups and helpers shared by the commands. */
+import type { CommandContext, OptionSpec } from '../args.ts';
+import { CONFIG_OPTIONS } from '../args.ts';
+import { loadConfig } from '../config-load.ts';
+import type { Config } from '../config-schema.ts';
+import type { RunEnv } from '../pipeline.ts';
+
+export const RUN_OPTIONS: OptionSpec[] = [
+  ...CONFIG_OPTIONS,
+  { name: 'out', short: 'o', kind: 'string', arg: '<dir>', help: 'output folder of the run', configKey: 'out' },
+  { name: 'seed', kind: 'int', arg: '<n>', help: 'random seed (data order, initialisation, dropout)', configKey: 'seed' },
+  { name: 'force', short: 'f', kind: 'flag', help: 'replace existing outputs instead of refusing' },
+];
+
+/** Flags that point at inputs, for commands usable without a config file. */
+export const INPUT_OPTIONS: OptionSpec[] = [
+  { name: 'task', kind: 'string', arg: '<name|file.json>', help: 'task name (sst2, cola, mrpc, ...) or a task declaration', configKey: 'task' },
+  { name: 'teacher', kind: 'string', arg: '<dir>', help: 'teacher folder (config.json, tokenizer, onnx/model.onnx)', configKey: 'teacher.dir' },
+  { name: 'data', kind: 'string', arg: '<dir>', help: "the task's data folder (e.g. a GLUE download's SST-2/)", configKey: 'data.dir' },
+  { name: 'max-length', kind: 'int', arg: '<n>', help: 'tokens per example, special tokens included', configKey: 'data.maxLength' },
+];
+
+export const RESUME_OPTION: OptionSpec = { name: 'resume', short: 'r', kind: 'flag', help: 'continue from the latest checkpoint' };
+
+export const BACKEND_OPTION: OptionSpec = {
+  name: 'backend',
+  kind: 'string',
+  arg: '<name>',
+  help: 'tfjs backend: auto, tensorflow-gpu, tensorflow, wasm, cpu',
+  configKey: 'backend',
+};
+
+export function configOf(ctx: CommandContext): Config {
+  return loadConfig({ file: ctx.values.config as string | undefined, overrides: ctx.overrides });
+}
+
+export function envOf(ctx: CommandContext): RunEnv {
+  return { io: ctx.io, quiet: !!ctx.values.quiet, force: !!ctx.values.force, resume: !!ctx.values.resume };
+}

@@ -1,0 +1,65 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CONFIG_OPTIONS, type CommandSpec } from '../args.ts';
+import { UserError } from '../../util/errors.ts';
+import { writeJsonAtomic } from '../../util/atomic.ts';
+import { evalStep, evaluateFolder, formatEvalTable, type EvalFile } from '../pipeline-eval.ts';
+import { configOf, envOf } from './common.ts';
+
+export const evalCommand: CommandSpec = {
+  name: 'eval',
+  summary: 'score a teacher folder, an exported student or a saved student on a task split',
+  usage: 'distill eval --config <file>   |   distill eval --model <dir> --task <name> --data <dir> [options]',
+  description:
+    'With --config (and no --model): the run\'s teacher and student on the dev split, with size and latency,\n' +
+    'written to <out>/eval.json for the report. With --model: that one folder, an ONNX folder\n' +
+    '(onnx/model.onnx) or a saved student (model.safetensors); a run folder means its student/.',
+  options: [
+    ...CONFIG_OPTIONS,
+    { name: 'model', short: 'm', kind: 'string', arg: '<dir>', help: 'model folder to score' },
+    { name: 'task', kind: 'string', arg: '<name|file.json>', help: 'task name or declaration', configKey: 'task' },
+    { name: 'data', kind: 'string', arg: '<dir>', help: "the task's data folder", configKey: 'data.dir' },
+    { name: 'split', kind: 'string', arg: '<name>', help: "split to score (default: the task's dev split)", configKey: 'eval.split' },
+    { name: 'max-length', kind: 'int', arg: '<n>', help: 'tokens per example (default 128)', configKey: 'data.maxLength' },
+    { name: 'batch-size', kind: 'int', arg: '<n>', help: 'evaluation batch size (default 64)', configKey: 'eval.batchSize' },
+    { name: 'latency', kind: 'flag', help: 'also time ONNX models at batch 1 and 32' },
+    { name: 'json', kind: 'string', arg: '<file>', help: 'also write the results as JSON' },
+  ],
+  examples: [
+    'distill eval --config data/demo/config.json',
+    'distill eval --model data/demo/teacher --task sst2 --data data/demo/task',
+    'distill eval --model runs/sst2/student-onnx --task sst2 --data ../glue/SST-2 --latency --json scores.json',
+  ],
+  async run(ctx) {
+    const v = ctx.values;
+    if (v.config && !v.model) {
+      await evalStep(configOf(ctx), envOf(ctx));
+      return 0;
+    }
+    if (!v.model) throw new UserError('give --model <dir> (or --config for the run\'s teacher and student)\nSee: distill eval --help');
+    let dir = path.resolve(String(v.model));
+    if (fs.existsSync(path.join(dir, 'resolved-config.json')) && fs.existsSync(path.join(dir, 'student'))) dir = path.join(dir, 'student');
+    const fromConfig = v.config ? configOf(ctx) : undefined;
+    const taskName = (v.task as string | undefined) ?? fromConfig?.task;
+    const dataDir = (v.data as string | undefined) ?? fromConfig?.data.dir;
+    if (!taskName || !dataDir) throw new UserError('--model needs --task and --data (or a --config that gives them)');
+    const { loadTask } = await import('../../data/tasks.ts');
+    const { readSplit } = await import('../../data/reader.ts');
+    const task = loadTask(/[\\/]|\.json$/i.test(taskName) ? path.resolve(taskName) : taskName);
+    const split = (v.split as string | undefined) ?? fromConfig?.eval.split ?? task.devSplit;
+    const examples = readSplit(task, path.resolve(dataDir), split);
+    const batchSizes = v.latency ? (fromConfig?.eval.latencyBatchSizes ?? [1, 32]) : [];
+    const row = await evaluateFolder(path.basename(dir), dir, {
+      task,
+      examples,
+      maxLength: (v['max-length'] as number | undefined) ?? fromConfig?.data.maxLength ?? 128,
+      batchSize: (v['batch-size'] as number | undefined) ?? fromConfig?.eval.batchSize ?? 64,
+      latencyBatchSizes: batchSizes,
+      latencyRuns: fromConfig?.eval.latencyRuns ?? 20,
+    });
+    const result: EvalFile = { task: task.name, split, primaryMetric: task.metrics[0], latencyBatchSizes: batchSizes, models: [row] };
+    ctx.io.out(formatEvalTable(result));
+    if (v.json) writeJsonAtomic(path.resolve(String(v.json)), result);
+    return 0;
+  },
+};

@@ -1,0 +1,11 @@
+import type { CommandSpec } from '../args.ts';
+import { augmentCommand } from './augment.ts';
+import { cacheCommand } from './cache.ts';
+import { evalCommand } from './eval.ts';
+import { exportCommand } from './export.ts';
+import { reportCommand } from './report.ts';
+import { runCommand } from './run.ts';
+import { trainCommand } from './train.ts';
+
+/** In the order a run goes through them. */
+export const COMMANDS: readonly CommandSpec[] = [runCommand, augmentCommand, cacheCommand, trainCommand, exportCommand, evalCommand, reportCommand];

@@ -1,0 +1,238 @@
+/**
+ * The run's stages as the CLI drives them: cache → train → export → eval → report. Each step maps
+ * the config onto one stage's API (stage-options.ts) and wires progress; the work is in the stages.
+ * Heavy modules (tfjs, onnxruntime) are imported inside the steps so `--help` stays instant.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { TaskSpec } from '../data/types.ts';
+import type { BertTokenizer } from '../data/tokenizer.ts';
+import type { TrainData } from '../distill/train-options.ts';
+import type { Student } from '../student/model.ts';
+import { sha256File } from '../util/hash.ts';
+import { UserError } from '../util/errors.ts';
+import { writeJsonAtomic } from '../util/atomic.ts';
+import { createProgress, type Progress } from '../util/progress.ts';
+import type { Io } from './args.ts';
+import { checkAgainstTeacher, type Config } from './config-schema.ts';
+import { saveResolvedConfig } from './config-load.ts';
+import * as opt from './stage-options.ts';
+
+export interface RunEnv {
+  io: Io;
+  quiet: boolean;
+  force: boolean;
+  resume: boolean;
+}
+
+/** One progress bar per label, replaced when the label changes (a new training stage). */
+export function progressBars(env: RunEnv): { update(label: string, done: number, total: number, info?: Record<string, number | string>): void; stop(): void } {
+  let current: { label: string; bar: Progress } | undefined;
+  return {
+    update(label, done, total, info) {
+      if (current?.label !== label) {
+        current?.bar.stop();
+        current = { label, bar: createProgress(label, total, { quiet: env.quiet, stream: env.io.progressStream }) };
+      }
+      current.bar.update(done, info);
+    },
+    stop() {
+      current?.bar.stop();
+      current = undefined;
+    },
+  };
+}
+
+/** Reads the teacher's config.json and checks the run config against it (mapping, lengths, init). */
+async function checkTeacher(c: Config) {
+  const { readTeacherConfig } = await import('../teacher/folder.ts');
+  const t = readTeacherConfig(path.join(c.teacher.dir, 'config.json'));
+  const errs = checkAgainstTeacher(c, {
+    numLayers: t.num_hidden_layers,
+    hiddenSize: t.hidden_size,
+    numHeads: t.num_attention_heads,
+    maxPositions: t.max_position_embeddings,
+  });
+  if (errs.length) throw new UserError(`config does not fit the teacher in ${c.teacher.dir}:\n  ${errs.join('\n  ')}`);
+  return t;
+}
+
+/** The cache is built only when a stage learns from the teacher. */
+export function needsCache(c: Config): boolean {
+  return opt.needsTeacher(c);
+}
+
+export async function cacheStep(c: Config, env: RunEnv): Promise<void> {
+  await checkTeacher(c);
+  const { buildCache } = await import('../cache/writer.ts');
+  const bars = progressBars(env);
+  try {
+    const r = await buildCache({
+      ...opt.cacheOptions(c),
+      force: env.force,
+      notice: (m) => env.io.err(m + '\n'),
+      onProgress: (p) => bars.update('cache', p.done, p.total),
+    });
+    bars.stop();
+    env.io.err(`teacher cache: ${r.complete ? 'complete' : 'part done'} in ${r.dir} (${r.shardsWritten} shards written, ${r.shardsSkipped} reused, ${r.examplesPerSecond.toFixed(0)} examples/s on ${r.provider})\n`);
+  } finally {
+    bars.stop();
+  }
+}
+
+export interface RunData {
+  task: TaskSpec;
+  tokenizer: BertTokenizer;
+  train: TrainData;
+  dev: TrainData;
+  trainFile: string;
+}
+
+/** Task, the teacher's tokenizer, and the encoded train and dev splits. */
+export async function loadRunData(c: Config): Promise<RunData> {
+  const { loadTask } = await import('../data/tasks.ts');
+  const { readSplit } = await import('../data/reader.ts');
+  const { loadTeacherFolder } = await import('../teacher/folder.ts');
+  const task = loadTask(c.task);
+  const tokenizer = (await loadTeacherFolder(c.teacher.dir)).tokenizer;
+  const encode = (split: string, dir: string): TrainData => {
+    const ex = readSplit(task, dir, split);
+    return { encoded: ex.map((e) => tokenizer.encode(e.textA, e.textB, c.data.maxLength)), labels: ex.map((e) => e.label) };
+  };
+  const spec = task.splits[c.data.trainSplit];
+  if (!spec) throw new UserError(`data.trainSplit: task ${task.name} has no split "${c.data.trainSplit}" (splits: ${Object.keys(task.splits).join(', ')})`);
+  const trainDir = opt.trainDataDir(c);
+  return {
+    task,
+    tokenizer,
+    train: encode(c.data.trainSplit, trainDir),
+    dev: encode(c.data.devSplit ?? task.devSplit, c.data.dir),
+    trainFile: path.join(trainDir, spec.file),
+  };
+}
+
+function hasCheckpoint(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'latest.json'));
+}
+
+export interface TrainSummary {
+  steps: number;
+  finalLoss: number;
+  best?: { step: number; stage: string; model: 'raw' | 'ema'; metric: string; score: number; metrics: Record<string, number> };
+  seconds: number;
+}
+
+/** Distils (or, with only gold-label losses, trains) the student and saves the best one as a student folder. */
+export async function trainStep(c: Config, env: RunEnv): Promise<TrainSummary> {
+  const teacherConfig = await checkTeacher(c);
+  const paths = opt.runPaths(c);
+  if (hasCheckpoint(paths.checkpointDir) && !env.resume) {
+    if (!env.force) throw new UserError(`${paths.checkpointDir} holds a training run; use --resume to continue it or --force to start over`);
+    fs.rmSync(paths.checkpointDir, { recursive: true, force: true });
+  }
+  const { initBackend, describeBackend } = await import('../backend/select.ts');
+  const backend = await initBackend(c.backend, { threads: c.threads });
+  env.io.err(`tfjs backend: ${describeBackend(backend)}\n`);
+  const data = await loadRunData(c);
+  const { train } = await import('../distill/trainer.ts');
+  const studentConfig = opt.studentBertConfig(c, data.task, data.tokenizer.vocabSize);
+  let initStudent: Student | undefined;
+  if (c.student.init === 'teacher') {
+    const { Student } = await import('../student/model.ts');
+    const { extractBertWeights } = await import('../teacher/weights.ts');
+    const { findOnnxFile } = await import('../teacher/folder.ts');
+    const { initFromTeacher } = await import('../student/init-from-teacher.ts');
+    initStudent = Student.create(studentConfig, c.seed);
+    const report = initFromTeacher(initStudent, extractBertWeights(findOnnxFile(c.teacher.dir)).weights);
+    env.io.err(`student initialised from teacher layers [${report.layerMap.join(', ')}]\n`);
+  }
+  const mapping = opt.layerMapping(c, teacherConfig.num_hidden_layers);
+  const stages = opt.trainerStages(c, data.train.encoded.length, mapping);
+  saveResolvedConfig(c, paths.out);
+  const bars = progressBars(env);
+  const started = Date.now();
+  const res = await train({
+    task: data.task,
+    ...(initStudent ? { initStudent } : { studentConfig }),
+    train: data.train,
+    dev: data.dev,
+    teachers: opt.needsTeacher(c) ? [{ cacheDir: paths.cacheDir }] : undefined,
+    cacheFingerprint: { dataSha256: sha256File(data.trainFile), maxLength: c.data.maxLength, split: c.data.trainSplit },
+    stages,
+    batchSize: c.distill.batchSize,
+    gradAccumulation: c.distill.gradAccum,
+    maxGradNorm: c.distill.gradClip,
+    optimizer: { weightDecay: c.distill.weightDecay },
+    seed: c.seed,
+    evalEvery: c.distill.evalEvery,
+    evalBatchSize: c.eval.batchSize,
+    ema: opt.emaOptions(c),
+    sharedProjection: c.distill.sharedProjection,
+    checkpointDir: paths.checkpointDir,
+    checkpointEvery: c.distill.checkpointEvery || undefined,
+    resume: env.resume,
+    logFile: paths.logFile,
+    logEvery: c.distill.logEvery,
+    onProgress: (_step, _total, info) =>
+      bars.update(`train:${info.stage}`, info.stageStep, info.stageSteps, { loss: info.loss, lr: info.lr }),
+  }).finally(() => bars.stop());
+  const chosen = res.best?.student ?? res.student;
+  const { saveStudentFolder } = await import('../student/folder.ts');
+  await saveStudentFolder(chosen, data.tokenizer, paths.studentDir, { force: true });
+  const best = res.best ? { step: res.best.step, stage: res.best.stage, model: res.best.model, metric: res.best.metric, score: res.best.score, metrics: res.best.metrics } : undefined;
+  const summary: TrainSummary = { steps: res.steps, finalLoss: res.finalLoss, best, seconds: (Date.now() - started) / 1000 };
+  writeJsonAtomic(path.join(paths.out, 'train-summary.json'), summary);
+  env.io.err(
+    `trained ${res.steps} steps in ${summary.seconds.toFixed(0)} s; ` +
+      (best ? `best dev ${best.metric} ${best.score.toFixed(4)} (${best.model}, step ${best.step})` : 'no dev evaluation') +
+      `; student saved to ${paths.studentDir}\n`,
+  );
+  return summary;
+}
+
+/** Augments the training split into <out>/augmented (TinyBERT's word replacement). */
+export async function augmentStep(c: Config, env: RunEnv, overrides: { outDir?: string; force?: boolean } = {}): Promise<string> {
+  const { augmentTask } = await import('../augment/augment.ts');
+  const bars = progressBars(env);
+  const r = await augmentTask({
+    task: c.task,
+    dataDir: c.data.dir,
+    split: c.data.trainSplit,
+    outDir: overrides.outDir ?? opt.runPaths(c).augmentDir,
+    teacher: c.teacher.dir,
+    mlm: c.augment.method === 'mlm' ? c.augment.mlmDir : undefined,
+    n: c.augment.perExample,
+    p: c.augment.replaceProb,
+    k: c.augment.candidates,
+    seed: c.seed,
+    maxLength: c.data.maxLength,
+    force: overrides.force ?? env.force,
+    provider: c.teacher.provider,
+    onProgress: (p) => bars.update(`augment:${p.phase}`, p.done, p.total),
+  }).finally(() => bars.stop());
+  env.io.err(`augmented ${r.examples} examples into ${r.rows} rows (${r.candidateSource} candidates) in ${r.file}, ${r.seconds.toFixed(0)} s\n`);
+  return r.outDir;
+}
+
+export interface ExportStepOptions {
+  studentDir: string;
+  outDir: string;
+  quantize: boolean;
+  withIntermediates: boolean;
+  force: boolean;
+}
+
+/** The export options of a run: its best student, its export folder (replaced: it derives from the run). */
+export function runExportOptions(c: Config): ExportStepOptions {
+  const paths = opt.runPaths(c);
+  return { studentDir: paths.studentDir, outDir: paths.exportDir, quantize: c.export.quantize, withIntermediates: c.export.withIntermediates, force: true };
+}
+
+/** Exports a saved student to the Hugging Face ONNX layout. */
+export async function exportStep(o: ExportStepOptions, env: RunEnv): Promise<string> {
+  const { exportStudent } = await import('../export/export.ts');
+  const r = await exportStudent({ studentFolder: o.studentDir, outDir: o.outDir, force: o.force, quantize: o.quantize, withIntermediates: o.withIntermediates });
+  const total = Object.values(r.sizes).reduce((a, b) => a + b, 0);
+  env.io.err(`exported ${r.files.length} files (${(total / 1e6).toFixed(2)} MB) to ${o.outDir}\n`);
+  return o.outDir;
+}
