@@ -63,6 +63,9 @@ interface Measured extends Row {
   latencyMs: { median: number; p90: number };
   throughput: number;
   metrics: Record<string, number>;
+  /** Argmax (classification) or score (regression) per example, and the raw logits. */
+  predictions: Float64Array;
+  logits: Float32Array[];
 }
 
 /** Parameters of a BERT graph: from its extracted weights, else every float initializer. */
@@ -179,12 +182,14 @@ async function measure(row: Row, task: TaskSpec, examples: Example[]): Promise<M
     const plan = planBatches(encoded.map((e) => e.inputIds.length), { batchSize, shuffle: false, seed: 0, bucketSize: Math.ceil(encoded.length / batchSize) });
     await session.run(feeds(session, collate(encoded, plan[0])), ['logits']);
     const predictions = new Float64Array(encoded.length);
+    const logits: Float32Array[] = new Array(encoded.length);
     const t0 = performance.now();
     for (const indices of plan) {
       const out = (await session.run(feeds(session, collate(encoded, indices)), ['logits'])).logits;
       const k = out.dims[1];
       indices.forEach((ex, r) => {
-        const row = out.data.subarray(r * k, (r + 1) * k);
+        const row = out.data.slice(r * k, (r + 1) * k);
+        logits[ex] = row;
         predictions[ex] = task.labels ? row.indexOf(Math.max(...row)) : row[0];
       });
     }
@@ -196,6 +201,8 @@ async function measure(row: Row, task: TaskSpec, examples: Example[]): Promise<M
       latencyMs: { median: quantile(times, 0.5), p90: quantile(times, 0.9) },
       throughput: encoded.length / seconds,
       metrics: computeTaskMetrics(task, predictions, labels),
+      predictions,
+      logits,
     };
   } finally {
     await session.release();
@@ -210,17 +217,28 @@ function table(rows: Measured[], task: TaskSpec, split: string, count: number): 
   const lines = [
     `${task.displayName} ${split} (${count} examples), onnxruntime-node CPU, ${threads} thread(s), max length ${maxLength}`,
     '',
-    `| model | params | size (MB) | smaller | latency b=1 median / p90 (ms) | throughput b=${batchSize} (ex/s) | faster | ${metricNames.join(' | ')} | Δ vs fp32 |`,
-    `|---|---:|---:|---:|---:|---:|---:|${metricNames.map(() => '---:').join('|')}|---:|`,
+    `| model | params | size (MB) | smaller | latency b=1 median / p90 (ms) | throughput b=${batchSize} (ex/s) | faster | ${metricNames.join(' | ')} | Δ vs fp32 | same prediction as fp32 | max abs Δlogit vs fp32 |`,
+    `|---|---:|---:|---:|---:|---:|---:|${metricNames.map(() => '---:').join('|')}|---:|---:|---:|`,
   ];
   for (const r of rows) {
     const base = r.name.startsWith('student') ? studentFp : teacher;
     const m0 = metricNames[0];
-    const delta = r.name.endsWith('int8') && base ? `${(100 * (r.metrics[m0] - base.metrics[m0])).toFixed(2)} (${m0})` : '';
+    const vsFp = r.name.endsWith('int8') && base;
+    const delta = vsFp ? `${(100 * (r.metrics[m0] - base.metrics[m0])).toFixed(2)} (${m0})` : '';
+    let same = '';
+    let maxDiff = '';
+    if (vsFp) {
+      let agree = 0;
+      let d = 0;
+      r.predictions.forEach((p, i) => { if (p === base.predictions[i]) agree++; });
+      r.logits.forEach((l, i) => l.forEach((v, j) => { d = Math.max(d, Math.abs(v - base.logits[i][j])); }));
+      same = task.labels ? `${pct(agree / r.predictions.length)}%` : 'n/a';
+      maxDiff = d.toExponential(1);
+    }
     lines.push(
       `| ${r.name} | ${(r.params / 1e6).toFixed(1)}M | ${(r.bytes / 2 ** 20).toFixed(1)} | ${(teacher.bytes / r.bytes).toFixed(1)}x | ` +
         `${r.latencyMs.median.toFixed(2)} / ${r.latencyMs.p90.toFixed(2)} | ${r.throughput.toFixed(1)} | ${(r.throughput / teacher.throughput).toFixed(1)}x | ` +
-        `${metricNames.map((m) => pct(r.metrics[m])).join(' | ')} | ${delta} |`,
+        `${metricNames.map((m) => pct(r.metrics[m])).join(' | ')} | ${delta} | ${same} | ${maxDiff} |`,
     );
   }
   return lines.join('\n');

@@ -39,8 +39,10 @@ describe.skipIf(!haveData)('tfjs Student vs exported ONNX on whole GLUE dev spli
       // Larger than BERT's init so logits spread out and the argmax comparison means something.
       const student = Student.fromWeights(config, randomWeights(config, 17, 0.3));
       const outDir = path.join(root, taskName);
-      await exportStudent({ student, tokenizer: path.join(root, 'tok'), outDir });
+      await exportStudent({ student, tokenizer: path.join(root, 'tok'), outDir, quantize: true });
       const session = await createSession(path.join(outDir, 'onnx', 'model.onnx'), { provider: 'cpu', notice: () => {} });
+      const int8 = await createSession(path.join(outDir, 'onnx', 'model_quantized.onnx'), { provider: 'cpu', notice: () => {} });
+      let int8Agree = 0;
 
       const task = loadTask(taskName);
       const examples = readSplit(task, path.join(GLUE, folder), 'dev');
@@ -56,25 +58,33 @@ describe.skipIf(!haveData)('tfjs Student vs exported ONNX on whole GLUE dev spli
           const t = (a: Int32Array) => tf.tensor2d(a, [b.size, b.seqLen], 'int32');
           return student.forward({ inputIds: t(b.inputIds), attentionMask: t(b.attentionMask), tokenTypeIds: t(b.tokenTypeIds) }, { training: false }).logits.dataSync();
         }) as Float32Array;
-        const onnx = await session.run({
-          input_ids: { data: b.inputIds, dims, type: 'int64' },
-          attention_mask: { data: b.attentionMask, dims, type: 'int64' },
-          token_type_ids: { data: b.tokenTypeIds, dims, type: 'int64' },
-        });
+        const feeds = {
+          input_ids: { data: b.inputIds, dims, type: 'int64' as const },
+          attention_mask: { data: b.attentionMask, dims, type: 'int64' as const },
+          token_type_ids: { data: b.tokenTypeIds, dims, type: 'int64' as const },
+        };
+        const onnx = await session.run(feeds);
+        const q = argmaxRows((await int8.run(feeds)).logits.data, 2);
         for (let i = 0; i < tfLogits.length; i++) {
           maxDiff = Math.max(maxDiff, Math.abs(tfLogits[i] - onnx.logits.data[i]));
           maxLogit = Math.max(maxLogit, Math.abs(tfLogits[i]));
         }
         const a = argmaxRows(tfLogits, 2);
         const o = argmaxRows(onnx.logits.data, 2);
-        a.forEach((p, i) => { predicted.add(p); if (p !== o[i]) disagree++; });
+        a.forEach((p, i) => {
+          predicted.add(p);
+          if (p !== o[i]) disagree++;
+          if (p === q[i]) int8Agree++;
+        });
       }
       await session.release();
+      await int8.release();
       student.dispose();
-      console.log(`${folder} dev (${examples.length} examples): max |logit diff| ${maxDiff.toExponential(2)}, argmax disagreements ${disagree}, max |logit| ${maxLogit.toFixed(2)}, predicted classes ${[...predicted].join(',')}`);
+      console.log(`${folder} dev (${examples.length} examples): max |logit diff| ${maxDiff.toExponential(2)}, argmax disagreements ${disagree}, max |logit| ${maxLogit.toFixed(2)}, predicted classes ${[...predicted].join(',')}, int8 same argmax ${(100 * int8Agree / examples.length).toFixed(1)}%`);
       expect(predicted.size).toBe(2);
       expect(disagree).toBe(0);
       expect(maxDiff).toBeLessThanOrEqual(1e-4);
+      expect(int8Agree / examples.length).toBeGreaterThanOrEqual(0.95); // int8 is an approximation, but a close one
     });
   }
 });
