@@ -46,7 +46,10 @@ export interface BuildCacheOptions {
   attention?: AttentionKind;
   /** Refuse when the estimated size is above this (default 20). */
   maxCacheGb?: number;
-  /** Discard an existing cache in outDir that was built from other inputs. */
+  /**
+   * Replace an existing cache in outDir: one built from other inputs (else refused), or, for a
+   * single builder, a matching one too (rebuilt from scratch). Parts (--shard) never wipe each other.
+   */
   force?: boolean;
   /** This process builds shards k with k % count === index. Also accepts "i/n". */
   shard?: { index: number; count: number } | string;
@@ -87,6 +90,16 @@ function tokenizerHash(json: Record<string, unknown>, config: Record<string, unk
   return sha256(JSON.stringify(json) + '\n' + JSON.stringify(config));
 }
 
+/** The manifest of a finished cache in `dir` built from exactly these inputs, if there is one. */
+function completeCache(dir: string, fingerprint: CacheFingerprint): format.CacheManifest | undefined {
+  try {
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as format.CacheManifest;
+    return m.complete && format.fingerprintDifferences(m.fingerprint, fingerprint).length === 0 ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Refuses a build.json from other inputs (unless force: then the old cache is removed). */
 function prepareDir(dir: string, info: BuildInfo, force: boolean, soleBuilder: boolean): void {
   const buildFile = path.join(dir, 'build.json');
@@ -98,7 +111,8 @@ function prepareDir(dir: string, info: BuildInfo, force: boolean, soleBuilder: b
       old = undefined;
     }
     const diffs = old?.fingerprint ? format.fingerprintDifferences(old.fingerprint, info.fingerprint) : ['build.json unreadable'];
-    if (diffs.length > 0) {
+    // force rebuilds a matching cache too, but only for a sole builder: parts must not wipe each other.
+    if (diffs.length > 0 || (force && soleBuilder)) {
       if (!force) throw new UserError(`${dir} holds a teacher cache built from other inputs: ${diffs.join('; ')}. Use --force to replace it, or another output folder`);
       for (const f of ['manifest.json', 'build.json', 'index.bin', 'shards', 'progress']) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
     }
@@ -197,6 +211,11 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
     estimatedBytes: plan.totalBytes,
     index: { file: 'index.bin', sha256: sha256(index), entryBytes: format.INDEX_ENTRY_BYTES },
   };
+  const done = completeCache(opts.outDir, fingerprint);
+  if (done && !(opts.force && part.count === 1)) {
+    notice(`teacher cache: ${opts.outDir} is already complete for these inputs`);
+    return { dir: opts.outDir, complete: true, estimatedBytes: plan.totalBytes, shardsWritten: 0, shardsSkipped: plan.shards.length, provider: done.providers.join(','), examplesPerSecond: 0 };
+  }
   const freshDir = !fs.existsSync(opts.outDir);
   let teacher: Teacher;
   try {
@@ -216,18 +235,18 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
   try {
 
     // Shards finished by any earlier run (of any part split) are kept when their size is right.
-    const done = new Map<number, format.ShardInfo>();
+    const finished = new Map<number, format.ShardInfo>();
     for (const p of readProgressFiles(opts.outDir, fingerprint)) {
       for (const [k, s] of Object.entries(p.shards)) {
         const file = path.join(opts.outDir, s.file);
-        if (fs.existsSync(file) && fs.statSync(file).size === s.bytes) done.set(Number(k), s);
+        if (fs.existsSync(file) && fs.statSync(file).size === s.bytes) finished.set(Number(k), s);
       }
     }
     const progressFile = path.join(opts.outDir, format.progressFileName(part.index, part.count));
     const progress: ProgressFile = { fingerprint, part: part.index, parts: part.count, provider: teacher.provider, shards: {} };
     const mine = plan.shards.map((_, k) => k).filter((k) => k % part.count === part.index);
-    for (const k of mine) if (done.has(k)) progress.shards[k] = done.get(k)!;
-    const todo = mine.filter((k) => !done.has(k));
+    for (const k of mine) if (finished.has(k)) progress.shards[k] = finished.get(k)!;
+    const todo = mine.filter((k) => !finished.has(k));
     if (todo.length < mine.length) notice(`teacher cache: resuming, ${mine.length - todo.length} of ${mine.length} shards already done`);
     writeJsonAtomic(progressFile, progress);
 

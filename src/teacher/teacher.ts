@@ -56,6 +56,11 @@ export class Teacher {
     return Teacher.fromFolder(await loadTeacherFolder(dir), opts);
   }
 
+  /** The plain model, for evaluation: logits only, nothing written. */
+  static async forLogits(dir: string, opts: Pick<TeacherOptions, 'provider' | 'intraOpThreads' | 'notice'> = {}): Promise<Teacher> {
+    return Teacher.load(dir, { ...opts, hiddenLayers: [], attention: 'none' });
+  }
+
   /** `proto` may be passed when the caller already parsed folder.onnxPath. */
   static async fromFolder(folder: TeacherFolder, opts: TeacherOptions = {}, proto?: ModelProto): Promise<Teacher> {
     const dir = folder.dir;

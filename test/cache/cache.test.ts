@@ -170,6 +170,9 @@ describe('teacher cache', () => {
     expect(() => openCache(parts)).toThrow(/not a finished teacher cache/);
     const second = await buildCache(base(parts, { shard: { index: 0, count: 2 } }));
     expect(second.complete).toBe(true);
+    // Running again finds the finished cache and does nothing.
+    const again = await buildCache(base(parts, { shard: '0/2' }));
+    expect(again).toMatchObject({ complete: true, shardsWritten: 0 });
     const skip = ['progress'];
     const a = snapshot(whole, skip);
     const b = snapshot(parts, skip);
