@@ -233,7 +233,6 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
     throw e;
   }
   try {
-
     // Shards finished by any earlier run (of any part split) are kept when their size is right.
     const finished = new Map<number, format.ShardInfo>();
     for (const p of readProgressFiles(opts.outDir, fingerprint)) {
