@@ -71,8 +71,15 @@ export function plainLine(label: string, done: number, total: number, rate: numb
 export function createProgress(label: string, total: number, opts: ProgressOptions = {}): Progress {
   const stream = opts.stream ?? process.stderr;
   const now = opts.now ?? Date.now;
-  const start = now();
+  // Rate counts from the first update (a resumed run starts part-way), not from creation.
+  let start = 0;
   let startDone: number | undefined;
+  const begin = (done: number) => {
+    if (startDone === undefined) {
+      startDone = done;
+      start = now();
+    }
+  };
   let last = { done: 0, info: undefined as ProgressInfo | undefined };
 
   if (!opts.quiet && stream.isTTY) {
@@ -89,8 +96,8 @@ export function createProgress(label: string, total: number, opts: ProgressOptio
     bar.start(total, 0, { rate: '0', eta_text: '?', info: '' });
     return {
       update(done, info) {
-        startDone ??= done;
-        const { rate, eta } = rateAndEta(done, total, startDone, now() - start);
+        begin(done);
+        const { rate, eta } = rateAndEta(done, total, startDone!, now() - start);
         bar.update(done, { rate: formatRate(rate), eta_text: formatDuration(eta), info: formatInfo(info) });
       },
       stop() {
@@ -110,7 +117,7 @@ export function createProgress(label: string, total: number, opts: ProgressOptio
   };
   return {
     update(done, info) {
-      startDone ??= done;
+      begin(done);
       last = { done, info };
       if (now() - lastPrint >= interval || done >= total) print();
     },

@@ -1,0 +1,65 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { expect, it } from 'vitest';
+import { runCli, tempDir, writeConfig } from './helpers.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** The whole pipeline on the tiny ONNX fixture teacher and the SST-2 layout fixture: every stage wired. */
+it('distill run: cache → train → export → eval → report, then refuses to overwrite without --resume/--force', async () => {
+  const dir = tempDir('cli-run-');
+  const config = writeConfig(dir, {
+    task: 'sst2',
+    teacher: { dir: path.join(ROOT, 'test/fixtures/tiny-bert-opset17') },
+    data: { dir: path.join(ROOT, 'test/fixtures/glue/SST-2'), maxLength: 32 },
+    out: 'run',
+    backend: 'cpu',
+    cache: { dtype: 'float32', batchSize: 2 },
+    student: { hiddenSize: 16, numLayers: 1, numHeads: 4, intermediateSize: 32, maxPositions: 40 },
+    distill: {
+      batchSize: 2,
+      evalEvery: 2,
+      stages: [
+        { name: 'intermediate', steps: 2, lr: 1e-3, losses: [{ name: 'hidden_mse' }, { name: 'attention_mse' }] },
+        { name: 'prediction', steps: 2, lr: 1e-3, losses: [{ name: 'kd_ce' }] },
+      ],
+    },
+    ema: { enabled: true, updateAfterStep: 0, updateEvery: 1 },
+    eval: { latencyBatchSizes: [1, 2], latencyRuns: 1 },
+    export: { quantize: true },
+  });
+  const r = await runCli(['run', '--config', config, '--quiet']);
+  expect(r.err).not.toContain('internal error');
+  expect(r.code).toBe(0);
+  const out = path.join(dir, 'run');
+  for (const f of ['resolved-config.json', 'cache/manifest.json', 'train-log.jsonl', 'train-summary.json', 'student/model.safetensors', 'student-onnx/onnx/model.onnx', 'student-onnx/onnx/model_quantized.onnx', 'eval.json', 'report.html']) {
+    expect(fs.existsSync(path.join(out, f)), f).toBe(true);
+  }
+  expect(JSON.parse(fs.readFileSync(path.join(out, 'resolved-config.json'), 'utf8')).student.hiddenSize).toBe(16);
+  const log = fs.readFileSync(path.join(out, 'train-log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  expect(log.filter((x) => x.type === 'step').map((x) => x.stage)).toEqual(['intermediate', 'intermediate', 'prediction', 'prediction']);
+  expect(log.some((x) => x.type === 'eval' && x.model === 'ema')).toBe(true);
+  const ev = JSON.parse(fs.readFileSync(path.join(out, 'eval.json'), 'utf8'));
+  expect(ev.models.map((m: { name: string }) => m.name)).toEqual(['teacher', 'student']);
+  for (const m of ev.models) {
+    expect(m.metrics.accuracy).toBeGreaterThanOrEqual(0);
+    expect(m.params).toBeGreaterThan(0);
+    expect(Object.keys(m.latencyMs)).toEqual(['1', '2']);
+  }
+  expect(ev.models[1].params).toBeLessThan(ev.models[0].params);
+  expect(r.out).toMatch(/teacher: accuracy [\d.]+/);
+  const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
+  expect(html.match(/<svg /g)!.length).toBeGreaterThanOrEqual(3);
+  expect(html).toContain('<td>teacher</td>');
+  expect(r.progress).toMatch(/\[train:prediction\] 2\/2 100%/); // quiet mode: plain progress lines
+  expect(r.progress).toMatch(/\[cache\] 3\/3 100%/);
+
+  const again = await runCli(['run', '--config', config, '--quiet']);
+  expect(again.code).toBe(1);
+  expect(again.err).toContain('holds a training run; use --resume to continue it or --force to start over');
+
+  // eval of one folder, a saved student included, from flags alone
+  const one = await runCli(['eval', '--model', out, '--task', 'sst2', '--data', path.join(ROOT, 'test/fixtures/glue/SST-2'), '--max-length', '32']);
+  expect(one.code).toBe(0);
+  expect(one.out).toMatch(/student: accuracy [\d.]+/);
+});
