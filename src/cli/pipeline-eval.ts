@@ -73,6 +73,23 @@ export interface EvalFile {
   primaryMetric: string;
   latencyBatchSizes: number[];
   models: ModelRow[];
+  /** Warnings worth showing in the report (e.g. a teacher no better than the majority class). */
+  notes?: string[];
+}
+
+/**
+ * The primary metric of always predicting the most frequent dev label (classification only): a
+ * teacher near it was probably not fine-tuned on the task, and its students will be poor too.
+ */
+export async function majorityBaseline(task: TaskSpec, examples: Example[]): Promise<number | undefined> {
+  if (!task.labels) return undefined;
+  const labels = examples.map((e) => e.label).filter((l): l is number => l !== undefined);
+  if (labels.length === 0) return undefined;
+  const counts = new Map<number, number>();
+  for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  const majority = [...counts].sort((a, b) => b[1] - a[1])[0][0];
+  const { computeTaskMetrics } = await import('../metrics/metrics.ts');
+  return computeTaskMetrics(task, labels.map(() => majority), labels)[task.metrics[0]];
 }
 
 /** Teacher and (exported, else saved) student on the dev split → eval.json; returns its content. */
@@ -97,7 +114,18 @@ export async function evalStep(c: Config, env: RunEnv): Promise<EvalFile> {
   const studentDir = fs.existsSync(paths.exportDir) ? paths.exportDir : paths.studentDir;
   if (fs.existsSync(studentDir)) models.push(await evaluateFolder('student', studentDir, common));
   else env.io.err(`no student yet (${paths.studentDir}): evaluating the teacher only\n`);
-  const result: EvalFile = { task: task.name, split, primaryMetric: task.metrics[0], latencyBatchSizes: c.eval.latencyBatchSizes, models };
+  const primaryMetric = task.metrics[0];
+  const notes: string[] = [];
+  const baseline = await majorityBaseline(task, examples);
+  const teacherScore = models[0].metrics?.[primaryMetric];
+  if (baseline !== undefined && teacherScore !== undefined && teacherScore <= baseline + 0.02) {
+    notes.push(
+      `The teacher's dev ${primaryMetric} (${teacherScore.toFixed(4)}) is no better than always predicting the most frequent label ` +
+        `(${baseline.toFixed(4)}): is it fine-tuned on ${task.name}? A student cannot learn more than its teacher knows.`,
+    );
+  }
+  for (const n of notes) env.io.err(`warning: ${n}\n`);
+  const result: EvalFile = { task: task.name, split, primaryMetric, latencyBatchSizes: c.eval.latencyBatchSizes, models, notes };
   fs.mkdirSync(paths.out, { recursive: true });
   writeJsonAtomic(paths.evalFile, result);
   env.io.out(formatEvalTable(result));
@@ -124,7 +152,7 @@ export async function reportStep(c: Config, env: RunEnv): Promise<string> {
   const { writeReport } = await import('../report/html.ts');
   const log = fs.existsSync(paths.logFile) ? readLog(paths.logFile) : [];
   const evalFile = fs.existsSync(paths.evalFile) ? (JSON.parse(fs.readFileSync(paths.evalFile, 'utf8')) as EvalFile) : undefined;
-  const notes: string[] = [];
+  const notes: string[] = [...(evalFile?.notes ?? [])];
   if (!evalFile) notes.push('No eval.json: run `distill eval` for the teacher-vs-student table.');
   const bytes = writeReport(paths.reportFile, {
     title: `distill-ts run: ${c.task} (${path.basename(paths.out)})`,

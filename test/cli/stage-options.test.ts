@@ -100,3 +100,17 @@ describe('schedules and options', () => {
     expect(opt.studentBertConfig(c, loadTask('stsb'), 313)).toMatchObject({ num_labels: 1, problem_type: 'regression' });
   });
 });
+
+describe('majority-class baseline (the "is the teacher fine-tuned?" check)', async () => {
+  const { majorityBaseline } = await import('../../src/cli/pipeline-eval.ts');
+  const ex = (labels: number[]) => labels.map((label, index) => ({ index, textA: 'x', label, source: { file: 'f', line: index + 1 } }));
+  it('accuracy of always predicting the most frequent label', async () => {
+    expect(await majorityBaseline(loadTask('sst2'), ex([1, 1, 0, 1]))).toBe(0.75);
+  });
+  it('MCC of a constant prediction is 0 (CoLA)', async () => {
+    expect(await majorityBaseline(loadTask('cola'), ex([1, 0, 1]))).toBe(0);
+  });
+  it('none for regression', async () => {
+    expect(await majorityBaseline(loadTask('stsb'), ex([1, 2]))).toBeUndefined();
+  });
+});
