@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CacheFingerprint, CacheLayout } from '../cache/format.ts';
 import { assertCacheMatches } from '../cache/format.ts';
+import { openCache } from '../cache/reader.ts';
 import type { Batch } from '../data/types.ts';
 import { UserError } from '../util/errors.ts';
 import type { Features } from './features.ts';
@@ -20,6 +21,7 @@ export interface TeacherCacheLike {
   };
   numExamples: number;
   readExample(i: number): CachedExample;
+  close?(): void;
 }
 
 /** What the run expects the caches to agree with. */
@@ -35,6 +37,8 @@ export interface CacheExpectations {
 interface OpenedTeacher {
   cache: TeacherCacheLike;
   name: string;
+  /** Opened here from a folder (so closed here). */
+  owned: boolean;
   dims: TeacherDims & { numLayers: number };
   /** Layer number → position in the cached record. */
   hiddenPos: Map<number, number>;
@@ -52,43 +56,37 @@ export class TeacherSet {
    * Opens and checks the caches. `need` is what the stages will read (checked against the
    * designated teacher's stored layers now, not at step 5000).
    */
-  static async open(inputs: TeacherInput[], intermediate: number, expect: CacheExpectations, need: NeededFeatures): Promise<TeacherSet> {
+  static open(inputs: TeacherInput[], intermediate: number, expect: CacheExpectations, need: NeededFeatures): TeacherSet {
     const opened: OpenedTeacher[] = [];
     for (const [i, t] of inputs.entries()) {
       let cache = t.cache;
       let name = t.cacheDir ?? `teachers[${i}]`;
+      const owned = !cache;
       if (!cache) {
         if (!t.cacheDir) throw new UserError(`teachers[${i}]: give cacheDir`);
-        const { openCache } = await import('../cache/reader.ts');
         cache = openCache(t.cacheDir);
         name = t.cacheDir;
       }
-      opened.push(describe(cache, name, expect));
-    }
-    const fp = opened.map((o) => o.cache.manifest?.fingerprint);
-    for (const key of ['tokenizerSha256', 'dataSha256'] as const) {
-      opened.forEach((o, i) => {
-        const a = fp[0]?.[key];
-        const b = fp[i]?.[key];
-        if (a !== undefined && b !== undefined && a !== b) {
-          throw new UserError(`teacher caches ${opened[0].name} and ${o.name} differ in ${key} (${a.slice(0, 10)}… vs ${b.slice(0, 10)}…); every teacher must use the same tokenizer and training data`);
-        }
-      });
-    }
-    const main = opened[intermediate];
-    for (const layer of need.hidden) {
-      if (!main.hiddenPos.has(layer)) throw new UserError(`teacher cache ${main.name} does not store hidden layer ${layer} (stored: ${[...main.hiddenPos.keys()].join(', ') || 'none'}); rebuild it with that layer or change the layer mapping`);
-    }
-    for (const layer of need.attention) {
-      if (!main.attentionPos.has(layer)) {
-        const stored = [...main.attentionPos.keys()].map((l) => l + 1).join(', ') || 'none';
-        throw new UserError(`teacher cache ${main.name} does not store the attention of encoder layer ${layer + 1} (0-based match layerT ${layer}; stored layers: ${stored}); rebuild it with that layer or change the layer mapping`);
+      try {
+        opened.push({ ...describe(cache, name, expect), owned });
+      } catch (e) {
+        if (owned) cache.close?.();
+        for (const o of opened) if (o.owned) o.cache.close?.();
+        throw e;
       }
     }
-    if (need.logits) {
-      for (const o of opened) if (o.cache.manifest?.layout?.logits === false) throw new UserError(`teacher cache ${o.name} stores no logits (encoder-only teacher); remove prediction losses or use a classifier teacher`);
+    try {
+      checkAgreement(opened, intermediate, need);
+    } catch (e) {
+      for (const o of opened) if (o.owned) o.cache.close?.();
+      throw e;
     }
     return new TeacherSet(opened, intermediate);
+  }
+
+  /** Closes the caches this set opened from folders (not the ones passed in open). */
+  close(): void {
+    for (const t of this.teachers) if (t.owned) t.cache.close?.();
   }
 
   get count(): number {
@@ -116,6 +114,33 @@ export class TeacherSet {
   }
 }
 
+/** Every cache shares tokenizer and data; the designated one stores what the matches read. */
+function checkAgreement(opened: OpenedTeacher[], intermediate: number, need: NeededFeatures): void {
+    const fp = opened.map((o) => o.cache.manifest?.fingerprint);
+    for (const key of ['tokenizerSha256', 'dataSha256'] as const) {
+      opened.forEach((o, i) => {
+        const a = fp[0]?.[key];
+        const b = fp[i]?.[key];
+        if (a !== undefined && b !== undefined && a !== b) {
+          throw new UserError(`teacher caches ${opened[0].name} and ${o.name} differ in ${key} (${a.slice(0, 10)}… vs ${b.slice(0, 10)}…); every teacher must use the same tokenizer and training data`);
+        }
+      });
+    }
+    const main = opened[intermediate];
+    for (const layer of need.hidden) {
+      if (!main.hiddenPos.has(layer)) throw new UserError(`teacher cache ${main.name} does not store hidden layer ${layer} (stored: ${[...main.hiddenPos.keys()].join(', ') || 'none'}); rebuild it with that layer or change the layer mapping`);
+    }
+    for (const layer of need.attention) {
+      if (!main.attentionPos.has(layer)) {
+        const stored = [...main.attentionPos.keys()].map((l) => l + 1).join(', ') || 'none';
+        throw new UserError(`teacher cache ${main.name} does not store the attention of encoder layer ${layer + 1} (0-based match layerT ${layer}; stored layers: ${stored}); rebuild it with that layer or change the layer mapping`);
+      }
+    }
+    if (need.logits) {
+      for (const o of opened) if (o.cache.manifest?.layout?.logits === false) throw new UserError(`teacher cache ${o.name} stores no logits (encoder-only teacher); remove prediction losses or use a classifier teacher`);
+    }
+}
+
 /** Re-indexes a cached record so that hidden[layer] / attention[layer] hold those layers. */
 function byLayer(t: OpenedTeacher, e: CachedExample, need: NeededFeatures): CachedExample {
   const hidden: Float32Array[] = [];
@@ -126,7 +151,7 @@ function byLayer(t: OpenedTeacher, e: CachedExample, need: NeededFeatures): Cach
 }
 
 /** Checks one cache against the run and works out its dimensions and stored layers. */
-function describe(c: TeacherCacheLike, name: string, expect: CacheExpectations): OpenedTeacher {
+function describe(c: TeacherCacheLike, name: string, expect: CacheExpectations): Omit<OpenedTeacher, 'owned'> {
   const fp = c.manifest?.fingerprint;
   const layout = c.manifest?.layout;
   if (c.numExamples !== expect.numExamples) {

@@ -46,7 +46,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const config = student.config;
   const regression = opts.task.labels === null;
   const teachers = opts.teachers?.length
-    ? await TeacherSet.open(opts.teachers, opts.multiTeacher?.intermediateTeacher ?? 0, {
+    ? TeacherSet.open(opts.teachers, opts.multiTeacher?.intermediateTeacher ?? 0, {
         numExamples: opts.train.encoded.length,
         studentVocabSize: config.vocab_size,
         numLabels: config.num_labels,
@@ -198,9 +198,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   } catch (e) {
     const stage = opts.stages[Math.min(state.stageIndex, opts.stages.length - 1)].name;
     log.write({ type: 'event', step: state.step, stage, message: `stopped: ${(e as Error).message}` });
+    emaStudent?.dispose();
+    if (!opts.initStudent) student.dispose();
     throw e;
   } finally {
     log.close();
+    projections?.dispose(); // training-only: checkpoints hold them, the result does not
+    teachers?.close();
   }
 
   let bestStudent: Student | undefined;
