@@ -57,27 +57,19 @@ async function checkTeacher(c: Config) {
   return t;
 }
 
-/** The cache is built only when a stage learns from the teacher. */
-export function needsCache(c: Config): boolean {
-  return opt.needsTeacher(c);
-}
-
-export async function cacheStep(c: Config, env: RunEnv): Promise<void> {
+/** Builds (or resumes) the teacher cache; `shard` "i/n" builds one part of n. */
+export async function cacheStep(c: Config, env: RunEnv, shard?: string): Promise<void> {
   await checkTeacher(c);
   const { buildCache } = await import('../cache/writer.ts');
   const bars = progressBars(env);
-  try {
-    const r = await buildCache({
-      ...opt.cacheOptions(c),
-      force: env.force,
-      notice: (m) => env.io.err(m + '\n'),
-      onProgress: (p) => bars.update('cache', p.done, p.total),
-    });
-    bars.stop();
-    env.io.err(`teacher cache: ${r.complete ? 'complete' : 'part done'} in ${r.dir} (${r.shardsWritten} shards written, ${r.shardsSkipped} reused, ${r.examplesPerSecond.toFixed(0)} examples/s on ${r.provider})\n`);
-  } finally {
-    bars.stop();
-  }
+  const r = await buildCache({
+    ...opt.cacheOptions(c),
+    force: env.force,
+    shard,
+    notice: (m) => env.io.err(m + '\n'),
+    onProgress: (p) => bars.update('cache', p.done, p.total),
+  }).finally(() => bars.stop());
+  env.io.err(`teacher cache: ${r.complete ? 'complete' : 'part done'} in ${r.dir} (${r.shardsWritten} shards written, ${r.shardsSkipped} reused, ${r.examplesPerSecond.toFixed(0)} examples/s on ${r.provider})\n`);
 }
 
 export interface RunData {

@@ -27,13 +27,7 @@ export const cacheCommand: CommandSpec = {
   async run(ctx) {
     const config = configOf(ctx);
     saveResolvedConfig(config, config.out);
-    if (ctx.values.shard) {
-      const { buildCache } = await import('../../cache/writer.ts');
-      const { cacheOptions } = await import('../stage-options.ts');
-      await buildCache({ ...cacheOptions(config), force: !!ctx.values.force, shard: String(ctx.values.shard), notice: (m) => ctx.io.err(m + '\n') });
-      return 0;
-    }
-    await cacheStep(config, envOf(ctx));
+    await cacheStep(config, envOf(ctx), ctx.values.shard as string | undefined);
     return 0;
   },
 };

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import type { CommandSpec } from '../args.ts';
 import { saveResolvedConfig } from '../config-load.ts';
-import { augmentStep, cacheStep, exportStep, needsCache, runExportOptions, trainStep } from '../pipeline.ts';
+import { augmentStep, cacheStep, exportStep, runExportOptions, trainStep } from '../pipeline.ts';
 import { evalStep, reportStep } from '../pipeline-eval.ts';
-import { runPaths } from '../stage-options.ts';
+import { needsTeacher, runPaths } from '../stage-options.ts';
 import { BACKEND_OPTION, configOf, envOf, RESUME_OPTION, RUN_OPTIONS } from './common.ts';
 
 export const runCommand: CommandSpec = {
@@ -29,7 +29,7 @@ export const runCommand: CommandSpec = {
       if (!fs.existsSync(dir) || env.force) await augmentStep(config, env, { force: true });
       else env.io.err(`using the augmented data already in ${dir} (--force to redo it)\n`);
     }
-    if (needsCache(config)) await cacheStep(config, env);
+    if (needsTeacher(config)) await cacheStep(config, env); // gold-label-only runs need no teacher outputs
     await trainStep(config, env);
     if (config.export.enabled) await exportStep(runExportOptions(config), env);
     await evalStep(config, env);
