@@ -4,7 +4,7 @@
  * exporter as a Hugging Face ONNX folder in data/demo/teacher/ (config.json, tokenizer files,
  * onnx/model.onnx) plus training.json recording how it was made and its dev score.
  *
- *   npx tsx scripts/make-demo-teacher.ts [--steps 1500] [--seed 7] [--out data/demo/teacher]
+ *   npx tsx scripts/make-demo-teacher.ts [--steps 1000] [--seed 7] [--out data/demo/teacher]
  *       [--work runs/make-demo-teacher] [--backend auto]
  */
 import * as fs from 'node:fs';
@@ -24,7 +24,7 @@ import { createProgress } from '../src/util/progress.ts';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
   options: {
-    steps: { type: 'string', default: '1500' },
+    steps: { type: 'string', default: '1000' },
     seed: { type: 'string', default: '7' },
     out: { type: 'string', default: path.join(ROOT, 'data/demo/teacher') },
     work: { type: 'string', default: path.join(ROOT, 'runs/make-demo-teacher') },
@@ -35,7 +35,7 @@ const { values: args } = parseArgs({
 /** The teacher's shape: 4 layers so a 2-layer student maps uniformly (k = 2); about 1 MB as ONNX. */
 export const DEMO_TEACHER_SHAPE = { hidden_size: 64, num_hidden_layers: 4, num_attention_heads: 4, intermediate_size: 256 };
 const MAX_LENGTH = 64;
-const LR = 2e-3;
+const LR = 1e-3;
 const BATCH = 32;
 
 async function main(): Promise<void> {
