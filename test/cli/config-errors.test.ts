@@ -162,3 +162,14 @@ describe('checks against the teacher', () => {
     expect(checkAgainstTeacher(c, teacher)).toEqual([]);
   });
 });
+
+it('the shipped demo config is valid and fits the shipped demo teacher', async () => {
+  const root = path.resolve(import.meta.dirname, '../..');
+  const c = loadConfig({ file: path.join(root, 'data/demo/config.json') });
+  expect(c.teacher.dir).toBe(path.join(root, 'data/demo/teacher'));
+  expect(c.out).toBe(path.join(root, 'runs/demo'));
+  const t = JSON.parse(fs.readFileSync(path.join(c.teacher.dir, 'config.json'), 'utf8'));
+  expect(
+    checkAgainstTeacher(c, { numLayers: t.num_hidden_layers, hiddenSize: t.hidden_size, numHeads: t.num_attention_heads, maxPositions: t.max_position_embeddings }),
+  ).toEqual([]);
+});
