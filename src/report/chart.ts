@@ -27,9 +27,11 @@ export interface ChartOptions {
 export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
 
 const MARGIN = { left: 64, right: 16, top: 32, bottom: 44 };
+/** Room for the legend, right of the plot so it never covers a line. */
+const LEGEND_WIDTH = 150;
 
 export function lineChart(o: ChartOptions): string {
-  const width = o.width ?? 640;
+  const width = o.width ?? 760;
   const height = o.height ?? 300;
   const series = o.series.map((s) => ({ ...s, points: downsample(s.points, o.maxPoints ?? 600) }));
   const xs = extent(series.flatMap((s) => s.points.map((p) => p[0])));
@@ -40,7 +42,7 @@ export function lineChart(o: ChartOptions): string {
   }
   const useLog = !!o.logY && ys[0] > 0;
   const [y0, y1] = ys[0] === ys[1] ? [ys[0] - (Math.abs(ys[0]) || 1) * 0.1, ys[1] + (Math.abs(ys[1]) || 1) * 0.1] : ys;
-  const xRange: [number, number] = [MARGIN.left, width - MARGIN.right];
+  const xRange: [number, number] = [MARGIN.left, width - MARGIN.right - LEGEND_WIDTH];
   const yRange: [number, number] = [height - MARGIN.bottom, MARGIN.top];
   const x = linearScale(xs, xRange);
   const y = useLog ? logScale([y0, y1], yRange) : linearScale([y0, y1], yRange);
@@ -81,7 +83,7 @@ export function lineChart(o: ChartOptions): string {
   });
   const legend = series.map((s, i) => {
     const ly = MARGIN.top + 4 + i * 14;
-    const lx = xRange[1] - 150;
+    const lx = xRange[1] + 12;
     return (
       `<line x1="${lx}" x2="${lx + 18}" y1="${ly}" y2="${ly}" stroke="${PALETTE[i % PALETTE.length]}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>` +
       `<text class="legend" x="${lx + 22}" y="${ly + 4}">${escapeXml(s.name)}</text>`

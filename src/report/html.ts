@@ -87,7 +87,7 @@ export function comparisonTable(models: readonly ModelRow[], primaryMetric: stri
 }
 
 const STYLE = `
-body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#222;padding:0 16px}
+body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1600px;color:#222;padding:0 16px}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
 .charts{display:flex;flex-wrap:wrap;gap:12px}
 .chart{background:#fff;border:1px solid #e4e4e4}
@@ -102,7 +102,8 @@ pre{background:#f6f6f6;padding:12px;overflow:auto;font-size:12px}
 export function renderReport(r: ReportInput): string {
   const markers = stageBoundaries(r.log);
   const lossCharts = lossSeriesByStage(r.log).map(({ stage, series }) =>
-    lineChart({ title: `loss: stage ${stage}`, xLabel: 'step', yLabel: 'loss', series, logY: true }),
+    // Per-step losses are noisy: ~200 bucket means show the trend (the raw values stay in the JSONL log).
+    lineChart({ title: `loss: stage ${stage}`, xLabel: 'step', yLabel: 'loss', series, logY: true, maxPoints: 200 }),
   );
   const metricCharts = metricSeries(r.log).map(({ metric, series }) =>
     lineChart({ title: `dev ${metric}`, xLabel: 'step', yLabel: metric, series, markers }),
