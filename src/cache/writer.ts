@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { collate, encodeExamples } from '../data/batching.ts';
 import { readSplit } from '../data/reader.ts';
 import { loadTask } from '../data/tasks.ts';
-import type { Batch, TaskSpec } from '../data/types.ts';
+import type { Batch, Encoded, TaskSpec } from '../data/types.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { sha256, sha256File } from '../util/hash.ts';
@@ -38,6 +38,13 @@ export interface BuildCacheOptions {
   dtype?: CacheDtype;
   /** Store logits only (no hidden states or attention). */
   logitsOnly?: boolean;
+  /**
+   * Already tokenized inputs instead of reading and encoding the split (general distillation's corpus
+   * windows): the split's file is then not read, `dataSha256` identifies the data.
+   */
+  encoded?: { examples: Encoded[]; dataSha256: string };
+  /** Store no logits even when the graph has them (encoder-only distillation). */
+  noLogits?: boolean;
   /** Layers for both hidden states (0 = embeddings) and attention (1-based; 0 is skipped). Default: all. */
   layers?: number[];
   hiddenLayers?: number[];
@@ -150,13 +157,13 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
   const spec = task.splits[opts.split];
   if (!spec) throw new UserError(`task ${task.name} has no split "${opts.split}"; expected one of: ${Object.keys(task.splits).join(', ')}`);
   const dataFile = path.join(opts.dataDir, spec.file);
-  const examples = readSplit(task, opts.dataDir, opts.split);
+  const examples = opts.encoded ? undefined : readSplit(task, opts.dataDir, opts.split);
 
   const folder = await loadTeacherFolder(opts.teacherDir);
   const proto = loadModelProto(folder.onnxPath);
-  const hasLogits = (proto.graph!.output ?? []).some((o) => o.name === 'logits');
+  const hasLogits = !opts.noLogits && (proto.graph!.output ?? []).some((o) => o.name === 'logits');
   const tok = folder.tokenizer;
-  const encoded = encodeExamples(tok, examples, maxLength);
+  const encoded = opts.encoded?.examples ?? encodeExamples(tok, examples!, maxLength);
   const lengths = encoded.map((e) => e.inputIds.length);
   const layout: CacheLayout = {
     numLabels: hasLogits ? (config.num_labels ?? 0) : 0,
@@ -178,10 +185,10 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
     teacherSha256: sha256File(folder.onnxPath),
     task: task.name,
     split: opts.split,
-    dataSha256: sha256File(dataFile),
+    dataSha256: opts.encoded?.dataSha256 ?? sha256File(dataFile),
     tokenizerSha256: tokenizerHash(tok.tokenizerJson, tok.tokenizerConfig),
     maxLength,
-    numExamples: examples.length,
+    numExamples: encoded.length,
     batchSize,
     dtype,
     logits: layout.logits,
@@ -193,7 +200,7 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
   const plan = planCache(lengths, batchSize, layout, fingerprint.shardBytes);
   const gb = plan.totalBytes / 1e9;
   const budget = opts.maxCacheGb ?? 20;
-  notice(`teacher cache: ${examples.length} examples, estimated ${format.formatBytes(plan.totalBytes)} on disk (${plan.shards.length} shards, ${dtype}) in ${opts.outDir}`);
+  notice(`teacher cache: ${encoded.length} examples, estimated ${format.formatBytes(plan.totalBytes)} on disk (${plan.shards.length} shards, ${dtype}) in ${opts.outDir}`);
   if (gb > budget) {
     throw new UserError(
       `the teacher cache would take ${gb.toFixed(2)} GB, above --max-cache-gb ${budget}. Attention grows with heads × length² per layer: ` +

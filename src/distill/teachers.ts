@@ -26,7 +26,8 @@ export interface TeacherCacheLike {
 
 /** What the run expects the caches to agree with. */
 export interface CacheExpectations {
-  numExamples: number;
+  /** Undefined for streamed training data (the batch source and the teacher come as one). */
+  numExamples?: number;
   studentVocabSize: number;
   numLabels: number;
   task: string;
@@ -154,7 +155,7 @@ function byLayer(t: OpenedTeacher, e: CachedExample, need: NeededFeatures): Cach
 function describe(c: TeacherCacheLike, name: string, expect: CacheExpectations): Omit<OpenedTeacher, 'owned'> {
   const fp = c.manifest?.fingerprint;
   const layout = c.manifest?.layout;
-  if (c.numExamples !== expect.numExamples) {
+  if (expect.numExamples !== undefined && c.numExamples !== expect.numExamples) {
     throw new UserError(
       `teacher cache ${name}: numExamples is ${c.numExamples} but the training data has ${expect.numExamples} examples ` +
         `(a cache of another task, split or augmentation?)`,

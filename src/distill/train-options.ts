@@ -1,5 +1,5 @@
 import type { CacheFingerprint } from '../cache/format.ts';
-import type { Encoded, TaskSpec } from '../data/types.ts';
+import type { Batch, Encoded, TaskSpec } from '../data/types.ts';
 import type { BertConfig } from '../student/config.ts';
 import type { Student } from '../student/model.ts';
 import { UserError } from '../util/errors.ts';
@@ -17,6 +17,22 @@ export interface TrainData {
   encoded: Encoded[];
   /** Class ids or regression targets; position i is example i (also the teacher-cache key). */
   labels?: (number | undefined)[];
+}
+
+/**
+ * Training batches from a stream (a corpus read from disk pass after pass) instead of in-memory
+ * `train` data. Batch.indices are the keys the teacher (cache or online) is read by.
+ */
+export interface BatchSource {
+  /**
+   * Batch `cursor` (0-based) of pass `epoch`, or undefined when that pass has no more batches. The
+   * trainer asks in order; a resumed run starts at the checkpoint's (epoch, cursor).
+   */
+  next(epoch: number, cursor: number): Promise<Batch | undefined>;
+  /** Identifies the data for the resume check (e.g. corpus files, sizes and windowing options). */
+  key: string;
+  /** Whether batches carry gold labels. */
+  labeled?: boolean;
 }
 
 export interface TeacherInput {
@@ -74,7 +90,9 @@ export interface TrainOptions {
   studentConfig?: BertConfig;
   initFolder?: string;
   initStudent?: Student;
-  train: TrainData;
+  /** Exactly one of `train` (in memory) and `batchSource` (streamed). */
+  train?: TrainData;
+  batchSource?: BatchSource;
   dev?: TrainData;
   /** None: hard-label training. Several: multi-teacher (same task, same tokenizer). */
   teachers?: TeacherInput[];
@@ -124,10 +142,12 @@ export function validateTrainOptions(o: TrainOptions): void {
   if (inits !== 1) throw new UserError(`train: give exactly one of studentConfig, initFolder or initStudent (got ${inits})`);
   if (!isPositiveInt(o.batchSize)) throw new UserError(`batchSize must be a positive integer, got ${o.batchSize}`);
   if (o.gradAccumulation !== undefined && !isPositiveInt(o.gradAccumulation)) throw new UserError(`gradAccumulation must be a positive integer, got ${o.gradAccumulation}`);
-  if (o.train.encoded.length === 0) throw new UserError('train: the training data is empty');
-  if (o.train.labels && o.train.labels.length !== o.train.encoded.length) {
+  if (!o.train === !o.batchSource) throw new UserError('train: give exactly one of train (in-memory data) and batchSource (streamed data)');
+  if (o.train && o.train.encoded.length === 0) throw new UserError('train: the training data is empty');
+  if (o.train?.labels && o.train.labels.length !== o.train.encoded.length) {
     throw new UserError(`train: ${o.train.encoded.length} encoded examples but ${o.train.labels.length} labels`);
   }
+  const hasLabels = o.train ? !!o.train.labels : !!o.batchSource?.labeled;
   if (o.stages.length === 0) throw new UserError('stages: at least one stage is needed');
   if (o.resume && !o.checkpointDir) throw new UserError('resume needs checkpointDir');
   const hasTeacher = (o.teachers?.length ?? 0) > 0;
@@ -143,11 +163,11 @@ export function validateTrainOptions(o: TrainOptions): void {
       if (m.feature !== 'labels' && !hasTeacher && !(m.feature === 'logits' && s.momentum)) {
         throw new UserError(`${at}: the "${m.loss}" loss needs a teacher cache (or, for prediction losses, momentum self-distillation); none was given`);
       }
-      if (m.feature === 'labels' && !o.train.labels) throw new UserError(`${at}: the "${m.loss}" loss needs training labels`);
+      if (m.feature === 'labels' && !hasLabels) throw new UserError(`${at}: the "${m.loss}" loss needs training labels`);
     }
     if (s.momentum && o.ema == null) throw new UserError(`${at}.momentum needs ema (the EMA student is the momentum teacher)`);
     if (s.momentum && !s.matches.some((m) => m.feature === 'logits')) throw new UserError(`${at}.momentum needs a prediction (logits) match to apply to`);
-    if (s.momentum && !hasTeacher && !o.train.labels) throw new UserError(`${at}: momentum self-distillation mixes the EMA teacher with gold labels; the training data has none`);
+    if (s.momentum && !hasTeacher && !hasLabels) throw new UserError(`${at}: momentum self-distillation mixes the EMA teacher with gold labels; the training data has none`);
   });
   if (o.multiTeacher && o.multiTeacher.combine === 'weighted') {
     o.teachers?.forEach((t, i) => {

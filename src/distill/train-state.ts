@@ -64,7 +64,9 @@ export function unpackTensors(
  * mismatch can be named) plus a hash of the training data's token ids.
  */
 export function runKeyOf(opts: TrainOptions, variables: Map<string, tf.Variable>): string {
-  const dataHash = sha256(JSON.stringify(opts.train.encoded.map((e) => [e.inputIds, e.tokenTypeIds])) + JSON.stringify(opts.train.labels ?? null));
+  const dataHash = opts.train
+    ? sha256(JSON.stringify(opts.train.encoded.map((e) => [e.inputIds, e.tokenTypeIds])) + JSON.stringify(opts.train.labels ?? null))
+    : sha256(`stream:${opts.batchSource?.key ?? ''}`);
   return JSON.stringify({
     seed: opts.seed,
     batchSize: opts.batchSize,

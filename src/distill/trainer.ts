@@ -18,9 +18,9 @@ import { microBatchGrads, neededTeacherFeatures, type StepContext } from './step
 import { TeacherSet } from './teachers.ts';
 import type { NamedTensor } from './tensor-file.ts';
 import { checkRunKey, packTensors, runKeyOf, unpackTensors, weightsOf } from './train-state.ts';
-import { validateTrainOptions, type StageOptions, type TrainOptions } from './train-options.ts';
+import { validateTrainOptions, type BatchSource, type StageOptions, type TrainOptions } from './train-options.ts';
 
-export type { TrainOptions, StageOptions } from './train-options.ts';
+export type { BatchSource, TrainOptions, StageOptions } from './train-options.ts';
 
 export interface TrainResult {
   /** The student after the last update (raw weights). */
@@ -47,7 +47,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const regression = opts.task.labels === null;
   const teachers = opts.teachers?.length
     ? TeacherSet.open(opts.teachers, opts.multiTeacher?.intermediateTeacher ?? 0, {
-        numExamples: opts.train.encoded.length,
+        numExamples: opts.train?.encoded.length,
         studentVocabSize: config.vocab_size,
         numLabels: config.num_labels,
         task: opts.task.name,
@@ -94,10 +94,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   log.open(latest ? state.step : undefined);
   if (latest) log.write({ type: 'event', step: state.step, stage: opts.stages[Math.min(state.stageIndex, opts.stages.length - 1)].name, message: `resumed from ${latest.dir}` });
   const evals: EvalRecord[] = [];
-  const lengths = opts.train.encoded.map((e) => e.inputIds.length);
+  const lengths = opts.train?.encoded.map((e) => e.inputIds.length) ?? [];
   let plan: number[][] = [];
   let planEpoch = -1;
-  const nextBatch = (): Batch => {
+  const nextInMemory = (data: NonNullable<TrainOptions['train']>): Batch => {
     if (planEpoch !== state.epoch) {
       plan = planBatches(lengths, { batchSize: opts.batchSize, shuffle: true, seed: (opts.seed + state.epoch * 7919) >>> 0, bucketSize: opts.bucketSize });
       planEpoch = state.epoch;
@@ -108,8 +108,22 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       state.epoch += 1;
       state.batchCursor = 0;
     }
-    return collate(opts.train.encoded, rows, opts.train.labels);
+    return collate(data.encoded, rows, data.labels);
   };
+  // A stream says a pass is over by returning nothing; the next pass starts at cursor 0.
+  const nextStreamed = async (source: BatchSource): Promise<Batch> => {
+    let batch = await source.next(state.epoch, state.batchCursor);
+    if (!batch) {
+      if (state.batchCursor === 0) throw new UserError('train: the batch source yielded no batches (empty corpus?)');
+      state.epoch += 1;
+      state.batchCursor = 0;
+      batch = await source.next(state.epoch, 0);
+      if (!batch) throw new UserError(`train: the batch source yielded no batches in pass ${state.epoch + 1}`);
+    }
+    state.batchCursor += 1;
+    return batch;
+  };
+  const nextBatch = (): Promise<Batch> | Batch => (opts.train ? nextInMemory(opts.train) : nextStreamed(opts.batchSource!));
 
   const saveLatest = (optimizer: AdamW) => {
     if (!opts.checkpointDir) return;
@@ -162,7 +176,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           let loss = 0;
           const parts: Record<string, number> = {};
           for (let k = 0; k < gradAccumulation; k++) {
-            const r = microBatchGrads(ctx, nextBatch());
+            const r = microBatchGrads(ctx, await nextBatch());
             acc.add(r.grads);
             disposeMap(r.grads);
             checkFinite(r.loss, r.parts, state.step + 1, stage.name, opts.checkpointDir);
