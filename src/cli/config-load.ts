@@ -31,9 +31,10 @@ export function readConfigFile(file: string): unknown {
 export function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
   const keys = dotted.split('.');
   let node: Record<string, unknown> = target;
-  keys.slice(0, -1).forEach((k) => {
+  keys.slice(0, -1).forEach((k, i) => {
     const next = node[k];
-    if (next === undefined || next === null) node[k] = /^\d+$/.test(k) ? [] : {};
+    // A missing container is an array when the key below it is an index ("stages.0").
+    if (next === undefined || next === null) node[k] = /^\d+$/.test(keys[i + 1]) ? [] : {};
     else if (typeof next !== 'object') throw new UserError(`override ${dotted}: "${k}" is not an object in the config`);
     node = node[k] as Record<string, unknown>;
   });

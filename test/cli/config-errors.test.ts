@@ -173,3 +173,12 @@ it('the shipped demo config is valid and fits the shipped demo teacher', async (
     checkAgainstTeacher(c, { numLayers: t.num_hidden_layers, hiddenSize: t.hidden_size, numHeads: t.num_attention_heads, maxPositions: t.max_position_embeddings }),
   ).toEqual([]);
 });
+
+it('setPath creates arrays under index keys and objects elsewhere', async () => {
+  const { setPath } = await import('../../src/cli/config-load.ts');
+  const o: Record<string, unknown> = {};
+  setPath(o, 'distill.stages.0.steps', 5);
+  expect(o).toEqual({ distill: { stages: [{ steps: 5 }] } });
+  expect(Array.isArray((o.distill as { stages: unknown }).stages)).toBe(true);
+  expect(() => setPath({ seed: 1 }, 'seed.x', 2)).toThrow('override seed.x: "seed" is not an object in the config');
+});
