@@ -3,11 +3,13 @@
  * seed, data, batch size and number of updates; both scored on the demo task's dev split.
  *
  *   npx tsx scripts/compare-hard-vs-distill.ts [--data data/demo] [--teacher data/demo/teacher]
- *       [--steps 600] [--teacher-steps 1500] [--seed 42] [--out runs/compare-hard-vs-distill] [--backend auto]
+ *       [--steps 600] [--teacher-steps 1200] [--teacher-seed 1] [--seed 42] [--out runs/compare-hard-vs-distill] [--backend auto]
  *
  * Teacher: the ONNX folder given by --teacher when it exists (data/demo/teacher, made by
  * scripts/make-demo-teacher.ts); otherwise a larger tfjs BERT trained here on hard labels with the
- * project's trainer (kept in <out>/teacher.safetensors for the next run). Its outputs over the
+ * project's trainer (kept in <out>/teacher-<steps>-<seed>.safetensors for the next run). From scratch
+ * on the demo task that teacher sits at chance for a few hundred steps before it takes off, and when
+ * depends on the seed (seed 1: 0.93 dev accuracy by step 500; seed 1042: 0.74 at step 1200). Its outputs over the
  * training set are held in memory as the teacher cache. Writes <out>/results.json and results.md.
  */
 import * as fs from 'node:fs';
@@ -66,7 +68,7 @@ export interface Demo {
 }
 
 /** The demo task, encoded, with an in-memory teacher cache (ONNX teacher folder, or one trained here). */
-export async function loadDemo(opts: { dataDir: string; teacherDir: string; outDir: string; teacherSteps: number; seed: number }): Promise<Demo> {
+export async function loadDemo(opts: { dataDir: string; teacherDir: string; outDir: string; teacherSteps: number; teacherSeed: number }): Promise<Demo> {
   const task = loadTask('sst2');
   const taskDir = fs.existsSync(path.join(opts.dataDir, 'task')) ? path.join(opts.dataDir, 'task') : opts.dataDir;
   const haveOnnx = fs.existsSync(path.join(opts.teacherDir, 'config.json'));
@@ -96,15 +98,16 @@ export async function loadDemo(opts: { dataDir: string; teacherDir: string; outD
 }
 
 /** A 4-layer BERT trained on hard labels with the project's trainer (reused from disk when present). */
-async function tfjsTeacher(task: TaskSpec, vocabSize: number, data: TrainData, dev: TrainData, opts: { outDir: string; teacherSteps: number; seed: number }): Promise<Student> {
+async function tfjsTeacher(task: TaskSpec, vocabSize: number, data: TrainData, dev: TrainData, opts: { outDir: string; teacherSteps: number; teacherSeed: number }): Promise<Student> {
   const config = bertConfig(task, vocabSize, TEACHER_SHAPE);
-  const file = path.join(opts.outDir, `teacher-${opts.teacherSteps}-${opts.seed}.safetensors`);
+  const file = path.join(opts.outDir, `teacher-${opts.teacherSteps}-${opts.teacherSeed}.safetensors`);
   if (fs.existsSync(file)) return Student.fromWeights(config, readTensorFile(file));
   console.error(`training a teacher on hard labels (${opts.teacherSteps} steps)...`);
   const res = await train({
-    task, studentConfig: config, train: data, dev, batchSize: 32, seed: opts.seed + 1000, evalEvery: 250,
+    task, studentConfig: config, train: data, dev, batchSize: 32, seed: opts.teacherSeed, evalEvery: 250,
     logFile: path.join(opts.outDir, 'teacher.jsonl'),
-    stages: [{ name: 'teacher', steps: opts.teacherSteps, lr: 2e-3, matches: predictionMatches({ regression: false, alpha: 1 }) }],
+    // A post-LN BERT from scratch needs a long warm-up: with 100 steps at 2e-3 it stays at chance.
+    stages: [{ name: 'teacher', steps: opts.teacherSteps, lr: 1e-3, lrSchedule: { kind: 'linear', warmupSteps: 200 }, matches: predictionMatches({ regression: false, alpha: 1 }) }],
   });
   const chosen = res.best?.student ?? res.student;
   fs.mkdirSync(opts.outDir, { recursive: true });
@@ -184,26 +187,27 @@ async function main(): Promise<void> {
     dataDir: arg('data', path.join(ROOT, 'data/demo')),
     teacherDir: arg('teacher', path.join(ROOT, 'data/demo/teacher')),
     outDir,
-    teacherSteps: Number(arg('teacher-steps', '1500')),
-    seed,
+    teacherSteps: Number(arg('teacher-steps', '1200')),
+    teacherSeed: Number(arg('teacher-seed', '1')),
   });
   const config = bertConfig(demo.task, demo.vocabSize, STUDENT_SHAPE);
   const common = { task: demo.task, studentConfig: config, train: demo.train, dev: demo.dev, batchSize: 32, seed, evalEvery: 100 };
   const regression = demo.task.labels === null;
   const intermediate = Math.round(steps * 0.4);
+  const lrSchedule = { kind: 'linear', warmupSteps: 100 } as const;
   const runs: Record<string, unknown> = {};
   for (const name of ['hard-labels', 'distilled'] as const) {
     const started = Date.now();
     const res = await train(
       name === 'hard-labels'
-        ? { ...common, logFile: path.join(outDir, `${name}.jsonl`), stages: [{ name: 'hard', steps, lr: 1e-3, matches: predictionMatches({ regression, alpha: 1 }) }] }
+        ? { ...common, logFile: path.join(outDir, `${name}.jsonl`), stages: [{ name: 'hard', steps, lr: 1e-3, lrSchedule, matches: predictionMatches({ regression, alpha: 1 }) }] }
         : {
             ...common,
             logFile: path.join(outDir, `${name}.jsonl`),
             teachers: [{ cache: demo.teacher.cache }],
             stages: [
-              { name: 'intermediate', steps: intermediate, lr: 1e-3, matches: mappingMatches(uniformMap(demo.teacher.numLayers, STUDENT_SHAPE.num_hidden_layers)) },
-              { name: 'prediction', steps: steps - intermediate, lr: 1e-3, matches: predictionMatches({ regression }) },
+              { name: 'intermediate', steps: intermediate, lr: 1e-3, lrSchedule, matches: mappingMatches(uniformMap(demo.teacher.numLayers, STUDENT_SHAPE.num_hidden_layers)) },
+              { name: 'prediction', steps: steps - intermediate, lr: 1e-3, lrSchedule, matches: predictionMatches({ regression }) },
             ],
           },
     );

@@ -6,7 +6,7 @@
  * evaluations for the raw and the EMA student.
  *
  *   npx tsx scripts/compare-techniques.ts [--data data/demo] [--teacher data/demo/teacher] [--steps 400]
- *       [--teacher-steps 1000] [--seed 42] [--eval-every 25] [--last 6] [--out runs/compare-techniques]
+ *       [--teacher-steps 1200] [--teacher-seed 1] [--seed 42] [--eval-every 25] [--last 6] [--out runs/compare-techniques]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -50,8 +50,8 @@ async function main(): Promise<void> {
     dataDir: arg('data', path.join(ROOT, 'data/demo')),
     teacherDir: arg('teacher', path.join(ROOT, 'data/demo/teacher')),
     outDir: arg('teacher-out', path.join(ROOT, 'runs/compare-hard-vs-distill')),
-    teacherSteps: Number(arg('teacher-steps', '1000')),
-    seed,
+    teacherSteps: Number(arg('teacher-steps', '1200')),
+    teacherSeed: Number(arg('teacher-seed', '1')),
   });
   const metric = demo.task.metrics[0];
   const intermediate = Math.round(steps * 0.4);
@@ -71,8 +71,8 @@ async function main(): Promise<void> {
       ema: v.ema ? { beta: 0.999, updateAfterStep: 20, updateEvery: 1 } : null,
       logFile: path.join(outDir, `${v.name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '')}.jsonl`),
       stages: [
-        { name: 'intermediate', steps: intermediate, lr: 1e-3, matches: mappingMatches(uniformMap(demo.teacher.numLayers, STUDENT_SHAPE.num_hidden_layers)) },
-        { name: 'prediction', steps: steps - intermediate, lr: 1e-3, matches: predictionMatches({ regression: demo.task.labels === null }), ...v.prediction },
+        { name: 'intermediate', steps: intermediate, lr: 1e-3, lrSchedule: { kind: 'linear', warmupSteps: 100 }, matches: mappingMatches(uniformMap(demo.teacher.numLayers, STUDENT_SHAPE.num_hidden_layers)) },
+        { name: 'prediction', steps: steps - intermediate, lr: 1e-3, lrSchedule: { kind: 'linear', warmupSteps: 100 }, matches: predictionMatches({ regression: demo.task.labels === null }), ...v.prediction },
       ],
     };
     const res = await train(opts);
