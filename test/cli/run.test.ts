@@ -63,3 +63,17 @@ it('distill run: cache → train → export → eval → report, then refuses to
   expect(one.code).toBe(0);
   expect(one.out).toMatch(/student: accuracy [\d.]+/);
 });
+
+it('distill augment from flags alone writes the augmented training split', async () => {
+  const dir = tempDir('cli-aug-');
+  const r = await runCli([
+    'augment', '--teacher', path.join(ROOT, 'test/fixtures/tiny-bert-opset17'), '--task', 'sst2',
+    '--data', path.join(ROOT, 'test/fixtures/glue/SST-2'), '--out', dir, '--per-example', '2', '--quiet',
+  ]);
+  expect(r.err).not.toContain('internal error');
+  expect(r.code).toBe(0);
+  const rows = fs.readFileSync(path.join(dir, 'augmented', 'train.tsv'), 'utf8').trim().split('\n');
+  expect(rows[0]).toBe('sentence\tlabel');
+  expect(rows.length).toBeGreaterThan(4); // the 3 originals plus at least one new sentence
+  expect(r.err).toMatch(/augmented 3 examples into \d+ rows/);
+});
