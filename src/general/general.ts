@@ -101,9 +101,10 @@ export function generalTask(corpusFile: string): TaskSpec {
 
 /** The student's config: the caller's shape over TinyBERT4's defaults, the teacher's vocabulary. */
 export function generalStudentConfig(shape: StudentShape, vocabSize: number): BertConfig {
+  const given = Object.fromEntries(Object.entries(shape).filter(([, v]) => v !== undefined));
   return {
     ...DEFAULT_BERT_CONFIG,
-    ...shape,
+    ...given,
     vocab_size: vocabSize,
     num_labels: 2,
     problem_type: 'single_label_classification',
