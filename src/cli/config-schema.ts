@@ -64,6 +64,8 @@ export const StudentSchema = z
     attentionDropout: fraction().default(0.1),
     /** "teacher": copy every k-th teacher layer (needs equal widths); "random": BERT's initialisation. */
     init: z.enum(['random', 'teacher']).default('random'),
+    /** A saved student folder (e.g. from `distill general`) whose encoder starts the run; the task head is fresh. */
+    initFolder: z.string().min(1).optional(),
   })
   .strict();
 
@@ -239,6 +241,9 @@ function checkDependentFields(c: RawConfig, ctx: z.RefinementCtx): void {
       path: ['student', 'numHeads'],
       message: `must divide student.hiddenSize (${s.hiddenSize}); ${s.numHeads} does not`,
     });
+  }
+  if (s.initFolder !== undefined && s.init === 'teacher') {
+    ctx.addIssue({ code: 'custom', path: ['student', 'initFolder'], message: 'give either student.init "teacher" or student.initFolder, not both' });
   }
   if (c.data.maxLength > s.maxPositions) {
     ctx.addIssue({

@@ -137,6 +137,10 @@ export async function trainStep(c: Config, env: RunEnv): Promise<TrainSummary> {
     initStudent = Student.create(studentConfig, c.seed);
     const report = initFromTeacher(initStudent, extractBertWeights(findOnnxFile(c.teacher.dir)).weights);
     env.io.err(`student initialised from teacher layers [${report.layerMap.join(', ')}]\n`);
+  } else if (c.student.initFolder) {
+    const { studentFromInitFolder } = await import('../general/init.ts');
+    initStudent = await studentFromInitFolder(c.student.initFolder, studentConfig, data.tokenizer.tokenizerJson, c.seed);
+    env.io.err(`student initialised from ${c.student.initFolder} (encoder and pooler; fresh classifier)\n`);
   }
   const mapping = opt.layerMapping(c, teacherConfig.num_hidden_layers);
   const stages = opt.trainerStages(c, data.train.encoded.length, mapping);

@@ -16,10 +16,12 @@ export const trainCommand: CommandSpec = {
     ...INPUT_OPTIONS,
     BACKEND_OPTION,
     { name: 'cache-dir', kind: 'string', arg: '<dir>', help: 'teacher cache folder (default <out>/cache)', configKey: 'cache.dir' },
+    { name: 'init', kind: 'string', arg: '<dir>', help: 'start from a saved student folder (e.g. `distill general` output); task head fresh', configKey: 'student.initFolder' },
   ],
   examples: [
     'distill train --config data/demo/config.json',
     'distill train --config sst2.yaml --resume',
+    'distill train --config sst2.yaml --init runs/general/student --out runs/sst2-from-general',
     'distill train --config sst2.yaml --set distill.stages.1.steps=2000 --set ema.enabled=true --out runs/ema',
   ],
   async run(ctx) {
