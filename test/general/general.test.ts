@@ -12,7 +12,7 @@ import { readCorpus } from '../../src/general/corpus.ts';
 import { generalDistill, generalTask, type GeneralOptions } from '../../src/general/general.ts';
 import { OnlineTeacher } from '../../src/general/online-teacher.ts';
 import { corpusWindows } from '../../src/general/windows.ts';
-import { onnx, saveModelProto } from '../../src/onnx/proto.ts';
+import { loadModelProto, onnx, saveModelProto } from '../../src/onnx/proto.ts';
 import { loadTeacherFolder } from '../../src/teacher/folder.ts';
 import { isUserError } from '../../src/util/errors.ts';
 import { Rng } from '../../src/util/rng.ts';
@@ -132,6 +132,22 @@ describe('generalDistill', () => {
     expect(bytes(resumed).equals(bytes(whole))).toBe(true);
     const events = readLog(path.join(o.outDir, 'general-log.jsonl')).filter((x) => x.type === 'event').map((x) => (x as { message: string }).message);
     expect(events.some((m) => m.startsWith('resumed from'))).toBe(true);
+  });
+
+  it('takes an encoder-only teacher (no task head, no logits output) in both modes', async () => {
+    const encoderOnly = path.join(tmp, 'encoder-only');
+    fs.cpSync(teacherDir, encoderOnly, { recursive: true });
+    const file = path.join(encoderOnly, 'onnx', 'model.onnx');
+    const model = loadModelProto(file);
+    const g = model.graph!;
+    const out = (g.node ?? []).find((n) => n.opType === 'Tanh')!.output![0]; // the pooler output instead of logits
+    g.output = [onnx.ValueInfoProto.create({ name: out, type: { tensorType: { elemType: 1 } } })];
+    saveModelProto(model, file);
+    for (const mode of ['online', 'cached'] as const) {
+      const r = await generalDistill({ ...base(`encoder-only-${mode}`), teacherDir: encoderOnly, mode, steps: 2 });
+      expect(r.mode).toBe(mode);
+      expect(Number.isFinite(r.finalLoss)).toBe(true);
+    }
   });
 
   it('refuses an empty corpus, a cache over the budget and a teacher without a BERT encoder', async () => {
