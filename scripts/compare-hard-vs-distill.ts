@@ -166,7 +166,8 @@ async function onnxTeacherCache(teacher: Teacher, encoded: Encoded[]): Promise<T
     const batch = collate(encoded, idx, undefined, teacher.folder.tokenizer.padId);
     const out = await teacher.run(batch);
     const layers = (m: Map<number, { data: Float32Array }>) => [...m.keys()].sort((x, y) => x - y).map((l) => m.get(l)!.data);
-    const dims = { H: out.hidden.get(0)!.dims[2], heads: out.scores.get(0)!.dims[1], C: out.logits!.dims[1] };
+    // hidden is keyed from 0 (embeddings), attention from 1 (first encoder layer)
+    const dims = { H: out.hidden.get(0)!.dims[2], heads: out.scores.get(1)!.dims[1], C: out.logits!.dims[1] };
     idx.forEach((ex, b) => {
       rows[ex] = cutRow(b, batch.seqLen, batch.lengths[b], out.logits!.data, layers(out.hidden), layers(out.scores), dims);
     });
