@@ -27,7 +27,7 @@ import { computeTaskMetrics } from '../src/metrics/metrics.ts';
 import { loadModelProto, tensorDims } from '../src/onnx/proto.ts';
 import { DEFAULT_BERT_CONFIG, type BertConfig } from '../src/student/config.ts';
 import { expectedShapes, type WeightMap } from '../src/export/weights.ts';
-import { hfConfigJson } from '../src/export/hf-files.ts';
+import { hfConfigJson } from '../src/io/hf-files.ts';
 import { Rng } from '../src/util/rng.ts';
 import { createSession, type OnnxSession } from '../src/teacher/session.ts';
 import { extractBertWeights } from '../src/teacher/weights.ts';

@@ -5,7 +5,7 @@ import { loadStudentFolder } from '../student/folder.ts';
 import { writeFileAtomic, writeFolderAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { buildOnnxModel } from './bert-graph.ts';
-import { checkVocabularyMatches, copyTokenizerFiles, hfConfigJson, tokenizerJsonPath } from './hf-files.ts';
+import { checkVocabularyMatches, copyTokenizerFiles, hfConfigJson, tokenizerJsonPath } from '../io/hf-files.ts';
 import type { WeightMap } from './weights.ts';
 
 /** What the exporter needs of a student: the Student class (tf.Variables) satisfies it. */

@@ -1,5 +1,5 @@
 import type { BertConfig } from '../student/config.ts';
-import { allParamNames } from '../student/param-names.ts';
+import { paramShapes } from '../student/param-names.ts';
 import { UserError } from '../util/errors.ts';
 
 /** One parameter in tfjs layout (dense kernels [in, out]). */
@@ -11,26 +11,7 @@ export interface WeightTensor {
 export type WeightMap = Map<string, WeightTensor>;
 
 /** The shape every exported parameter must have under `config` (tfjs layout). */
-export function expectedShapes(config: BertConfig): Map<string, number[]> {
-  const H = config.hidden_size;
-  const I = config.intermediate_size;
-  const shapes = new Map<string, number[]>();
-  for (const name of allParamNames(config.num_hidden_layers)) {
-    let shape: number[];
-    if (name === 'embeddings.word_embeddings.weight') shape = [config.vocab_size, H];
-    else if (name === 'embeddings.position_embeddings.weight') shape = [config.max_position_embeddings, H];
-    else if (name === 'embeddings.token_type_embeddings.weight') shape = [config.type_vocab_size, H];
-    else if (name === 'classifier.weight') shape = [H, config.num_labels];
-    else if (name === 'classifier.bias') shape = [config.num_labels];
-    else if (name.endsWith('intermediate.dense.weight')) shape = [H, I];
-    else if (name.endsWith('intermediate.dense.bias')) shape = [I];
-    else if (name.endsWith('output.dense.weight') && !name.includes('attention')) shape = [I, H];
-    else if (name.endsWith('.weight') && !name.includes('LayerNorm')) shape = [H, H];
-    else shape = [H];
-    shapes.set(name, shape);
-  }
-  return shapes;
-}
+export const expectedShapes = paramShapes;
 
 /**
  * Checks that `weights` holds every parameter the exported graph needs with the shape `config`

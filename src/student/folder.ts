@@ -9,7 +9,7 @@ import type { BertConfig } from './config.ts';
 import { Student, paramShapes } from './model.ts';
 import { hfName, isDenseKernel } from './param-names.ts';
 import { readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from '../io/safetensors.ts';
-import { copyTokenizerFiles, hfConfigJson, tokenizerVocabSize } from '../export/hf-files.ts';
+import { copyTokenizerFiles, hfConfigJson, tokenizerVocabSize } from '../io/hf-files.ts';
 import { writeFolderAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 

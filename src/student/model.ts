@@ -10,7 +10,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BertConfig } from './config.ts';
-import { allParamNames } from './param-names.ts';
+import { paramShapes } from './param-names.ts';
+
+export { paramShapes };
 import type { Features } from '../distill/features.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
@@ -34,28 +36,6 @@ export interface ForwardOptions {
 }
 
 export type StudentOutput = Features & { logits: tf.Tensor2D; attentionProbs: tf.Tensor4D[] };
-
-/** Shape of every parameter, from the config (tfjs layout: dense kernels [in, out]). */
-export function paramShapes(c: BertConfig): Map<string, number[]> {
-  const H = c.hidden_size;
-  const I = c.intermediate_size;
-  const shapes = new Map<string, number[]>();
-  for (const name of allParamNames(c.num_hidden_layers)) {
-    let shape: number[];
-    if (name === 'embeddings.word_embeddings.weight') shape = [c.vocab_size, H];
-    else if (name === 'embeddings.position_embeddings.weight') shape = [c.max_position_embeddings, H];
-    else if (name === 'embeddings.token_type_embeddings.weight') shape = [c.type_vocab_size, H];
-    else if (name === 'classifier.weight') shape = [H, c.num_labels];
-    else if (name === 'classifier.bias') shape = [c.num_labels];
-    else if (name.endsWith('intermediate.dense.weight')) shape = [H, I];
-    else if (name.endsWith('intermediate.dense.bias')) shape = [I];
-    else if (name.endsWith('output.dense.weight') && !name.includes('attention')) shape = [I, H];
-    else if (name.endsWith('.weight') && !name.includes('LayerNorm')) shape = [H, H];
-    else shape = [H]; // biases of width H and LayerNorm gains/biases
-    shapes.set(name, shape);
-  }
-  return shapes;
-}
 
 /** Checks the fields the model depends on, naming the config key that is wrong. */
 export function validateConfig(c: BertConfig): void {

@@ -1,3 +1,5 @@
+import type { BertConfig } from './config.ts';
+
 /**
  * Parameter names of the student, exactly Hugging Face BertForSequenceClassification's (minus the
  * "bert." prefix on the encoder part, which `hfName` adds). Checkpoints, the safetensors file, the
@@ -56,4 +58,26 @@ export function hfName(name: string): string {
 /** Dense kernels are transposed between tfjs ([in, out]) and Hugging Face ([out, in]). */
 export function isDenseKernel(name: string): boolean {
   return name.endsWith('.weight') && !name.includes('LayerNorm') && !name.startsWith('embeddings.');
+}
+
+/** Shape of every parameter, from the config (tfjs layout: dense kernels [in, out]). */
+export function paramShapes(c: BertConfig): Map<string, number[]> {
+  const H = c.hidden_size;
+  const I = c.intermediate_size;
+  const shapes = new Map<string, number[]>();
+  for (const name of allParamNames(c.num_hidden_layers)) {
+    let shape: number[];
+    if (name === 'embeddings.word_embeddings.weight') shape = [c.vocab_size, H];
+    else if (name === 'embeddings.position_embeddings.weight') shape = [c.max_position_embeddings, H];
+    else if (name === 'embeddings.token_type_embeddings.weight') shape = [c.type_vocab_size, H];
+    else if (name === 'classifier.weight') shape = [H, c.num_labels];
+    else if (name === 'classifier.bias') shape = [c.num_labels];
+    else if (name.endsWith('intermediate.dense.weight')) shape = [H, I];
+    else if (name.endsWith('intermediate.dense.bias')) shape = [I];
+    else if (name.endsWith('output.dense.weight') && !name.includes('attention')) shape = [I, H];
+    else if (name.endsWith('.weight') && !name.includes('LayerNorm')) shape = [H, H];
+    else shape = [H]; // biases of width H and LayerNorm gains/biases
+    shapes.set(name, shape);
+  }
+  return shapes;
 }
