@@ -134,15 +134,20 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     saveCheckpoint(opts.checkpointDir, 'latest', state, packTensors(student, projections, optimizer, ema));
   };
 
+  // An intermediate-only stage leaves the classifier untrained, so its evaluations are logged but do not
+  // compete for "best" when a later (or earlier) stage trains the head: ties would keep an untrained head.
+  const trainsHead = (stage: StageOptions) => stage.matches.some((m) => m.feature === 'logits' || m.feature === 'labels');
+  const anyStageTrainsHead = opts.stages.some(trainsHead);
   const evaluate = (stage: StageOptions) => {
     if (!opts.dev?.labels) return;
+    const eligible = !anyStageTrainsHead || trainsHead(stage);
     const candidates: [EvalRecord['model'], Student][] = [['raw', student]];
     if (emaStudent) candidates.push(['ema', emaStudent]);
     for (const [model, s] of candidates) {
       const r = evaluateStudent(s, opts.dev.encoded, opts.dev.labels, opts.task, opts.evalBatchSize ?? 64);
       const score = r.metrics[metric];
       if (model === 'raw') state.lastDevScore = score;
-      const improved = Number.isFinite(score) && (!best || score > best.score);
+      const improved = eligible && Number.isFinite(score) && (!best || score > best.score);
       const rec: EvalRecord = { type: 'eval', step: state.step, stage: stage.name, model, metrics: r.metrics, best: improved || undefined };
       if (improved) {
         best = { step: state.step, stage: stage.name, model, metric, score, metrics: r.metrics };

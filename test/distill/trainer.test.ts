@@ -107,6 +107,26 @@ describe('train: distillation from a cache', () => {
     teacher.dispose();
   });
 
+  it('picks the best model only among evaluations of stages that train the classifier head', async () => {
+    const teacher = Student.create(teacherConfig, 11);
+    const cache = cacheFromModel(teacher, trainData.encoded);
+    const logFile = path.join(tmp(), 'log.jsonl');
+    const res = await train({
+      ...hardLabelOptions({ evalEvery: 5, logFile }),
+      teachers: [{ cache }],
+      stages: [
+        { name: 'intermediate', steps: 10, lr: 1e-2, matches: [{ feature: 'hidden', layerS: 0, layerT: 0, loss: 'hidden_mse', weight: 1 }] },
+        // A vanishing lr: the prediction stage scores as the end of stage 1 did, and a tie keeps the earlier eval.
+        { name: 'prediction', steps: 10, lr: 1e-12, matches: predictionMatches({ regression: false }) },
+      ],
+    });
+    const evals = readLog(logFile).filter((r) => r.type === 'eval') as { stage: string; best?: boolean }[];
+    expect(evals.filter((e) => e.stage === 'intermediate').length).toBeGreaterThan(0); // still logged
+    expect(evals.filter((e) => e.stage === 'intermediate' && e.best)).toHaveLength(0);
+    expect(res.best!.stage).toBe('prediction');
+    teacher.dispose();
+  });
+
   it('refuses a cache of another size or vocabulary, naming the field', async () => {
     const teacher = Student.create(teacherConfig, 11);
     const short = cacheFromModel(teacher, trainData.encoded.slice(0, 10));
