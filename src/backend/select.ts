@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { UserError } from '../util/errors.ts';
+import { setWasmThreadsForBatchMatMul } from './kernels/batch-mat-mul.ts';
 import { registerExtraKernels } from './register.ts';
 import { clampThreads, startWasm } from './wasm-threads.ts';
 
@@ -55,6 +56,7 @@ async function start(name: Concrete, opts: BackendOptions): Promise<BackendInfo>
         console.warn(`wasm with ${wanted} threads did not start (${(e as Error).message}); using 1 thread`);
         threads = await startWasm(1);
       }
+      setWasmThreadsForBatchMatMul(threads);
       return { name: 'wasm', threads, gpu: false, extraKernels };
     }
     case 'cpu': {

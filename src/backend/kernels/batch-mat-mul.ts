@@ -1,5 +1,12 @@
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
-import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+// The wasm thread count, told by initBackend. A value import of the wasm package here would register it
+// as tfjs' highest-priority backend on import (before it is ready), so the kernel never imports it.
+let wasmThreads = 1;
+export function setWasmThreadsForBatchMatMul(threads: number): void {
+  wasmThreads = threads;
+}
 
 /**
  * BatchMatMul for the wasm backend, wrapped around the shipped kernel.
@@ -133,7 +140,7 @@ export function wrapBatchMatMul(original: KernelConfig, transpose: KernelConfig,
     const a2 = transposeA ? swapLastTwo(a, backend) : a;
     const b2 = transposeB ? swapLastTwo(b, backend) : b;
     try {
-      const sliced = sliceBatches && getThreadsCount() === 1 ? slicedProduct(a2, b2, backend) : null;
+      const sliced = sliceBatches && wasmThreads === 1 ? slicedProduct(a2, b2, backend) : null;
       if (sliced) return sliced;
       return matMul({ inputs: { a: a2, b: b2 }, backend, attrs: { ...args.attrs, transposeA: false, transposeB: false } } as never);
     } finally {
