@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BertConfig } from './config.ts';
+import { DEFAULT_BERT_CONFIG, type BertConfig } from './config.ts';
 import { Student, paramShapes } from './model.ts';
 import { hfName, isDenseKernel } from './param-names.ts';
 import { readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from '../io/safetensors.ts';
@@ -99,13 +99,7 @@ export function readStudentConfig(file: string): BertConfig {
   const numLabels = (raw.num_labels as number | undefined) ?? (Object.keys(id2label).length || 2);
   const regression = raw.problem_type === 'regression';
   return {
-    model_type: 'bert',
-    hidden_act: 'gelu',
-    hidden_dropout_prob: 0.1,
-    attention_probs_dropout_prob: 0.1,
-    layer_norm_eps: 1e-12,
-    initializer_range: 0.02,
-    pad_token_id: 0,
+    ...DEFAULT_BERT_CONFIG, // every shape key is required above, so only the optional defaults apply
     label2id: {},
     ...(raw as Partial<BertConfig>),
     num_labels: numLabels,
