@@ -2,7 +2,7 @@
  * The student distilled with augmented training data against the same student without it (same
  * steps, same seed, same teacher), both scored on the task's dev split.
  *
- *   npx tsx scripts/compare-augment.ts [--task data/demo/task.json] [--data data/demo] [--teacher data/demo/teacher]
+ *   npx tsx scripts/compare-augment.ts [--task sst2] [--data data/demo/task] [--teacher data/demo/teacher]
  *       [--mlm DIR] [--steps 300] [--n N] [--seed 42] [--out runs/compare-augment] [--max-length 64]
  *
  * The teacher's features are computed in memory here (a few thousand short examples); the CLI's
@@ -31,8 +31,8 @@ function arg(name: string, fallback: string): string {
 }
 
 const root = path.resolve(import.meta.dirname, '..');
-const taskArg = arg('task', path.join(root, 'data/demo/task.json'));
-const dataDir = arg('data', path.join(root, 'data/demo'));
+const taskArg = arg('task', 'sst2'); // the demo task is SST-2's layout
+const dataDir = arg('data', path.join(root, 'data/demo/task'));
 const teacherDir = arg('teacher', path.join(root, 'data/demo/teacher'));
 const mlmDir = process.argv.includes('--mlm') ? arg('mlm', '') : undefined;
 const steps = Number(arg('steps', '300'));
