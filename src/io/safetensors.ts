@@ -83,7 +83,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   };
   if (bytes.length < 8) fail(`only ${bytes.length} bytes`);
   const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(Math.min(MAX_HEADER_BYTES, bytes.length - 8))) fail(`header length ${n} exceeds the file (${bytes.length} bytes)`);
+  if (n > BigInt(Math.min(MAX_HEADER_BYTES, bytes.length - 8))) fail(`header length ${n} exceeds the file: it runs past the end (${bytes.length} bytes)`);
   const dataStart = 8 + Number(n);
   let header: Record<string, unknown>;
   try {
