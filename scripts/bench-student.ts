@@ -19,7 +19,7 @@ import { describeBackend, initBackend, type BackendPreference } from '../src/bac
 import { DEFAULT_BERT_CONFIG, type BertConfig } from '../src/student/config.ts';
 import { Student } from '../src/student/model.ts';
 import { attentionScoreMse, hiddenMse, softCrossEntropy, type LossContext } from '../src/distill/losses.ts';
-import { AdamW } from '../src/distill/adamw.ts';
+import { AdamW } from '../src/train/adamw.ts';
 import { Rng } from '../src/util/rng.ts';
 
 const SHAPES = {

@@ -21,7 +21,7 @@ import { predictionMatches } from '../src/distill/losses.ts';
 import { mappingMatches, uniformMap } from '../src/distill/mapping.ts';
 import type { CachedExample } from '../src/distill/teacher-features.ts';
 import type { TeacherCacheLike } from '../src/distill/teachers.ts';
-import { train } from '../src/distill/trainer.ts';
+import { train } from '../src/train/trainer.ts';
 import { DEFAULT_BERT_CONFIG, type BertConfig } from '../src/student/config.ts';
 import { Teacher } from '../src/teacher/teacher.ts';
 

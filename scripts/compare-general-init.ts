@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/cli/config-load.ts';
 import { readSplit } from '../src/data/reader.ts';
 import { loadTask } from '../src/data/tasks.ts';
-import { readLog, type EvalRecord } from '../src/distill/log.ts';
+import { readLog, type EvalRecord } from '../src/train/log.ts';
 import { selectionMetric } from '../src/eval/evaluate.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');

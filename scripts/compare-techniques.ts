@@ -13,9 +13,9 @@ import * as path from 'node:path';
 import { initBackend, type BackendPreference } from '../src/backend/select.ts';
 import { predictionMatches } from '../src/distill/losses.ts';
 import { mappingMatches, uniformMap } from '../src/distill/mapping.ts';
-import type { EvalRecord } from '../src/distill/log.ts';
-import { train } from '../src/distill/trainer.ts';
-import type { StageOptions, TrainOptions } from '../src/distill/train-options.ts';
+import type { EvalRecord } from '../src/train/log.ts';
+import { train } from '../src/train/trainer.ts';
+import type { StageOptions, TrainOptions } from '../src/train/train-options.ts';
 import { arg, bertConfig, loadDemo, ROOT, STUDENT_SHAPE } from './compare-hard-vs-distill.ts';
 
 interface Variant {

@@ -14,8 +14,8 @@ import { describeBackend, initBackend, type BackendPreference } from '../src/bac
 import { readSplit } from '../src/data/reader.ts';
 import { loadTask } from '../src/data/tasks.ts';
 import { loadTokenizer } from '../src/data/tokenizer.ts';
-import { train } from '../src/distill/trainer.ts';
-import type { TrainData } from '../src/distill/train-options.ts';
+import { train } from '../src/train/trainer.ts';
+import type { TrainData } from '../src/train/train-options.ts';
 import { exportStudent } from '../src/export/export.ts';
 import { DEFAULT_BERT_CONFIG, type BertConfig } from '../src/student/config.ts';
 import { writeJsonAtomic } from '../src/util/atomic.ts';

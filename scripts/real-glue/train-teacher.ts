@@ -18,7 +18,7 @@ import { loadTask } from '../../src/data/tasks.ts';
 import { loadTokenizer } from '../../src/data/tokenizer.ts';
 import type { TaskSpec } from '../../src/data/types.ts';
 import { predictionMatches } from '../../src/distill/losses.ts';
-import { train } from '../../src/distill/trainer.ts';
+import { train } from '../../src/train/trainer.ts';
 import { exportStudent } from '../../src/export/export.ts';
 import { DEFAULT_BERT_CONFIG, type BertConfig } from '../../src/student/config.ts';
 import { saveStudentFolder } from '../../src/student/folder.ts';

@@ -148,7 +148,7 @@ export function formatEvalTable(r: EvalFile): string {
 /** The HTML report from what the run left in its folder. */
 export async function reportStep(c: Config, env: RunEnv): Promise<string> {
   const paths = runPaths(c);
-  const { readLog } = await import('../distill/log.ts');
+  const { readLog } = await import('../train/log.ts');
   const { writeReport } = await import('../report/html.ts');
   const log = fs.existsSync(paths.logFile) ? readLog(paths.logFile) : [];
   const evalFile = fs.existsSync(paths.evalFile) ? (JSON.parse(fs.readFileSync(paths.evalFile, 'utf8')) as EvalFile) : undefined;

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TaskSpec } from '../data/types.ts';
 import type { BertTokenizer } from '../data/tokenizer.ts';
-import type { TrainData } from '../distill/train-options.ts';
+import type { TrainData } from '../train/train-options.ts';
 import type { Student } from '../student/model.ts';
 import { sha256File } from '../util/hash.ts';
 import { UserError } from '../util/errors.ts';
@@ -126,7 +126,7 @@ export async function trainStep(c: Config, env: RunEnv): Promise<TrainSummary> {
   const backend = await initBackend(c.backend, { threads: c.threads });
   env.io.err(`tfjs backend: ${describeBackend(backend)}\n`);
   const data = await loadRunData(c);
-  const { train } = await import('../distill/trainer.ts');
+  const { train } = await import('../train/trainer.ts');
   const studentConfig = opt.studentBertConfig(c, data.task, data.tokenizer.vocabSize);
   let initStudent: Student | undefined;
   if (c.student.init === 'teacher') {

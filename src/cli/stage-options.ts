@@ -6,11 +6,11 @@
 import * as path from 'node:path';
 import type { BuildCacheOptions } from '../cache/writer.ts';
 import type { TaskSpec } from '../data/types.ts';
-import type { EmaOptions } from '../distill/ema.ts';
+import type { EmaOptions } from '../train/ema.ts';
 import type { Match } from '../distill/losses.ts';
 import { resolveMapping, type LayerMapping, type MappingSpec } from '../distill/mapping.ts';
-import type { LrSchedule, ValueSchedule } from '../distill/schedules.ts';
-import type { StageOptions } from '../distill/train-options.ts';
+import type { LrSchedule, ValueSchedule } from '../train/schedules.ts';
+import type { StageOptions } from '../train/train-options.ts';
 import { DEFAULT_BERT_CONFIG, type BertConfig } from '../student/config.ts';
 import { UserError } from '../util/errors.ts';
 import { INTERMEDIATE_LOSSES, type Config, type StageConfig } from './config-schema.ts';

@@ -6,7 +6,6 @@ import type { Batch } from '../data/types.ts';
 import { UserError } from '../util/errors.ts';
 import type { Features } from './features.ts';
 import { collateTeacherFeatures, collateTeacherLogits, type CachedExample, type NeededFeatures, type TeacherDims } from './teacher-features.ts';
-import type { TeacherInput } from './train-options.ts';
 
 /**
  * What the trainer needs from a teacher cache; src/cache/reader.ts openCache returns one. Tests pass
@@ -22,6 +21,15 @@ export interface TeacherCacheLike {
   numExamples: number;
   readExample(i: number): CachedExample;
   close?(): void;
+}
+
+export interface TeacherInput {
+  /** A cache folder written by the teacher stage (src/cache). */
+  cacheDir?: string;
+  /** An opened cache (a caller that already has one, or tests). */
+  cache?: TeacherCacheLike;
+  /** Its weight when the multi-teacher combination is "weighted". */
+  weight?: number;
 }
 
 /** What the run expects the caches to agree with. */

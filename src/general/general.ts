@@ -10,8 +10,8 @@ import * as path from 'node:path';
 import { collate } from '../data/batching.ts';
 import type { Encoded, TaskSpec } from '../data/types.ts';
 import { resolveMapping, mappingMatches, type IntermediateLossOptions, type MappingSpec } from '../distill/mapping.ts';
-import type { ProgressInfo, TrainOptions } from '../distill/train-options.ts';
-import type { TrainResult } from '../distill/trainer.ts';
+import type { ProgressInfo, TrainOptions } from '../train/train-options.ts';
+import type { TrainResult } from '../train/trainer.ts';
 import { DEFAULT_BERT_CONFIG, type BertConfig } from '../student/config.ts';
 import { loadTeacherFolder, type TeacherFolder } from '../teacher/folder.ts';
 import type { ProviderPreference } from '../teacher/session.ts';
@@ -169,7 +169,7 @@ export async function generalDistill(o: GeneralOptions): Promise<GeneralResult> 
     logEvery: o.logEvery,
     onProgress: o.onProgress,
   };
-  const { train } = await import('../distill/trainer.ts');
+  const { train } = await import('../train/trainer.ts');
   let res: TrainResult;
   let provider: string | undefined;
   if (choice.mode === 'cached') {

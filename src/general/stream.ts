@@ -6,7 +6,7 @@
  */
 import { collate, planBatches } from '../data/batching.ts';
 import type { Batch, Encoded } from '../data/types.ts';
-import type { BatchSource } from '../distill/train-options.ts';
+import type { BatchSource } from '../train/train-options.ts';
 import { UserError } from '../util/errors.ts';
 
 export interface StreamOptions {

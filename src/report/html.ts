@@ -3,7 +3,7 @@
  * curves, dev-metric curves (raw vs EMA), the teacher-vs-student table and the resolved config.
  */
 import * as fs from 'node:fs';
-import type { LogRecord } from '../distill/log.ts';
+import type { LogRecord } from '../train/log.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { lineChart } from './chart.ts';
 import { lossSeriesByStage, metricSeries, stageBoundaries } from './series.ts';

@@ -1,5 +1,5 @@
 /** Turns the trainer's JSONL log records into chart series. */
-import type { LogRecord } from '../distill/log.ts';
+import type { LogRecord } from '../train/log.ts';
 import type { Series } from './chart.ts';
 import type { Point } from './svg.ts';
 

@@ -9,7 +9,7 @@ import { loadTask } from '../../src/data/tasks.ts';
 import { loadTokenizer } from '../../src/data/tokenizer.ts';
 import { predictionMatches } from '../../src/distill/losses.ts';
 import { mappingMatches, uniformMap } from '../../src/distill/mapping.ts';
-import { train, type TrainOptions } from '../../src/distill/trainer.ts';
+import { train, type TrainOptions } from '../../src/train/trainer.ts';
 import { sha256File } from '../../src/util/hash.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { tinyConfig, useCpu } from './helpers.ts';

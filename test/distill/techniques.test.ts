@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { predictionMatches, type Match } from '../../src/distill/losses.ts';
-import { readLog, type EvalRecord, type StepRecord } from '../../src/distill/log.ts';
-import { train, type TrainOptions } from '../../src/distill/trainer.ts';
+import { readLog, type EvalRecord, type StepRecord } from '../../src/train/log.ts';
+import { train, type TrainOptions } from '../../src/train/trainer.ts';
 import { Student } from '../../src/student/model.ts';
 import { cacheFromModel, tinyConfig, toyData, toyTask, useCpu } from './helpers.ts';
 

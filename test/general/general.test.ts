@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCache } from '../../src/cache/reader.ts';
 import { buildCache } from '../../src/cache/writer.ts';
 import { collate } from '../../src/data/batching.ts';
-import { readLog } from '../../src/distill/log.ts';
+import { readLog } from '../../src/train/log.ts';
 import { exportStudent } from '../../src/export/export.ts';
 import { readCorpus } from '../../src/general/corpus.ts';
 import { generalDistill, generalTask, type GeneralOptions } from '../../src/general/general.ts';

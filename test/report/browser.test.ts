@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { expect, it } from 'vitest';
-import type { LogRecord } from '../../src/distill/log.ts';
+import type { LogRecord } from '../../src/train/log.ts';
 import { writeReport } from '../../src/report/html.ts';
 
 const CHROMIUM = '/usr/bin/chromium';

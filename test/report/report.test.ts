@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LogRecord } from '../../src/distill/log.ts';
+import type { LogRecord } from '../../src/train/log.ts';
 import { lineChart } from '../../src/report/chart.ts';
 import { comparisonTable, formatBytes, formatCount, percentOf, renderReport } from '../../src/report/html.ts';
 import { lossSeriesByStage, metricSeries, stageBoundaries } from '../../src/report/series.ts';

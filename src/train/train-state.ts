@@ -4,7 +4,7 @@ import { sha256 } from '../util/hash.ts';
 import { UserError } from '../util/errors.ts';
 import type { AdamW } from './adamw.ts';
 import type { Ema } from './ema.ts';
-import type { Projections } from './projections.ts';
+import type { Projections } from '../distill/projections.ts';
 import { tensorsWithPrefix } from './checkpoint.ts';
 import type { NamedTensor } from './tensor-file.ts';
 import type { TrainOptions } from './train-options.ts';

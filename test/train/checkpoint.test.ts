@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadCheckpoint, saveCheckpoint, tensorsWithPrefix } from '../../src/distill/checkpoint.ts';
-import { readTensorFile, writeTensorFile } from '../../src/distill/tensor-file.ts';
+import { loadCheckpoint, saveCheckpoint, tensorsWithPrefix } from '../../src/train/checkpoint.ts';
+import { readTensorFile, writeTensorFile } from '../../src/train/tensor-file.ts';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
 

@@ -4,10 +4,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { predictionMatches } from '../../src/distill/losses.ts';
-import { readLog } from '../../src/distill/log.ts';
-import { train, type TrainOptions } from '../../src/distill/trainer.ts';
+import { readLog } from '../../src/train/log.ts';
+import { train, type TrainOptions } from '../../src/train/trainer.ts';
 import { Student } from '../../src/student/model.ts';
-import { cacheFromModel, tinyConfig, toyData, toyTask, useCpu } from './helpers.ts';
+import { cacheFromModel, tinyConfig, toyData, toyTask, useCpu } from '../distill/helpers.ts';
 
 beforeAll(useCpu);
 

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readLog } from '../../src/distill/log.ts';
+import { readLog } from '../../src/train/log.ts';
 
 const child = fileURLToPath(new URL('./fixtures/train-child.ts', import.meta.url));
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { clipByGlobalNorm, GradAccumulator, globalNorm } from '../../src/distill/grads.ts';
+import { clipByGlobalNorm, GradAccumulator, globalNorm } from '../../src/train/grads.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

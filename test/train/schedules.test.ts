@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adaptiveWeight, curriculumWeights, lossWeight, lrFactor, progress, scheduledValue } from '../../src/distill/schedules.ts';
+import { adaptiveWeight, curriculumWeights, lossWeight, lrFactor, progress, scheduledValue } from '../../src/train/schedules.ts';
 
 describe('lrFactor', () => {
   it('warms up linearly then decays linearly (HF convention)', () => {

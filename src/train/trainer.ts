@@ -12,10 +12,10 @@ import { loadCheckpoint, saveCheckpoint, tensorsWithPrefix, type BestInfo, type 
 import { Ema } from './ema.ts';
 import { clipByGlobalNorm, disposeMap, GradAccumulator } from './grads.ts';
 import { TrainLog, type EvalRecord } from './log.ts';
-import { Projections } from './projections.ts';
+import { Projections } from '../distill/projections.ts';
 import { lrFactor } from './schedules.ts';
 import { microBatchGrads, neededTeacherFeatures, type StepContext } from './step-loss.ts';
-import { TeacherSet } from './teachers.ts';
+import { TeacherSet } from '../distill/teachers.ts';
 import type { NamedTensor } from './tensor-file.ts';
 import { checkRunKey, packTensors, runKeyOf, unpackTensors, weightsOf } from './train-state.ts';
 import { validateTrainOptions, type BatchSource, type StageOptions, type TrainOptions } from './train-options.ts';

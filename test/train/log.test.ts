@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readLog, TrainLog } from '../../src/distill/log.ts';
+import { readLog, TrainLog } from '../../src/train/log.ts';
 
 const step = (n: number) => ({ type: 'step' as const, stage: 's', step: n, lr: 0.1, loss: 1 / n, parts: { ce: 1 / n } });
 

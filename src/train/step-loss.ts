@@ -3,9 +3,9 @@ import type { Batch } from '../data/types.ts';
 import type { Student } from '../student/model.ts';
 import type { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
-import type { Features } from './features.ts';
-import { computeDistillLoss, logitMse, matchKey, type Match, type MatchFeature } from './losses.ts';
-import type { Projections } from './projections.ts';
+import type { Features } from '../distill/features.ts';
+import { computeDistillLoss, logitMse, matchKey, type Match, type MatchFeature } from '../distill/losses.ts';
+import type { Projections } from '../distill/projections.ts';
 import { curriculumWeights, lossWeight, scheduledValue } from './schedules.ts';
 import {
   combineTeacherProbs,
@@ -17,10 +17,10 @@ import {
   softTargetKl,
   type TeacherCombine,
   type Temperature,
-} from './targets.ts';
-import type { NeededFeatures } from './teacher-features.ts';
-import type { TeacherSet } from './teachers.ts';
-import { sampleTemperatures } from './temperature.ts';
+} from '../distill/targets.ts';
+import type { NeededFeatures } from '../distill/teacher-features.ts';
+import type { TeacherSet } from '../distill/teachers.ts';
+import { sampleTemperatures } from '../distill/temperature.ts';
 import type { StageOptions } from './train-options.ts';
 
 /** One micro-batch's loss and gradients: the part of the trainer that knows about losses and targets. */

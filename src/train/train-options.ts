@@ -5,11 +5,13 @@ import type { Student } from '../student/model.ts';
 import { UserError } from '../util/errors.ts';
 import type { AdamWOptions } from './adamw.ts';
 import type { EmaOptions } from './ema.ts';
-import type { Match, MatchFeature } from './losses.ts';
+import type { Match, MatchFeature } from '../distill/losses.ts';
 import type { Curriculum, LrSchedule, ValueSchedule, WeightSchedule } from './schedules.ts';
-import type { TeacherCombine } from './targets.ts';
-import type { TemperatureRule } from './temperature.ts';
-import type { TeacherCacheLike } from './teachers.ts';
+import type { TeacherCombine } from '../distill/targets.ts';
+import type { TemperatureRule } from '../distill/temperature.ts';
+import type { TeacherInput } from '../distill/teachers.ts';
+
+export type { TeacherInput };
 
 /** What train() takes. The CLI maps its zod config onto this; tests build it directly. */
 
@@ -33,15 +35,6 @@ export interface BatchSource {
   key: string;
   /** Whether batches carry gold labels. */
   labeled?: boolean;
-}
-
-export interface TeacherInput {
-  /** A cache folder written by the teacher stage (src/cache). */
-  cacheDir?: string;
-  /** An opened cache (a caller that already has one, or tests). */
-  cache?: TeacherCacheLike;
-  /** Its weight when multiTeacher.combine is "weighted". */
-  weight?: number;
 }
 
 export interface MomentumOptions {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { biasCorrectedDecay, Ema, warmupDecay } from '../../src/distill/ema.ts';
+import { biasCorrectedDecay, Ema, warmupDecay } from '../../src/train/ema.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AdamW } from '../../src/distill/adamw.ts';
+import { AdamW } from '../../src/train/adamw.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
