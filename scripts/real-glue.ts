@@ -1,144 +1,184 @@
 /**
- * Distillation on real GLUE text, end to end, for SST-2, CoLA and MRPC (docs/real-glue.md):
+ * Distillation on real GLUE text, end to end (docs/real-glue.md), for SST-2, STS-B, MRPC, CoLA and RTE:
  *
- *   npx tsx scripts/real-glue.ts [--glue ../shared/glue] [--vocab ../shared/vocab/bert-base-uncased-vocab.txt]
- *        [--tasks sst2,cola,mrpc] [--jobs 3] [--sst2-train 16000]
+ *   npx tsx scripts/real-glue.ts [--tasks sst2,stsb,mrpc,cola,rte] [--seeds 1,2,3] [--jobs 2]
+ *        [--glue ../shared/glue] [--vocab ../shared/vocab/bert-base-uncased-vocab.txt] [--python .venv/bin/python]
  *
- * Per task: a teacher trained from scratch on gold labels with the project's trainer and exported to
- * an HF ONNX folder (scripts/real-glue/train-teacher.ts), then the user path through the CLI on that
- * folder: `distill cache` → `distill train` (two stages) → `distill export`, the same student on gold
- * labels only (`distill train`, same steps and seed) → `distill export`, and `distill eval` of all
- * three ONNX folders. Configs: data/real-glue/. Outputs: runs/real-glue/ (gitignored); per-stage logs
- * in runs/real-glue/logs/. Resumable: a finished stage (its output exists) is skipped, an interrupted
- * training resumes from its checkpoint, an interrupted cache from its last shard.
- * Writes runs/real-glue/results.json and results.md (the table for docs/real-glue.md).
+ * Per task:
+ *  1. split    a seeded held-out slice of the GLUE train split, where every checkpoint is chosen
+ *              (scripts/real-glue/teacher.py split); the GLUE dev split is only ever reported.
+ *  2. teacher  a Hugging Face BertForSequenceClassification trained with PyTorch and exported with
+ *              torch.onnx.export (scripts/real-glue/teacher.py finetune): the user's own export.
+ *  3. the user path through the CLI, with data/real-glue/<task>.json:
+ *              `distill augment` (TinyBERT's augmented transfer set, teacher-embedding candidates)
+ *              → `distill cache` → per seed: `distill train` (intermediate stage, then prediction stage)
+ *              → `distill export` → `distill eval` on the GLUE dev split.
+ *     Baselines in the same run, same student, data (augmented rows keep their source's gold label),
+ *     steps, seed, batch and learning rate, only `distill.stages` replaced through `--set`:
+ *              hard     gold labels only (ce; STS-B mse)
+ *              predonly prediction-layer distillation only (kd_ce; STS-B kd_mse)
+ *
+ * Resumable at every level: a finished step (its output exists) is skipped, an interrupted training
+ * resumes from its checkpoint, an interrupted cache from its last shard, a teacher from latest.pt.
+ * Each command's full output goes to runs/real-glue/logs/; everything is written under runs/real-glue/
+ * (gitignored) except the results: docs/real-glue/results.json (the raw dev numbers, one entry per task),
+ * docs/real-glue/details.json (sizes, latency, chosen steps, the cost of each stage) and
+ * docs/real-glue/table.md.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomic.ts';
-import { subsampleTsvFolder } from './real-glue/subsample.ts';
-import { resultsTable, type TaskResult } from './real-glue/table.ts';
+import { baselineStages, renderTables, type Plan, type TaskOutcome, type Variant, VARIANTS } from './real-glue/results.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
   options: {
     glue: { type: 'string', default: path.resolve(ROOT, '../shared/glue') },
     vocab: { type: 'string', default: path.resolve(ROOT, '../shared/vocab/bert-base-uncased-vocab.txt') },
-    tasks: { type: 'string', default: 'sst2,cola,mrpc' },
-    jobs: { type: 'string', default: '3' },
-    'sst2-train': { type: 'string', default: '16000' },
+    python: { type: 'string', default: path.join(ROOT, '.venv/bin/python') },
+    tasks: { type: 'string', default: 'sst2,stsb,mrpc,cola,rte' },
+    seeds: { type: 'string', default: '1,2,3' },
+    jobs: { type: 'string', default: '2' },
   },
 });
 
 const RUNS = path.join(ROOT, 'runs/real-glue');
 const LOGS = path.join(RUNS, 'logs');
+const DOCS = path.join(ROOT, 'docs/real-glue');
 const CONFIGS = path.join(ROOT, 'data/real-glue');
-const GLUE_DIRS: Record<string, string> = { sst2: 'SST-2', cola: 'CoLA', mrpc: 'MRPC' };
+const GLUE_DIRS: Record<string, string> = { sst2: 'SST-2', stsb: 'STS-B', mrpc: 'MRPC', cola: 'CoLA', rte: 'RTE' };
+const plan = JSON.parse(fs.readFileSync(path.join(CONFIGS, 'plan.json'), 'utf8')) as Plan;
+const jobs = Math.max(1, Number(args.jobs));
 const started = Date.now();
+const timings: Record<string, number> = {};
 
 function say(task: string, msg: string): void {
   console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s] ${task.padEnd(4)} ${msg}`);
 }
 
-/** Runs a command with its output in a log file; every 30 s shows the log's last line as progress. */
+/** At most `jobs` commands at a time across all tasks. */
+let free = jobs;
+const waiting: (() => void)[] = [];
+async function slot<T>(work: () => Promise<T>): Promise<T> {
+  if (free > 0) free--;
+  else await new Promise<void>((r) => waiting.push(r));
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else free++;
+  }
+}
+
+/** Runs one command (in a job slot) with its output in a log file; every 60 s its last line is shown. */
 function run(task: string, stage: string, cmd: string[]): Promise<void> {
-  fs.mkdirSync(LOGS, { recursive: true });
-  const logFile = path.join(LOGS, `${task}-${stage}.log`);
-  const log = fs.openSync(logFile, 'a');
-  say(task, `${stage}: ${cmd.map((c) => path.isAbsolute(c) ? path.relative(ROOT, c) : c).join(' ')}`);
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd[0], cmd.slice(1), { cwd: ROOT, stdio: ['ignore', log, log] });
-    const timer = setInterval(() => {
-      const lines = fs.readFileSync(logFile, 'utf8').split(/[\n\r]/).filter((l) => l.trim());
-      if (lines.length) say(task, `${stage}: ${lines[lines.length - 1].slice(0, 120)}`);
-    }, 30000);
-    child.on('exit', (code) => {
-      clearInterval(timer);
-      fs.closeSync(log);
-      if (code === 0) {
-        say(task, `${stage}: done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-        resolve();
-      } else reject(new Error(`${task} ${stage} failed (exit ${code}); see ${path.relative(ROOT, logFile)}`));
+  return slot(() => {
+    fs.mkdirSync(LOGS, { recursive: true });
+    const logFile = path.join(LOGS, `${task}-${stage}.log`);
+    const log = fs.openSync(logFile, 'a');
+    say(task, `${stage}: ${cmd.map((c) => (path.isAbsolute(c) ? path.relative(ROOT, c) || '.' : c)).join(' ')}`);
+    const t0 = Date.now();
+    return new Promise<void>((resolve, reject) => {
+      const child = spawn(cmd[0], cmd.slice(1), { cwd: ROOT, stdio: ['ignore', log, log], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
+      const timer = setInterval(() => {
+        const lines = fs.readFileSync(logFile, 'utf8').split(/[\n\r]/).filter((l) => l.trim());
+        if (lines.length) say(task, `${stage}: ${lines[lines.length - 1].slice(0, 110)}`);
+      }, 60000);
+      child.on('exit', (code) => {
+        clearInterval(timer);
+        fs.closeSync(log);
+        const seconds = (Date.now() - t0) / 1000;
+        if (code === 0) {
+          timings[`${task}/${stage}`] = seconds;
+          say(task, `${stage}: done in ${seconds.toFixed(0)} s`);
+          resolve();
+        } else reject(new Error(`${task} ${stage} failed (exit ${code}); see ${path.relative(ROOT, logFile)}`));
+      });
     });
   });
 }
 
-const tsx = path.join(ROOT, 'node_modules/.bin/tsx');
 const distill = (...a: string[]) => ['node', path.join(ROOT, 'bin/distill.mjs'), ...a, '--quiet'];
-const done = (file: string) => fs.existsSync(file);
+const exists = (file: string) => fs.existsSync(file);
+const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
 
-/** The training folder of a task: SST-2's is a seeded subsample (time budget), the others the GLUE folder. */
-function dataDir(task: string): string {
-  const glue = path.join(args.glue!, GLUE_DIRS[task]);
-  if (task !== 'sst2') return glue;
-  const to = path.join(RUNS, 'data/SST-2');
-  subsampleTsvFolder({ from: glue, to, file: 'train.tsv', count: Number(args['sst2-train']), seed: 1, copy: ['dev.tsv'] });
-  return to;
-}
-
-async function pipeline(task: string): Promise<TaskResult> {
+async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
   const out = path.join(RUNS, task);
-  const data = dataDir(task);
+  const split = path.join(RUNS, 'data', task);
+  const glue = path.join(args.glue!, GLUE_DIRS[task]);
   const teacher = path.join(out, 'teacher');
-  const distilledCfg = path.join(CONFIGS, `${task}-distill.json`);
-  const hardCfg = path.join(CONFIGS, `${task}-hard.json`);
-  if (!done(path.join(teacher, 'onnx/model.onnx'))) {
-    await run(task, 'teacher', [tsx, 'scripts/real-glue/train-teacher.ts', '--task', task, '--data', data, '--vocab', args.vocab!,
-      '--shape', path.join(CONFIGS, 'teacher.json'), '--work', path.join(out, 'teacher-train'), '--out', teacher]);
+  const config = path.join(CONFIGS, `${task}.json`);
+  const tp = plan.tasks[task];
+  const threads = String(Math.max(1, Math.floor(os.cpus().length / jobs)));
+
+  if (!exists(path.join(split, 'dev.tsv'))) {
+    await run(task, 'split', [args.python!, 'scripts/real-glue/teacher.py', 'split', '--task', task, '--glue', args.glue!, '--out', split, '--holdout', String(tp.holdout)]);
   }
-  const distilled = path.join(out, 'distilled');
-  if (!done(path.join(distilled, 'cache/manifest.json'))) await run(task, 'cache', distill('cache', '--config', distilledCfg));
-  for (const [name, cfg] of [['distilled', distilledCfg], ['hard-labels', hardCfg]] as const) {
-    const dir = path.join(out, name);
-    if (!done(path.join(dir, 'train-summary.json'))) await run(task, `train-${name}`, distill('train', '--config', cfg, '--resume'));
-    if (!done(path.join(dir, 'student-onnx/onnx/model.onnx'))) await run(task, `export-${name}`, distill('export', '--config', cfg, '--force'));
+  if (!exists(path.join(teacher, 'summary.json'))) {
+    const t = plan.teacher;
+    await run(task, 'teacher', [args.python!, 'scripts/real-glue/teacher.py', 'finetune', '--task', task, '--data', split, '--glue', args.glue!,
+      '--vocab', args.vocab!, '--work', path.join(out, 'teacher-work'), '--out', teacher, '--threads', threads,
+      '--layers', String(t.layers), '--hidden', String(t.hidden), '--heads', String(t.heads), '--ffn', String(t.ffn),
+      '--max-length', String(t.maxLength), '--batch', String(t.batch), '--seed', String(t.seed),
+      '--steps', String(tp.teacher.steps), '--lr', String(tp.teacher.lr), '--eval-every', String(tp.teacher.evalEvery)]);
+  }
+  const augmented = path.join(out, 'augmented');
+  if (!exists(path.join(augmented, 'augment.json'))) {
+    await run(task, 'augment', distill('augment', '--config', config, '--data', split, '--aug-dir', augmented));
+  }
+  // The augmented folder is the training folder of every run: its dev.tsv is the held-out selection slice.
+  if (!exists(path.join(augmented, 'dev.tsv'))) writeFileAtomic(path.join(augmented, 'dev.tsv'), fs.readFileSync(path.join(split, 'dev.tsv')));
+  if (!exists(path.join(out, 'cache/manifest.json')) || !readJson(path.join(out, 'cache/manifest.json')).complete) {
+    await run(task, 'cache', distill('cache', '--config', config));
   }
   const evalDir = path.join(out, 'eval');
   fs.mkdirSync(evalDir, { recursive: true });
-  const models = { teacher, distilled: path.join(distilled, 'student-onnx'), 'hard-labels': path.join(out, 'hard-labels/student-onnx') };
-  for (const [name, dir] of Object.entries(models)) {
+  const evaluate = async (name: string, model: string, latency: boolean) => {
     const json = path.join(evalDir, `${name}.json`);
-    if (!done(json)) {
-      await run(task, `eval-${name}`, distill('eval', '--model', dir, '--task', task, '--data', data, '--max-length', '64', '--latency', '--json', json));
+    if (!exists(json)) {
+      await run(task, `eval-${name}`, distill('eval', '--model', model, '--task', task, '--data', glue, '--max-length', String(plan.teacher.maxLength),
+        ...(latency ? ['--latency'] : []), '--json', json));
     }
-  }
-  const read = (f: string) => JSON.parse(fs.readFileSync(f, 'utf8'));
-  return {
-    task,
-    teacherTrain: read(path.join(out, 'teacher-train/summary.json')),
-    distilledTrain: read(path.join(distilled, 'train-summary.json')),
-    hardTrain: read(path.join(out, 'hard-labels/train-summary.json')),
-    eval: Object.fromEntries(Object.keys(models).map((n) => [n, read(path.join(evalDir, `${n}.json`)).models[0]])),
-  } as TaskResult;
+    return readJson(json).models[0];
+  };
+  const teacherRow = await evaluate('teacher', teacher, true);
+
+  const stages = baselineStages(readJson(config).distill.stages, task === 'stsb');
+  const students = await Promise.all(seeds.flatMap((seed) => VARIANTS.map(async (variant: Variant) => {
+    const name = `${variant}-s${seed}`;
+    const dir = path.join(out, name);
+    const sets = ['--set', `seed=${seed}`, '--set', `out=${dir}`, ...(variant === 'distilled' ? [] : ['--set', `distill.stages=${JSON.stringify(stages[variant])}`])];
+    if (!exists(path.join(dir, 'train-summary.json'))) await run(task, `train-${name}`, distill('train', '--config', config, ...sets, '--resume'));
+    if (!exists(path.join(dir, 'student-onnx/onnx/model.onnx'))) await run(task, `export-${name}`, distill('export', '--config', config, ...sets, '--force'));
+    const row = await evaluate(name, path.join(dir, 'student-onnx'), variant === 'distilled' && seed === seeds[0]);
+    return { variant, seed, row, summary: readJson(path.join(dir, 'train-summary.json')) };
+  })));
+  return { task, teacherSummary: readJson(path.join(teacher, 'summary.json')), teacherRow, students };
 }
 
-/** Runs the task pipelines, at most `jobs` at a time. */
 async function main(): Promise<void> {
   const tasks = args.tasks!.split(',').map((t) => t.trim()).filter(Boolean);
-  for (const t of tasks) if (!GLUE_DIRS[t]) throw new Error(`--tasks: unknown task "${t}" (sst2, cola, mrpc)`);
-  for (const f of [args.glue!, args.vocab!]) if (!fs.existsSync(f)) throw new Error(`${f} does not exist`);
-  const results: TaskResult[] = [];
-  const queue = [...tasks];
+  const seeds = args.seeds!.split(',').map(Number);
+  for (const t of tasks) if (!GLUE_DIRS[t]) throw new Error(`--tasks: unknown task "${t}" (${Object.keys(GLUE_DIRS).join(', ')})`);
+  if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new Error(`--seeds: expected integers, got "${args.seeds}"`);
+  for (const f of [args.glue!, args.vocab!, args.python!]) if (!exists(f)) throw new Error(`${f} does not exist (see docs/real-glue.md, "Setup")`);
   const failures: string[] = [];
-  const worker = async () => {
-    for (let t = queue.shift(); t; t = queue.shift()) {
-      try {
-        results.push(await pipeline(t));
-      } catch (e) {
-        failures.push((e as Error).message);
-        say(t, `FAILED: ${(e as Error).message}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Number(args.jobs)) }, worker));
-  results.sort((a, b) => tasks.indexOf(a.task) - tasks.indexOf(b.task));
-  writeJsonAtomic(path.join(RUNS, 'results.json'), results);
-  const md = resultsTable(results);
-  writeFileAtomic(path.join(RUNS, 'results.md'), md);
-  console.log('\n' + md);
+  const outcomes = (await Promise.all(tasks.map((t) => pipeline(t, seeds).catch((e: Error) => {
+    failures.push(e.message);
+    say(t, `FAILED: ${e.message}`);
+    return undefined;
+  })))).filter((o): o is TaskOutcome => !!o);
+  const wall = (Date.now() - started) / 1000;
+  const { results, details, markdown } = renderTables(outcomes, { timings, wallSeconds: wall, jobs, seeds });
+  fs.mkdirSync(DOCS, { recursive: true });
+  writeJsonAtomic(path.join(DOCS, 'results.json'), results);
+  writeJsonAtomic(path.join(DOCS, 'details.json'), details);
+  writeFileAtomic(path.join(DOCS, 'table.md'), markdown);
+  console.log('\n' + markdown);
   if (failures.length) {
     console.error(`${failures.length} task(s) failed:\n  ${failures.join('\n  ')}`);
     process.exitCode = 1;

@@ -1,7 +1,8 @@
 /**
- * The real-GLUE recipe: metrics on the real dev files (majority-class predictions, worked out by hand
- * from the label counts), the configs in data/real-glue, the SST-2 subsample and the results table.
- * The GLUE-dependent part is skipped, with a message, when ../shared/glue is absent.
+ * The real-GLUE recipe (scripts/real-glue.ts, docs/real-glue.md): metrics on the real dev files
+ * (majority-class predictions, worked out by hand from the label counts), the per-task configs and the
+ * baselines derived from them, and the statistics and targets of the results table. The GLUE-dependent
+ * part is skipped, with a message, when ../shared/glue is absent.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,9 +13,7 @@ import { checkAgainstTeacher } from '../../src/cli/config-schema.ts';
 import { readSplit } from '../../src/data/reader.ts';
 import { loadTask } from '../../src/data/tasks.ts';
 import { computeTaskMetrics } from '../../src/metrics/metrics.ts';
-import { readTeacherPlan } from '../../scripts/real-glue/train-teacher.ts';
-import { subsampleRows } from '../../scripts/real-glue/subsample.ts';
-import { percentOfTeacher, ratio, resultsTable, type TaskResult } from '../../scripts/real-glue/table.ts';
+import { baselineStages, mean, METRIC, std, targets, type Plan } from '../../scripts/real-glue/results.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GLUE = path.resolve(HERE, '../../../shared/glue');
@@ -39,69 +38,55 @@ describe.skipIf(!HAVE_GLUE)('task metrics on the real dev files (../shared/glue)
     expect(m.f1).toBeCloseTo(558 / 687, 12);
     expect(m.accuracy).toBeCloseTo(279 / 408, 12);
   });
-  it('MRPC all-non-paraphrase: F1 0 (no true positives), accuracy 129/408', () => {
-    const m = majority('mrpc', 0);
-    expect(m.f1).toBe(0);
-    expect(m.accuracy).toBeCloseTo(129 / 408, 12);
+  it('RTE all-not-entailment (class 1): accuracy 131/277', () => {
+    expect(majority('rte', 1).accuracy).toBeCloseTo(131 / 277, 12);
   });
 });
 
 describe('data/real-glue configs', () => {
-  const plan = readTeacherPlan(path.join(CONFIGS, 'teacher.json'));
-  for (const task of ['sst2', 'cola', 'mrpc']) {
-    it(`${task}: distilled and hard-label runs share student, seed, data and total steps, and fit the teacher`, () => {
-      const d = loadConfig({ file: path.join(CONFIGS, `${task}-distill.json`), overrides: {} });
-      const h = loadConfig({ file: path.join(CONFIGS, `${task}-hard.json`), overrides: {} });
-      expect(d.task).toBe(task);
-      expect(h.student).toEqual(d.student);
-      expect([h.seed, h.data, h.distill.batchSize]).toEqual([d.seed, d.data, d.distill.batchSize]);
-      const total = (c: typeof d) => c.distill.stages.reduce((a, s) => a + s.steps!, 0);
-      expect(total(h)).toBe(total(d));
-      expect(d.distill.stages.map((s) => s.losses.map((l) => l.name))).toEqual([['hidden_mse', 'attention_mse'], ['kd_ce']]);
-      expect(h.distill.stages.flatMap((s) => s.losses.map((l) => l.name))).toEqual(['ce']);
-      expect(plan.steps[task]).toBeGreaterThan(0);
-      expect(d.data.maxLength).toBe(plan.maxLength);
-      // Attention maps are compared head by head: the student keeps the teacher's head count.
-      expect(d.student.numHeads).toBe(plan.shape.numHeads);
-      expect(checkAgainstTeacher(d, {
-        numLayers: plan.shape.numLayers, hiddenSize: plan.shape.hiddenSize, numHeads: plan.shape.numHeads, maxPositions: plan.maxLength,
+  const plan = JSON.parse(fs.readFileSync(path.join(CONFIGS, 'plan.json'), 'utf8')) as Plan;
+  for (const task of Object.keys(plan.tasks)) {
+    it(`${task}: TinyBERT's two stages on a student smaller than the teacher, the baselines derived from them`, () => {
+      const c = loadConfig({ file: path.join(CONFIGS, `${task}.json`), overrides: {} });
+      expect(c.task).toBe(task);
+      const regression = task === 'stsb';
+      expect(c.distill.stages.map((s) => s.losses.map((l) => l.name))).toEqual([['hidden_mse', 'attention_mse'], [regression ? 'kd_mse' : 'kd_ce']]);
+      expect(c.student.hiddenSize).toBeLessThan(plan.teacher.hidden);
+      expect(c.student.numLayers).toBeLessThanOrEqual(plan.teacher.layers);
+      expect(c.data.maxLength).toBe(plan.teacher.maxLength);
+      expect(c.augment.method).toBe('embedding');
+      expect(checkAgainstTeacher(c, {
+        numLayers: plan.teacher.layers, hiddenSize: plan.teacher.hidden, numHeads: plan.teacher.heads, maxPositions: plan.teacher.maxLength,
       })).toEqual([]);
+      const b = baselineStages(c.distill.stages as { name: string; steps: number; lr: number; losses: { name: string }[] }[], regression);
+      const total = c.distill.stages.reduce((a, s) => a + s.steps!, 0);
+      for (const [variant, loss] of [['hard', regression ? 'mse' : 'ce'], ['predonly', regression ? 'kd_mse' : 'kd_ce']] as const) {
+        expect(b[variant]).toHaveLength(1);
+        expect(b[variant][0].steps).toBe(total);
+        expect(b[variant][0].lr).toBe(c.distill.stages[1].lr);
+        expect(b[variant][0].losses).toEqual([{ name: loss }]);
+        // The stage list is what `--set distill.stages=<json>` gives the CLI: it must pass the same schema.
+        const o = loadConfig({ file: path.join(CONFIGS, `${task}.json`), overrides: { 'distill.stages': JSON.parse(JSON.stringify(b[variant])) } });
+        expect(o.distill.stages[0].losses[0].name).toBe(loss);
+      }
+      expect(METRIC[task]).toBeDefined();
     });
   }
 });
 
-describe('subsampleRows', () => {
-  it('keeps the requested number of distinct rows in file order, the same for the same seed', () => {
-    const rows = Array.from({ length: 100 }, (_, i) => `row ${i}`);
-    const a = subsampleRows(rows, 10, 5);
-    expect(a).toHaveLength(10);
-    expect(new Set(a).size).toBe(10);
-    expect(a.map((r) => Number(r.slice(4)))).toEqual([...a.map((r) => Number(r.slice(4)))].sort((x, y) => x - y));
-    expect(subsampleRows(rows, 10, 5)).toEqual(a);
-    expect(subsampleRows(rows, 10, 6)).not.toEqual(a);
-    expect(subsampleRows(rows, 500, 1)).toEqual(rows);
+describe('results statistics and targets', () => {
+  it('mean and sample standard deviation, by hand', () => {
+    expect(mean([0.8, 0.82, 0.84])).toBeCloseTo(0.82, 12);
+    // deviations −0.02, 0, 0.02 → (0.0004 + 0.0004) / 2 = 0.0004 → 0.02
+    expect(std([0.8, 0.82, 0.84])).toBeCloseTo(0.02, 12);
+    expect(std([0.5])).toBe(0);
   });
-});
-
-describe('results table', () => {
-  it('percent of teacher and speed-up ratios', () => {
-    expect(percentOfTeacher(0.8, 0.85)).toBeCloseTo(94.1176, 3);
-    expect(percentOfTeacher(0.1, 0)).toBeUndefined();
-    expect(percentOfTeacher(0.1, -0.05)).toBeUndefined();
-    expect(ratio(10, 4)).toBe('2.5x');
-    expect(ratio(undefined, 4)).toBe('–');
-  });
-  it('one row per model with the official metrics, % of teacher and speed-up', () => {
-    const row = (params: number, ms1: number, ms32: number, f1: number, accuracy: number) =>
-      ({ name: 'x', params, sizeBytes: params * 4, latencyMs: { 1: ms1, 32: ms32 }, metrics: { f1, accuracy } });
-    const summary = { steps: 10, seconds: 5 };
-    const r: TaskResult = {
-      task: 'mrpc', teacherTrain: summary, distilledTrain: summary, hardTrain: summary,
-      eval: { teacher: row(4e6, 2, 40, 0.8, 0.7), distilled: row(2e6, 1, 10, 0.78, 0.63), 'hard-labels': row(2e6, 1, 10, 0.4, 0.5) },
-    };
-    const lines = resultsTable([r]).split('\n');
-    expect(lines[2]).toBe('| MRPC | teacher | 4.00M | 16.0 | 2.00 | 40.00 | 1.0x / 1.0x | f1 80.0, accuracy 70.0 | 100 |');
-    expect(lines[3]).toBe('| MRPC | distilled | 2.00M | 8.0 | 1.00 | 10.00 | 2.0x / 4.0x | f1 78.0, accuracy 63.0 | 97.5 / 90.0 |');
-    expect(lines[4]).toBe('| MRPC | hard-labels | 2.00M | 8.0 | 1.00 | 10.00 | 2.0x / 4.0x | f1 40.0, accuracy 50.0 | 50.0 / 71.4 |');
+  it('targets: ≥ 97% of the teacher; ≥ 1 point over hard labels with non-overlapping one-std intervals', () => {
+    const e = { metric: 'accuracy', baseline: 0.5, teacher: 0.82, distilled: [0.80, 0.81, 0.80], hard: [0.78, 0.785, 0.78], prediction_only: [0.79] };
+    expect(targets(e)).toEqual({ teacherBeatsBaseline: true, ofTeacher: true, beatsHard: true });
+    expect(targets({ ...e, teacher: 0.84 }).ofTeacher).toBe(false); // 0.8033 < 0.8148
+    expect(targets({ ...e, hard: [0.79, 0.80, 0.79] }).beatsHard).toBe(false); // gap 0.67 points
+    expect(targets({ ...e, hard: [0.75, 0.80, 0.78] }).beatsHard).toBe(false); // gap 1.3 points but the intervals overlap
+    expect(targets({ ...e, baseline: 0.9 }).teacherBeatsBaseline).toBe(false);
   });
 });

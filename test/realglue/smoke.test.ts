@@ -8,11 +8,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadTask } from '../../src/data/tasks.ts';
 import { exportStudent } from '../../src/export/export.ts';
 import { saveStudentFolder } from '../../src/student/folder.ts';
 import { Student } from '../../src/student/model.ts';
-import { teacherConfig, type TeacherPlan } from '../../scripts/real-glue/train-teacher.ts';
+import { DEFAULT_BERT_CONFIG, type BertConfig } from '../../src/student/config.ts';
 import { runCli, tempDir } from '../cli/helpers.ts';
 
 const SHARED = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared');
@@ -26,9 +25,12 @@ function slice(file: string, n: number): string {
   return fs.readFileSync(file, 'utf8').split('\n').slice(0, n + 1).join('\n') + '\n';
 }
 
-const TINY: TeacherPlan = {
-  shape: { hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32 },
-  maxLength: 32, batchSize: 8, lr: 1e-3, evalEvery: 2, seed: 3, steps: { sst2: 2 },
+/** A random 2-layer teacher over the real BERT vocabulary: the smoke test checks plumbing, not accuracy. */
+const TINY_TEACHER: BertConfig = {
+  ...DEFAULT_BERT_CONFIG,
+  hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 32,
+  vocab_size: 30522, num_labels: 2, problem_type: 'single_label_classification',
+  id2label: { '0': '0', '1': '1' }, label2id: { '0': 0, '1': 1 },
 };
 
 describe.skipIf(!HAVE)('real SST-2 slice through the CLI (cache → train → export → eval)', () => {
@@ -39,8 +41,7 @@ describe.skipIf(!HAVE)('real SST-2 slice through the CLI (cache → train → ex
     fs.writeFileSync(path.join(data, 'train.tsv'), slice(path.join(SST2, 'train.tsv'), 48));
     fs.writeFileSync(path.join(data, 'dev.tsv'), slice(path.join(SST2, 'dev.tsv'), 24));
 
-    const task = loadTask('sst2');
-    const teacherModel = Student.create(teacherConfig(TINY, task, 30522), TINY.seed);
+    const teacherModel = Student.create(TINY_TEACHER, 3);
     await saveStudentFolder(teacherModel, VOCAB, path.join(dir, 'teacher-saved'));
     teacherModel.dispose();
     const teacher = path.join(dir, 'teacher');

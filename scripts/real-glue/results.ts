@@ -1,0 +1,158 @@
+/**
+ * The real-GLUE results (scripts/real-glue.ts): the baselines' stages derived from a task's distillation
+ * config, mean ± std over seeds, the targets, and the tables of docs/real-glue.md.
+ */
+import type { ModelRow } from '../../src/report/html.ts';
+
+export const VARIANTS = ['distilled', 'hard', 'predonly'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+export interface Plan {
+  teacher: { layers: number; hidden: number; heads: number; ffn: number; maxLength: number; batch: number; seed: number };
+  tasks: Record<string, { holdout: number; teacher: { steps: number; lr: number; evalEvery: number } }>;
+}
+
+/** The official dev metric reported per task (GLUE's first; MRPC's F1, STS-B's Pearson). */
+export const METRIC: Record<string, string> = { sst2: 'accuracy', stsb: 'pearson', mrpc: 'f1', cola: 'mcc', rte: 'accuracy' };
+export const TASK_NAMES: Record<string, string> = { sst2: 'SST-2', stsb: 'STS-B', mrpc: 'MRPC', cola: 'CoLA', rte: 'RTE' };
+
+interface StageLike {
+  name: string;
+  steps: number;
+  lr?: number;
+  warmup?: number;
+  losses: { name: string; weight?: number }[];
+}
+
+/**
+ * The baselines' single stage: as many updates as all distillation stages together, at the learning rate
+ * and warm-up of the last (prediction) stage; gold labels (`hard`) or the teacher's logits (`predonly`).
+ */
+export function baselineStages(stages: StageLike[], regression: boolean): Record<Exclude<Variant, 'distilled'>, StageLike[]> {
+  if (stages.some((s) => !Number.isInteger(s.steps))) throw new Error('real-GLUE configs give each stage "steps" (the baselines match the total)');
+  const steps = stages.reduce((a, s) => a + s.steps, 0);
+  const last = stages[stages.length - 1];
+  const stage = (name: string, loss: string): StageLike[] => [
+    { name, steps, ...(last.lr !== undefined ? { lr: last.lr } : {}), ...(last.warmup !== undefined ? { warmup: last.warmup } : {}), losses: [{ name: loss }] },
+  ];
+  return { hard: stage('hard', regression ? 'mse' : 'ce'), predonly: stage('prediction', regression ? 'kd_mse' : 'kd_ce') };
+}
+
+export function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** Sample standard deviation (n − 1); 0 for a single value. */
+export function std(xs: number[]): number {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+}
+
+export interface TaskEntry {
+  metric: string;
+  baseline: number;
+  teacher: number;
+  distilled: number[];
+  hard: number[];
+  prediction_only: number[];
+}
+
+export interface Targets {
+  teacherBeatsBaseline: boolean;
+  /** Distilled mean ≥ 97% of the teacher. */
+  ofTeacher: boolean;
+  /** Distilled mean − hard mean ≥ 1 point, and the one-std intervals do not overlap. */
+  beatsHard: boolean;
+}
+
+export function targets(e: TaskEntry): Targets {
+  const d = mean(e.distilled);
+  const h = mean(e.hard);
+  return {
+    teacherBeatsBaseline: e.teacher > e.baseline,
+    ofTeacher: d >= 0.97 * e.teacher,
+    beatsHard: d - h >= 0.01 && d - std(e.distilled) > h + std(e.hard),
+  };
+}
+
+export interface StudentOutcome {
+  variant: Variant;
+  seed: number;
+  row: ModelRow;
+  summary: { steps: number; seconds: number; best?: { step: number; score: number; model?: string } } & Record<string, unknown>;
+}
+
+export interface TaskOutcome {
+  task: string;
+  teacherSummary: { dev: number; baseline: number; selection: number; chosen_step: number; steps: number; params: number; init: string; shape: Record<string, number> };
+  teacherRow: ModelRow;
+  students: StudentOutcome[];
+}
+
+const pct = (x: number) => (100 * x).toFixed(1);
+const pm = (xs: number[]) => `${pct(mean(xs))} ± ${pct(std(xs))}`;
+const yes = (b: boolean) => (b ? 'yes' : '**no**');
+
+export function taskEntry(o: TaskOutcome): TaskEntry {
+  const metric = METRIC[o.task];
+  const score = (row: ModelRow) => {
+    const v = row.metrics?.[metric];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${o.task}: ${row.name} has no finite "${metric}" in its eval`);
+    return v;
+  };
+  const of = (v: Variant) => o.students.filter((s) => s.variant === v).sort((a, b) => a.seed - b.seed).map((s) => score(s.row));
+  return {
+    metric,
+    baseline: o.teacherSummary.baseline,
+    teacher: score(o.teacherRow),
+    distilled: of('distilled'),
+    hard: of('hard'),
+    prediction_only: of('predonly'),
+  };
+}
+
+export function renderTables(outcomes: TaskOutcome[], run: { timings: Record<string, number>; wallSeconds: number; jobs: number; seeds: number[] }) {
+  const results: Record<string, TaskEntry> = {};
+  for (const o of outcomes) results[o.task] = taskEntry(o);
+  const lines = [
+    `| task | metric | majority / constant | teacher | distilled | % of teacher | hard labels | prediction-only | distilled − hard | ≥ 97% of teacher | beats hard by ≥ 1 (outside 1 std) |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const o of outcomes) {
+    const e = results[o.task];
+    const t = targets(e);
+    const applies = t.teacherBeatsBaseline ? '' : ' (teacher ≤ baseline: n/a)';
+    lines.push(`| ${TASK_NAMES[o.task]} | ${e.metric} | ${pct(e.baseline)} | ${pct(e.teacher)} | ${pm(e.distilled)} | ${(100 * mean(e.distilled) / e.teacher).toFixed(1)} | ` +
+      `${pm(e.hard)} | ${pm(e.prediction_only)} | ${(100 * (mean(e.distilled) - mean(e.hard))).toFixed(1)} | ${yes(t.ofTeacher)}${applies} | ${yes(t.beatsHard)}${applies} |`);
+  }
+  const sizes = ['', '| task | model | params | ONNX MB | latency b=1 (ms) | latency b=32 (ms) | speed-up b=1 / b=32 |', '|---|---|---|---|---|---|---|'];
+  for (const o of outcomes) {
+    const s = o.students.find((x) => x.variant === 'distilled' && x.row.latencyMs);
+    for (const [name, row] of [['teacher', o.teacherRow], ['student', s?.row]] as const) {
+      if (!row) continue;
+      const r = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(1)}×` : '–');
+      sizes.push(`| ${TASK_NAMES[o.task]} | ${name} | ${((row.params ?? 0) / 1e6).toFixed(2)}M | ${((row.sizeBytes ?? 0) / 1e6).toFixed(1)} | ` +
+        `${row.latencyMs?.[1]?.toFixed(2) ?? '–'} | ${row.latencyMs?.[32]?.toFixed(2) ?? '–'} | ` +
+        `${name === 'teacher' ? '1.0× / 1.0×' : `${r(o.teacherRow.latencyMs?.[1], row.latencyMs?.[1])} / ${r(o.teacherRow.latencyMs?.[32], row.latencyMs?.[32])}`} |`);
+    }
+  }
+  const costs = ['', `Wall clock of this invocation: ${(run.wallSeconds / 60).toFixed(1)} min with --jobs ${run.jobs}, seeds ${run.seeds.join(',')}. ` +
+    'Cost of each step (wall seconds, as last run; concurrent steps overlap):', ''];
+  const byStage: Record<string, number[]> = {};
+  for (const [key, s] of Object.entries(run.timings)) {
+    const stage = key.split('/')[1].replace(/-s\d+$/, '').replace(/^(train|export|eval)-(distilled|hard|predonly|teacher).*$/, '$1-$2');
+    (byStage[`${key.split('/')[0]} ${stage}`] ??= []).push(s);
+  }
+  for (const [k, v] of Object.entries(byStage)) costs.push(`- ${k}: ${v.length} × ${mean(v).toFixed(0)} s`);
+  const chosen = ['', 'Checkpoints chosen on the held-out slice (update, of the run\'s total):', ''];
+  for (const o of outcomes) {
+    chosen.push(`- ${TASK_NAMES[o.task]} teacher: update ${o.teacherSummary.chosen_step} of ${o.teacherSummary.steps} (${o.teacherSummary.init} init); ` +
+      o.students.map((s) => `${s.variant}-s${s.seed} ${s.summary.best?.step ?? '?'}${s.summary.best?.model ? ` (${s.summary.best.model})` : ''}`).join(', '));
+  }
+  const details = Object.fromEntries(outcomes.map((o) => [o.task, {
+    teacher: { ...o.teacherSummary, history: undefined, eval: o.teacherRow },
+    students: o.students.map((s) => ({ variant: s.variant, seed: s.seed, eval: s.row, chosen: s.summary.best, steps: s.summary.steps, seconds: s.summary.seconds })),
+  }]));
+  return { results, details: { ...details, timings: run.timings, wallSeconds: run.wallSeconds }, markdown: [...lines, ...sizes, ...costs, ...chosen, ''].join('\n') };
+}

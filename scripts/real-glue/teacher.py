@@ -1,0 +1,398 @@
+"""Real-data teachers for distill-ts: genuine Hugging Face BERT models trained with PyTorch, exported
+with torch.onnx.export to the folder layout a user's own export has (config.json, tokenizer files,
+onnx/model.onnx). Python is used here to make teachers only; the toolkit never needs it.
+
+  pretrain  masked-LM pre-training of a small BertForMaskedLM on the tasks' own unlabeled sentences
+            (train and test splits; dev splits are never read), so small-data tasks start from
+            something better than random weights.
+  finetune  BertForSequenceClassification (regression head for STS-B) on <data>/train.tsv, the
+            checkpoint chosen on <data>/dev.tsv (a held-out slice of the GLUE train split), the chosen
+            one scored once on the real GLUE dev split, then exported to ONNX and checked against
+            PyTorch with onnxruntime.
+
+Both are resumable: a killed run continues from <work>/latest.pt; a finished one (summary.json) is kept.
+
+  .venv/bin/python scripts/real-glue/teacher.py pretrain --glue ../shared/glue --vocab V --work W --out P
+  .venv/bin/python scripts/real-glue/teacher.py finetune --task sst2 --data D --glue ../shared/glue \
+      --vocab V --init P --work W --out O
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from glue_data import TASKS, glue_dir, metric, read_split, read_texts  # noqa: E402
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def save_atomic(obj, path: str) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    torch.save(obj, tmp)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_json_atomic(path: str, obj) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def tokenizer_for(vocab: str, max_length: int, work: str):
+    """BERT uncased WordPiece over the given vocab.txt. (transformers 5 ignores a bare vocab_file argument and
+    builds an empty vocabulary, so the tokenizer is loaded from a folder holding the file, as from a hub copy.)"""
+    import shutil
+
+    from transformers import BertTokenizer
+
+    folder = os.path.join(work, "tokenizer")
+    os.makedirs(folder, exist_ok=True)
+    shutil.copyfile(vocab, os.path.join(folder, "vocab.txt"))
+    tok = BertTokenizer.from_pretrained(folder, do_lower_case=True, model_max_length=max_length)
+    probe = tok("the movie")["input_ids"]
+    if tok.unk_token_id in probe or len(tok) != sum(1 for _ in open(vocab, encoding="utf-8")):
+        raise SystemExit(f"tokenizer from {vocab} is not the expected WordPiece vocabulary (got ids {probe})")
+    return tok
+
+
+def bert_config(args, **extra):
+    from transformers import BertConfig
+
+    return BertConfig(vocab_size=args.vocab_size, hidden_size=args.hidden, num_hidden_layers=args.layers,
+                      num_attention_heads=args.heads, intermediate_size=args.ffn, max_position_embeddings=args.max_length,
+                      hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1, **extra)
+
+
+def lr_at(step: int, total: int, peak: float, warmup: float) -> float:
+    """Linear warm-up to the peak, then linear decay to 0 (BERT's schedule)."""
+    w = max(1, int(total * warmup))
+    return peak * (step + 1) / w if step < w else peak * max(0.0, (total - step) / max(1, total - w))
+
+
+def optimizer_for(model, lr: float, wd: float):
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "LayerNorm" not in n]
+    rest = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "LayerNorm" not in n)]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}], lr=lr)
+
+
+def length_batches(lengths: list[int], batch: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar length (sorted within chunks of 50 batches): less padding, still random."""
+    idx = list(range(len(lengths)))
+    rng.shuffle(idx)
+    chunk = batch * 50
+    out = []
+    for i in range(0, len(idx), chunk):
+        part = sorted(idx[i:i + chunk], key=lambda j: lengths[j])
+        out += [part[k:k + batch] for k in range(0, len(part), batch)]
+    rng.shuffle(out)
+    return out
+
+
+def pad(rows: list[list[int]], value: int = 0) -> torch.Tensor:
+    n = max(len(r) for r in rows)
+    return torch.tensor([r + [value] * (n - len(r)) for r in rows], dtype=torch.long)
+
+
+# ----------------------------------------------------------------------------------------------- split
+
+def split(args) -> None:
+    """<out>/train.tsv: the GLUE train split minus a seeded held-out slice; <out>/dev.tsv: that slice.
+
+    Rows are copied byte for byte (header kept), so the toolkit reads the folder as the same task; the
+    held-out slice is where teachers and students choose their checkpoint, never on the reported dev split.
+    """
+    src = os.path.join(glue_dir(args.glue, args.task), "train.tsv")
+    with open(src, encoding="utf-8", newline="") as f:
+        lines = [l for l in f.read().split("\n") if l.strip()]
+    header = [lines.pop(0)] if TASKS[args.task][1] else []
+    size = args.holdout if args.holdout >= 1 else int(round(len(lines) * args.holdout))
+    held = set(random.Random(args.seed).sample(range(len(lines)), int(size)))
+    os.makedirs(args.out, exist_ok=True)
+    for name, rows in (("train.tsv", [l for i, l in enumerate(lines) if i not in held]),
+                       ("dev.tsv", [l for i, l in enumerate(lines) if i in held])):
+        tmp = os.path.join(args.out, f"{name}.{os.getpid()}.tmp")
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write("\n".join(header + rows) + "\n")
+        os.replace(tmp, os.path.join(args.out, name))
+    log(f"split {args.task}: {len(lines) - len(held)} train, {len(held)} held out for selection -> {args.out}")
+
+
+# ----------------------------------------------------------------------------------------------- pretrain
+
+def pretrain(args) -> None:
+    from transformers import BertForMaskedLM
+
+    os.makedirs(args.work, exist_ok=True)
+    if os.path.exists(os.path.join(args.out, "summary.json")):
+        log(f"pretrain: {args.out} is complete; kept")
+        return
+    torch.manual_seed(args.seed)
+    tok = tokenizer_for(args.vocab, args.max_length, args.work)
+    texts: list[str] = []
+    for task in args.tasks.split(","):
+        folder = glue_dir(args.glue, task)
+        texts += read_texts(task, os.path.join(folder, "train.tsv"))
+        texts += read_texts(task, os.path.join(folder, "test.tsv"), test=True)
+    texts = sorted(set(t.strip() for t in texts if t.strip()))
+    ids = tok(texts, truncation=True, max_length=args.max_length)["input_ids"]
+    lengths = [len(r) for r in ids]
+    log(f"pretrain: {len(ids)} unique sentences from {args.tasks} (train + test splits), {sum(lengths)} tokens")
+
+    model = BertForMaskedLM(bert_config(args))
+    opt = optimizer_for(model, args.lr, 0.01)
+    step, rng_state = 0, None
+    latest = os.path.join(args.work, "latest.pt")
+    if os.path.exists(latest):
+        ck = torch.load(latest, weights_only=False)
+        model.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
+        step, rng_state = ck["step"], ck["rng"]
+        log(f"pretrain: resumed at step {step}")
+    rng = random.Random(args.seed)
+    if rng_state:
+        rng.setstate(rng_state[0]), torch.set_rng_state(rng_state[1])
+    special = torch.tensor(sorted(set(tok.all_special_ids)))
+    model.train()
+    t0, seen, order = time.time(), 0, []
+    while step < args.steps:
+        if not order:
+            order = length_batches(lengths, args.batch, rng)
+        rows = [ids[i] for i in order.pop()]
+        input_ids = pad(rows, tok.pad_token_id)
+        attn = (input_ids != tok.pad_token_id).long()
+        labels = input_ids.clone()
+        candidates = attn.bool() & ~torch.isin(input_ids, special)
+        masked = candidates & (torch.rand(input_ids.shape) < 0.15)
+        labels[~masked] = -100
+        r = torch.rand(input_ids.shape)
+        input_ids = input_ids.clone()
+        input_ids[masked & (r < 0.8)] = tok.mask_token_id
+        rand_tok = masked & (r >= 0.8) & (r < 0.9)
+        input_ids[rand_tok] = torch.randint(999, args.vocab_size, (int(rand_tok.sum()),))
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args.steps, args.lr, 0.06)
+        # The LM head runs on the masked positions only: the 30k-way output projection is most of the cost.
+        hidden = model.bert(input_ids=input_ids, attention_mask=attn).last_hidden_state
+        logits = model.cls(hidden[masked])
+        loss = torch.nn.functional.cross_entropy(logits, labels[masked])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        seen += 1
+        if step % 50 == 0:
+            log(f"pretrain step {step}/{args.steps} loss {loss.item():.3f} ({seen / (time.time() - t0):.2f} steps/s)")
+        if step % 200 == 0 or step == args.steps:
+            save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+                         "rng": (rng.getstate(), torch.get_rng_state())}, latest)
+    os.makedirs(args.out, exist_ok=True)
+    model.save_pretrained(args.out)
+    write_json_atomic(os.path.join(args.out, "summary.json"), {
+        "steps": args.steps, "sentences": len(ids), "tokens": sum(lengths), "final_mlm_loss": loss.item(),
+        "shape": {"layers": args.layers, "hidden": args.hidden, "heads": args.heads, "ffn": args.ffn}})
+    log(f"pretrain: saved {args.out}")
+
+
+# ----------------------------------------------------------------------------------------------- finetune
+
+def encode(tok, examples, max_length: int):
+    a = [e.a for e in examples]
+    b = [e.b for e in examples] if examples and examples[0].b is not None else None
+    enc = tok(a, b, truncation=True, max_length=max_length) if b else tok(a, truncation=True, max_length=max_length)
+    return enc["input_ids"], enc["token_type_ids"]
+
+
+def predict(model, ids, types, regression: bool, batch: int = 128) -> np.ndarray:
+    model.eval()
+    out = []
+    with torch.no_grad():
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        res = [None] * len(ids)
+        for k in range(0, len(order), batch):
+            part = order[k:k + batch]
+            x, t = pad([ids[i] for i in part]), pad([types[i] for i in part])
+            logits = model(input_ids=x, attention_mask=(x != 0).long(), token_type_ids=t).logits
+            for i, row in zip(part, logits):
+                res[i] = row.numpy()
+        out = np.stack(res)
+    model.train()
+    return out[:, 0] if regression else out.argmax(-1)
+
+
+def baseline(task: str, train, dev) -> float:
+    """Majority class of the training labels (classification) or a constant (STS-B: Pearson 0)."""
+    if TASKS[task][5] is None:
+        return 0.0
+    labels = [e.label for e in train]
+    major = max(set(labels), key=labels.count)
+    return metric(task, [major] * len(dev), [e.label for e in dev])
+
+
+def finetune(args) -> None:
+    from transformers import BertForSequenceClassification
+
+    if os.path.exists(os.path.join(args.out, "summary.json")):
+        log(f"finetune {args.task}: {args.out} is complete; kept")
+        return
+    os.makedirs(args.work, exist_ok=True)
+    torch.manual_seed(args.seed)
+    labels = TASKS[args.task][5]
+    regression = labels is None
+    tok = tokenizer_for(args.vocab, args.max_length, args.work)
+    train = read_split(args.task, os.path.join(args.data, "train.tsv"))
+    select = read_split(args.task, os.path.join(args.data, "dev.tsv"))
+    dev = read_split(args.task, os.path.join(glue_dir(args.glue, args.task), "dev.tsv"))
+    tr_ids, tr_types = encode(tok, train, args.max_length)
+    se_ids, se_types = encode(tok, select, args.max_length)
+    dv_ids, dv_types = encode(tok, dev, args.max_length)
+    y = torch.tensor([e.label for e in train], dtype=torch.float32 if regression else torch.long)
+    log(f"finetune {args.task}: train {len(train)}, selection {len(select)} (held out of GLUE train), dev {len(dev)}")
+
+    extra = {"problem_type": "regression", "num_labels": 1} if regression else {
+        "num_labels": len(labels), "id2label": dict(enumerate(labels)), "label2id": {l: i for i, l in enumerate(labels)}}
+    if args.init:
+        model = BertForSequenceClassification.from_pretrained(args.init, attn_implementation="eager", **extra)
+    else:
+        model = BertForSequenceClassification(bert_config(args, **extra))
+    model.config.hidden_dropout_prob = args.dropout
+    opt = optimizer_for(model, args.lr, 0.01)
+    step, best, best_step, rng_state, history = 0, -math.inf, -1, None, []
+    latest, best_file = os.path.join(args.work, "latest.pt"), os.path.join(args.work, "best.pt")
+    if os.path.exists(latest):
+        ck = torch.load(latest, weights_only=False)
+        model.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
+        step, best, best_step, rng_state, history = ck["step"], ck["best"], ck["best_step"], ck["rng"], ck["history"]
+        log(f"finetune {args.task}: resumed at step {step}")
+    rng = random.Random(args.seed)
+    if rng_state:
+        rng.setstate(rng_state[0]), torch.set_rng_state(rng_state[1])
+    lengths = [len(r) for r in tr_ids]
+    model.train()
+    t0, order = time.time(), []
+    start_step = step
+    while step < args.steps:
+        if not order:
+            order = length_batches(lengths, args.batch, rng)
+        part = order.pop()
+        x, t = pad([tr_ids[i] for i in part]), pad([tr_types[i] for i in part])
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
+        out = model(input_ids=x, attention_mask=(x != 0).long(), token_type_ids=t, labels=y[part])
+        opt.zero_grad(set_to_none=True)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        if step % args.eval_every == 0 or step == args.steps:
+            score = metric(args.task, predict(model, se_ids, se_types, regression), [e.label for e in select])
+            history.append({"step": step, "select": score, "loss": out.loss.item()})
+            if score > best:
+                best, best_step = score, step
+                save_atomic(model.state_dict(), best_file)
+            rate = (step - start_step) / (time.time() - t0)
+            log(f"finetune {args.task} step {step}/{args.steps} loss {out.loss.item():.3f} selection {score:.4f} "
+                f"(best {best:.4f} @ {best_step}; {rate:.2f} steps/s)")
+            save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "best": best,
+                         "best_step": best_step, "rng": (rng.getstate(), torch.get_rng_state()), "history": history}, latest)
+
+    model.load_state_dict(torch.load(best_file, weights_only=True))
+    model.eval()
+    dev_score = metric(args.task, predict(model, dv_ids, dv_types, regression), [e.label for e in dev])
+    base = baseline(args.task, train, dev)
+    log(f"finetune {args.task}: chosen step {best_step} (selection {best:.4f}); GLUE dev {dev_score:.4f} vs baseline {base:.4f}")
+    export(model, tok, args.out, regression)
+    write_json_atomic(os.path.join(args.out, "summary.json"), {
+        "task": args.task, "metric": TASKS[args.task][6], "dev": dev_score, "baseline": base, "selection": best,
+        "chosen_step": best_step, "steps": args.steps, "init": "masked-LM pre-trained" if args.init else "random",
+        "params": sum(p.numel() for p in model.parameters()), "history": history,
+        "shape": {"layers": model.config.num_hidden_layers, "hidden": model.config.hidden_size,
+                  "heads": model.config.num_attention_heads, "ffn": model.config.intermediate_size}})
+
+
+def export(model, tok, out: str, regression: bool) -> None:
+    """torch.onnx.export as a user's own export: ids, mask and token types in, logits out, dynamic axes."""
+    import onnxruntime as ort
+
+    os.makedirs(os.path.join(out, "onnx"), exist_ok=True)
+    model.config.save_pretrained(out)
+    tok.save_pretrained(out)
+    model.config.attn_implementation = "eager"
+    enc = tok(["a first example sentence .", "and another , a little longer than the first one ."], padding=True, return_tensors="pt")
+    inputs = (enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+    target = os.path.join(out, "onnx", "model.onnx")
+    tmp = target + ".tmp.onnx"
+    axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
+            "token_type_ids": {0: "batch", 1: "sequence"}, "logits": {0: "batch"}}
+    torch.onnx.export(model, inputs, tmp, input_names=["input_ids", "attention_mask", "token_type_ids"],
+                      output_names=["logits"], dynamic_axes=axes, opset_version=17, dynamo=False)
+    sess = ort.InferenceSession(tmp, providers=["CPUExecutionProvider"])
+    got = sess.run(["logits"], {k: v.numpy() for k, v in zip(["input_ids", "attention_mask", "token_type_ids"], inputs)})[0]
+    with torch.no_grad():
+        want = model(*inputs).logits.numpy()
+    diff = float(np.abs(got - want).max())
+    if diff > 1e-4:
+        raise SystemExit(f"export: onnxruntime logits differ from PyTorch by {diff}")
+    os.replace(tmp, target)
+    log(f"export: {target} (onnxruntime vs PyTorch max |diff| {diff:.1e})")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    for name in ("pretrain", "finetune"):
+        s = sub.add_parser(name)
+        s.add_argument("--glue", required=True)
+        s.add_argument("--vocab", required=True)
+        s.add_argument("--work", required=True)
+        s.add_argument("--out", required=True)
+        s.add_argument("--layers", type=int, default=4)
+        s.add_argument("--hidden", type=int, default=256)
+        s.add_argument("--heads", type=int, default=4)
+        s.add_argument("--ffn", type=int, default=1024)
+        s.add_argument("--max-length", type=int, default=64)
+        s.add_argument("--vocab-size", type=int, default=30522)
+        s.add_argument("--steps", type=int, required=True)
+        s.add_argument("--batch", type=int, default=32)
+        s.add_argument("--lr", type=float, default=5e-4)
+        s.add_argument("--seed", type=int, default=7)
+        s.add_argument("--threads", type=int, default=2)
+    pre, fin = sub.choices["pretrain"], sub.choices["finetune"]
+    pre.add_argument("--tasks", default="sst2,cola,mrpc,stsb,rte")
+    fin.add_argument("--task", required=True, choices=sorted(TASKS))
+    fin.add_argument("--data", required=True, help="folder with train.tsv and dev.tsv (the held-out selection slice)")
+    fin.add_argument("--init", help="a pre-trained folder (pretrain's --out); random weights without it")
+    fin.add_argument("--eval-every", type=int, default=250)
+    fin.add_argument("--warmup", type=float, default=0.1)
+    fin.add_argument("--dropout", type=float, default=0.1)
+    sp = sub.add_parser("split")
+    sp.add_argument("--task", required=True, choices=sorted(TASKS))
+    sp.add_argument("--glue", required=True)
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--holdout", type=float, required=True, help="rows (>= 1) or a fraction of the train split")
+    sp.add_argument("--seed", type=int, default=1)
+    args = p.parse_args()
+    if args.cmd == "split":
+        return split(args)
+    torch.set_num_threads(args.threads)
+    pretrain(args) if args.cmd == "pretrain" else finetune(args)
+
+
+if __name__ == "__main__":
+    main()
