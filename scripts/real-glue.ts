@@ -53,7 +53,9 @@ const GLUE_DIRS: Record<string, string> = { sst2: 'SST-2', stsb: 'STS-B', mrpc: 
 const plan = JSON.parse(fs.readFileSync(path.join(CONFIGS, 'plan.json'), 'utf8')) as Plan;
 const jobs = Math.max(1, Number(args.jobs));
 const started = Date.now();
-const timings: Record<string, number> = {};
+/** Wall seconds of every command, kept across invocations (a resumed run reports the whole cost). */
+const TIMINGS = path.join(RUNS, 'timings.json');
+const timings: Record<string, number> = fs.existsSync(TIMINGS) ? JSON.parse(fs.readFileSync(TIMINGS, 'utf8')) : {};
 
 function say(task: string, msg: string): void {
   console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s] ${task.padEnd(4)} ${msg}`);
@@ -93,7 +95,8 @@ function run(task: string, stage: string, cmd: string[]): Promise<void> {
         fs.closeSync(log);
         const seconds = (Date.now() - t0) / 1000;
         if (code === 0) {
-          timings[`${task}/${stage}`] = seconds;
+          timings[`${task}/${stage}`] = (timings[`${task}/${stage}`] ?? 0) + seconds;
+          writeJsonAtomic(TIMINGS, timings);
           say(task, `${stage}: done in ${seconds.toFixed(0)} s`);
           resolve();
         } else reject(new Error(`${task} ${stage} failed (exit ${code}); see ${path.relative(ROOT, logFile)}`));

@@ -333,7 +333,10 @@ def export(model, tok, out: str, regression: bool) -> None:
     os.makedirs(os.path.join(out, "onnx"), exist_ok=True)
     model.config.save_pretrained(out)
     tok.save_pretrained(out)
-    model.config.attn_implementation = "eager"
+    # Eager attention: an explicit Softmax per layer, as most exports have (and what the cache taps);
+    # eval mode: no dropout in the traced graph.
+    model.set_attn_implementation("eager")
+    model.eval()
     enc = tok(["a first example sentence .", "and another , a little longer than the first one ."], padding=True, return_tensors="pt")
     inputs = (enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
     target = os.path.join(out, "onnx", "model.onnx")

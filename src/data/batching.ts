@@ -31,7 +31,8 @@ export function planBatches(lengths: number[], opts: BatchPlanOptions): number[]
     const group = bucketSize * batchSize;
     for (let start = 0; start < order.length; start += group) {
       const sorted = order.slice(start, start + group).sort((a, b) => lengths[a] - lengths[b] || a - b);
-      order.splice(start, sorted.length, ...sorted);
+      // Copied back element by element: spreading a group of 100k+ rows into splice overflows the stack.
+      for (let i = 0; i < sorted.length; i++) order[start + i] = sorted[i];
     }
   }
   const batches: number[][] = [];

@@ -13,6 +13,14 @@ describe('planBatches', () => {
     expect(planBatches([3, 1, 2, 5, 4], { batchSize: 2, shuffle: false, seed: 0 })).toEqual([[0, 1], [2, 3], [4]]);
   });
 
+  it('sorts a group of 300k rows (an augmented SST-2) without overflowing the stack', () => {
+    const many = Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 61);
+    const batches = planBatches(many, { batchSize: 128, shuffle: false, seed: 0, bucketSize: 10_000 });
+    expect(batches.flat().length).toBe(300_000);
+    const first = batches[0].map((i) => many[i]);
+    expect(first).toEqual([...first].sort((a, b) => a - b));
+  });
+
   it('uses every index exactly once', () => {
     const batches = planBatches(lengths, { batchSize: 8, shuffle: true, seed: 7, bucketSize: 4 });
     expect(batches.flat().sort((a, b) => a - b)).toEqual(lengths.map((_, i) => i));
