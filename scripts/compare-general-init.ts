@@ -4,7 +4,7 @@
  * seed: once from the general student (`distill train --init`), once from random initialisation.
  * Both dev scores (best and final) go to <out>/results.md and results.json.
  *
- *   npx tsx scripts/compare-general-init.ts [--glue ../shared/glue] [--config data/real-glue/sst2-distill.json]
+ *   npx tsx scripts/compare-general-init.ts [--glue ../shared/glue] [--config data/general/sst2-task.json]
  *       [--cache-dir runs/real-glue/sst2/distilled/cache] [--out runs/compare-general-init]
  *       [--general-steps 300] [--general-lr 1e-3] [--mode online] [--task-steps 100,100]
  *
@@ -26,7 +26,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const { values: a } = parseArgs({
   options: {
     glue: { type: 'string', default: path.resolve(ROOT, '../shared/glue') },
-    config: { type: 'string', default: path.join(ROOT, 'data/real-glue/sst2-distill.json') },
+    config: { type: 'string', default: path.join(ROOT, 'data/general/sst2-task.json') },
     'cache-dir': { type: 'string', default: path.join(ROOT, 'runs/real-glue/sst2/distilled/cache') },
     out: { type: 'string', default: path.join(ROOT, 'runs/compare-general-init') },
     'general-steps': { type: 'string', default: '300' },
