@@ -18,8 +18,12 @@ export interface BackendInfo {
   name: string;
   /** Threads the backend computes with (tensorflow: its own pool, reported as the core count). */
   threads: number;
-  /** True for tfjs-node-gpu (CUDA). */
+  /** True only when TensorFlow really computes on a GPU (tfjs-node-gpu and a CUDA device found). */
   gpu: boolean;
+  /** tensorflow backends: the libtensorflow version that runs (TF_Version()), e.g. "2.21.0". */
+  libVersion?: string;
+  /** tensorflow-gpu only: the package loaded but TensorFlow found no usable GPU, so it computes on the CPU. */
+  gpuMissing?: boolean;
   /** Kernels registered or replaced on this backend by registerExtraKernels. */
   extraKernels: string[];
 }
@@ -29,20 +33,58 @@ const AUTO_ORDER: Concrete[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
 let current: { key: string; info: BackendInfo } | undefined;
 
-/** One line for logs, e.g. "wasm (2 threads)" or "tensorflow (GPU)". */
+/**
+ * One line for logs, e.g. "wasm (2 threads)", "tensorflow (libtensorflow 2.21.0, 2 threads)" or
+ * "tensorflow (libtensorflow 2.9.1, GPU)".
+ */
 export function describeBackend(info: BackendInfo): string {
-  if (info.gpu) return `${info.name} (GPU)`;
-  return `${info.name} (${info.threads} thread${info.threads === 1 ? '' : 's'})`;
+  const parts: string[] = [];
+  if (info.libVersion) parts.push(`libtensorflow ${info.libVersion}`);
+  if (info.gpu) parts.push('GPU');
+  else parts.push(`${info.threads} thread${info.threads === 1 ? '' : 's'}`);
+  if (info.gpuMissing) parts.push('tfjs-node-gpu found no GPU: computing on the CPU');
+  return `${info.name} (${parts.join(', ')})`;
+}
+
+/** What tfjs-node's backend object exposes about the native library (not in tfjs-core's types). */
+interface NativeBackend {
+  isUsingGpuDevice?: boolean;
+  binding?: { TF_Version?: string };
+}
+
+/** Reads what libtensorflow really runs and on which device, from the started tensorflow backend. */
+export function nativeBackendInfo(backend: unknown): { libVersion?: string; usingGpu: boolean } {
+  const b = (backend ?? {}) as NativeBackend;
+  return { libVersion: b.binding?.TF_Version, usingGpu: b.isUsingGpuDevice === true };
+}
+
+/**
+ * tfjs's cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js ... install our
+ * node backend" on its first use in Node. The backend choice is logged by the caller instead.
+ */
+function silenceNodeBanner(): void {
+  const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
 }
 
 async function start(name: Concrete, opts: BackendOptions): Promise<BackendInfo> {
   switch (name) {
     case 'tensorflow-gpu':
     case 'tensorflow': {
+      // TensorFlow's INFO/WARNING lines at load (CPU feature guard and the like); users can still set it.
+      process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
       await import(name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : ('@tensorflow/tfjs-node' as string));
       if (!(await tf.setBackend('tensorflow'))) throw new Error('tf.setBackend("tensorflow") returned false');
       await tf.ready();
-      return { name: 'tensorflow', threads: os.availableParallelism(), gpu: name === 'tensorflow-gpu', extraKernels: [] };
+      const native = nativeBackendInfo(tf.backend());
+      return {
+        name: 'tensorflow',
+        threads: os.availableParallelism(),
+        gpu: native.usingGpu,
+        libVersion: native.libVersion,
+        ...(name === 'tensorflow-gpu' && !native.usingGpu ? { gpuMissing: true } : {}),
+        extraKernels: [],
+      };
     }
     case 'wasm': {
       await import('@tensorflow/tfjs-backend-wasm');
@@ -95,6 +137,7 @@ export async function initBackend(pref: BackendPreference = 'auto', opts: Backen
   for (const name of order) {
     try {
       const info = await start(name, opts);
+      silenceNodeBanner();
       current = { key, info };
       return info;
     } catch (e) {

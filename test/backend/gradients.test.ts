@@ -1,15 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/select.ts';
+import { testBackends } from '../helpers/backends.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { maxRelDiff, randomArray, runOn } from './helpers.ts';
 import { DIMS, tinyLoss, tinyParams } from './tiny-bert.ts';
 
+const BACKENDS = testBackends();
+
 beforeAll(async () => {
-  await initBackend('wasm', { threads: 1 });
+  for (const b of BACKENDS) await initBackend(b, { threads: b === 'wasm' ? 1 : undefined });
+  await initBackend(BACKENDS[0], { threads: BACKENDS[0] === 'wasm' ? 1 : undefined });
 });
 
-describe('a BERT-shaped backward pass on wasm', () => {
+describe.each(BACKENDS)('a BERT-shaped backward pass on %s', (backend) => {
   it('gives the same loss and gradients as the cpu backend', async () => {
     const { V, B, L, labels } = DIMS;
     const rng = new Rng(5);
@@ -34,13 +38,13 @@ describe('a BERT-shaped backward pass on wasm', () => {
       )(order);
       return [value, ...grads];
     };
-    const wasm = await runOn('wasm', f);
+    const got = await runOn(backend, f);
     const cpu = await runOn('cpu', f);
-    expect(wasm[0][0]).toBeGreaterThan(0);
-    expect(Math.abs(wasm[0][0] - cpu[0][0])).toBeLessThan(1e-5 * (1 + Math.abs(cpu[0][0])));
+    expect(got[0][0]).toBeGreaterThan(0);
+    expect(Math.abs(got[0][0] - cpu[0][0])).toBeLessThan(1e-5 * (1 + Math.abs(cpu[0][0])));
     for (let i = 1; i < cpu.length; i++) {
       expect(cpu[i].some((x) => x !== 0), `gradient of ${names[i - 1]} is all zero`).toBe(true);
-      expect(maxRelDiff(wasm[i], cpu[i]), `gradient of ${names[i - 1]}`).toBeLessThan(1e-4);
+      expect(maxRelDiff(got[i], cpu[i]), `gradient of ${names[i - 1]}`).toBeLessThan(1e-4);
     }
   });
 });

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { describeBackend, initBackend, type BackendPreference } from '../../src/backend/select.ts';
+import { describeBackend, initBackend, nativeBackendInfo, type BackendPreference } from '../../src/backend/select.ts';
+import { testBackends } from '../helpers/backends.ts';
 import { clampThreads } from '../../src/backend/wasm-threads.ts';
 import { UserError } from '../../src/util/errors.ts';
 
@@ -40,6 +41,28 @@ describe('initBackend', () => {
   it('returns the same info when called again', async () => {
     const first = await initBackend('wasm');
     expect(await initBackend('wasm')).toBe(first);
+  });
+
+  it.skipIf(!testBackends().includes('tensorflow'))('starts the native tensorflow backend and names its libtensorflow', async () => {
+    const info = await initBackend('tensorflow');
+    expect(tf.getBackend()).toBe('tensorflow');
+    expect(info.libVersion).toMatch(/^\d+\.\d+\.\d+/);
+    expect(info.gpu).toBe(false); // tfjs-node (not -gpu): TensorFlow computes on the CPU
+    expect(describeBackend(info)).toBe(`tensorflow (libtensorflow ${info.libVersion}, ${info.threads} threads)`.replace(' 1 threads', ' 1 thread'));
+    const a = tf.tensor2d([[1, 2], [3, 4]]);
+    expect(Array.from(tf.matMul(a, a).dataSync())).toEqual([7, 10, 15, 22]);
+    a.dispose();
+    await initBackend('wasm');
+  });
+
+  it('says when tfjs-node-gpu found no GPU, and which library runs', () => {
+    expect(nativeBackendInfo({ isUsingGpuDevice: false, binding: { TF_Version: '2.9.1' } })).toEqual({ libVersion: '2.9.1', usingGpu: false });
+    expect(nativeBackendInfo({ isUsingGpuDevice: true, binding: { TF_Version: '2.9.1' } }).usingGpu).toBe(true);
+    expect(nativeBackendInfo(undefined)).toEqual({ libVersion: undefined, usingGpu: false });
+    const base = { name: 'tensorflow', threads: 2, extraKernels: [] };
+    expect(describeBackend({ ...base, gpu: true, libVersion: '2.9.1' })).toBe('tensorflow (libtensorflow 2.9.1, GPU)');
+    expect(describeBackend({ ...base, gpu: false, libVersion: '2.9.1', gpuMissing: true }))
+      .toBe('tensorflow (libtensorflow 2.9.1, 2 threads, tfjs-node-gpu found no GPU: computing on the CPU)');
   });
 
   it('clamps the thread count to the build pool', () => {
