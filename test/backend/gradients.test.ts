@@ -11,7 +11,7 @@ const BACKENDS = testBackends();
 beforeAll(async () => {
   for (const b of BACKENDS) await initBackend(b, { threads: b === 'wasm' ? 1 : undefined });
   await initBackend(BACKENDS[0], { threads: BACKENDS[0] === 'wasm' ? 1 : undefined });
-});
+}, 600_000); // loading libtensorflow (~800 MB) takes minutes on a busy machine
 
 describe.each(BACKENDS)('a BERT-shaped backward pass on %s', (backend) => {
   it('gives the same loss and gradients as the cpu backend', async () => {

@@ -1,6 +1,7 @@
 /**
  * The acceptance check of the export: the real tfjs Student and the exported ONNX model give the
- * same logits (max |diff| <= 1e-4) and the same argmax on every example of GLUE dev splits.
+ * same logits (max |diff| <= 1e-4) and the same argmax on every example of GLUE dev splits, on wasm
+ * and, where `npm run setup:native` built it, on the native tensorflow backend.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -8,6 +9,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/select.ts';
+import { testBackends } from '../helpers/backends.ts';
 import { collate, encodeExamples, planBatches } from '../../src/data/batching.ts';
 import { readSplit } from '../../src/data/reader.ts';
 import { loadTask } from '../../src/data/tasks.ts';
@@ -23,14 +25,14 @@ const VOCAB = path.resolve('../shared/vocab/bert-base-uncased-vocab.txt');
 const haveData = fs.existsSync(path.join(GLUE, 'SST-2', 'dev.tsv')) && fs.existsSync(VOCAB);
 if (!haveData) console.warn(`GLUE data or BERT vocab not found under ../shared: student/ONNX dev-split parity test skipped`);
 
-describe.skipIf(!haveData)('tfjs Student vs exported ONNX on whole GLUE dev splits', () => {
+describe.skipIf(!haveData).each(testBackends())('tfjs Student on %s vs exported ONNX on whole GLUE dev splits', (backend) => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'export-parity-'));
   let tokenizer: BertTokenizer;
   beforeAll(async () => {
-    await initBackend('wasm'); // the plain cpu backend takes ~50 s per split here
+    await initBackend(backend); // the plain cpu backend takes ~50 s per split here
     tokenizer = await loadTokenizer(VOCAB);
     tokenizer.save(path.join(root, 'tok'));
-  });
+  }, 600_000); // loading libtensorflow takes minutes on a busy machine
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
   for (const [taskName, folder] of [['sst2', 'SST-2'], ['mrpc', 'MRPC']] as const) {
