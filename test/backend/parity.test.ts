@@ -114,5 +114,5 @@ describe.each(BACKENDS)('student and trainer on %s equal the cpu backend', (back
       expect(maxRelDiff(got.weights[i], ref.weights[i]), `weight ${i}`).toBeLessThan(1e-4);
       expect(maxRelDiff(got.ema[i], ref.ema[i]), `EMA weight ${i}`).toBeLessThan(1e-4);
     }
-  });
+  }, 600_000); // two short trainings, one on the slow reference backend
 });
