@@ -146,12 +146,49 @@ export function allowedKeysAt(keys: readonly PropertyKey[]): string {
   return shape ? Object.keys(shape).join(', ') : '?';
 }
 
-/** Validates raw config data; `source` names where it came from in the error. */
-export function parseConfig(raw: unknown, source: string): Config {
+/**
+ * Validates raw config data; `source` names where it came from in the error, and an issue under a
+ * key given by `--set` says so.
+ */
+export function parseConfig(raw: unknown, source: string, setKeys: readonly string[] = []): Config {
   const r = ConfigSchema.safeParse(raw);
   if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => '  ' + formatIssue(i, raw).replace(/\n/g, '\n  '));
+  const lines = r.error.issues.map((i) => {
+    const at = i.path.map(String).join('.');
+    const key = setKeys.find((k) => at === k || at.startsWith(k + '.') || k.startsWith(at + '.'));
+    return '  ' + formatIssue(i, raw).replace(/\n/g, '\n  ') + (key !== undefined ? ` (from the command line: --set or flag for ${key})` : '');
+  });
   throw new UserError(`invalid config ${source}:\n${lines.join('\n')}`);
+}
+
+/** The schema's default at a dotted path (e.g. the default stages under "distill.stages"), if it has one. */
+function schemaDefaultAt(keys: readonly string[]): unknown {
+  let node: unknown = ConfigSchema;
+  for (const k of keys) {
+    const d = defOf(unwrapSchema(node));
+    node = d?.type === 'array' ? d.element : shapeOf(node)?.[k];
+    if (node === undefined) return undefined;
+  }
+  for (let d = defOf(node); d; d = defOf(d.innerType)) {
+    if (d.type === 'default' || d.type === 'prefault') return structuredClone(d.defaultValue);
+    if (!d.innerType) break;
+  }
+  return undefined;
+}
+
+/**
+ * Before `--set a.b.0.c=…` lands, a missing array on its way (e.g. distill.stages in a config that
+ * relies on the default stages) is filled with the schema's default, so the override edits it.
+ */
+function fillDefaultArrays(raw: Record<string, unknown>, dotted: string): void {
+  const keys = dotted.split('.');
+  for (let i = 1; i < keys.length; i++) {
+    if (!/^\d+$/.test(keys[i])) continue;
+    const at = keys.slice(0, i);
+    if (getPath(raw, at) !== undefined) continue;
+    const def = schemaDefaultAt(at);
+    if (Array.isArray(def)) setPath(raw, at.join('.'), def);
+  }
 }
 
 export interface LoadConfigOptions {
@@ -180,9 +217,11 @@ export function loadConfig(opts: LoadConfigOptions): Config {
   }
   absolutizePaths(over, cwd);
   for (const [k, v] of Object.entries(opts.overrides ?? {})) {
-    if (v !== undefined) setPath(raw, k, getPath(over, k.split('.')));
+    if (v === undefined) continue;
+    fillDefaultArrays(raw, k);
+    setPath(raw, k, getPath(over, k.split('.')));
   }
-  return parseConfig(raw, opts.file ?? '(from flags)');
+  return parseConfig(raw, opts.file ?? '(from flags)', Object.keys(opts.overrides ?? {}));
 }
 
 /** Saves the config a run actually used next to its outputs. */

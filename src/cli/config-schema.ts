@@ -23,6 +23,7 @@ export const TeacherSchema = z
   .object({
     /** Hugging Face style folder: config.json, tokenizer.json (or vocab.txt), onnx/model.onnx. */
     dir: z.string().min(1),
+    /** onnxruntime execution provider: "auto" (CUDA when installed, else CPU), "cpu", "cuda" (falls back to CPU with a notice when absent). */
     provider: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
     /** onnxruntime intra-op threads; 0 lets onnxruntime decide. */
     threads: int().min(0).default(0),
@@ -33,9 +34,11 @@ export const DataSchema = z
   .object({
     /** The task's data folder (e.g. a GLUE download's SST-2/). */
     dir: z.string().min(1),
+    /** Split to distil on. */
     trainSplit: z.string().min(1).default('train'),
     /** Defaults to the task's own dev split (e.g. "dev" or "dev_matched"). */
     devSplit: z.string().min(1).optional(),
+    /** Tokens per example, special tokens included; at most student.maxPositions and the teacher's positions. */
     maxLength: int().min(8).max(4096).default(128),
   })
   .strict();
@@ -44,23 +47,34 @@ export const CacheSchema = z
   .object({
     /** Defaults to <out>/cache. */
     dir: z.string().min(1).optional(),
+    /** Storage type of the cached teacher outputs. */
     dtype: z.enum(['float16', 'float32']).default('float16'),
+    /** Teacher batch size while caching. */
     batchSize: positiveInt().default(32),
     /** Which teacher layers to store: "all", "logits" (no intermediates) or a list of layer indices. */
     layers: z.union([z.enum(['all', 'logits']), z.array(int().min(0)).min(1)]).default('all'),
+    /** Which attention tensor to store: pre-softmax scores, probabilities or both. */
     attention: z.enum(['scores', 'probs', 'both']).default('scores'),
+    /** Refuse to build a cache larger than this (estimated before starting). */
     maxCacheGb: z.number().positive().default(5),
   })
   .strict();
 
 export const StudentSchema = z
   .object({
+    /** Width of the student (hidden_size). */
     hiddenSize: positiveInt().default(312),
+    /** Encoder layers of the student. */
     numLayers: positiveInt().max(48).default(4),
+    /** Attention heads; must divide hiddenSize. */
     numHeads: positiveInt().default(12),
+    /** Feed-forward width. */
     intermediateSize: positiveInt().default(1200),
+    /** Position embeddings (longest sequence). */
     maxPositions: positiveInt().default(512),
+    /** Hidden dropout probability. */
     dropout: fraction().default(0.1),
+    /** Attention-probability dropout. */
     attentionDropout: fraction().default(0.1),
     /** "teacher": copy every k-th teacher layer (needs equal widths); "random": BERT's initialisation. */
     init: z.enum(['random', 'teacher']).default('random'),
@@ -71,33 +85,175 @@ export const StudentSchema = z
 
 export const LossTermSchema = z
   .object({
+    /** The loss: hidden_mse, attention_mse, attention_probs_mse, attention_kl (intermediate); kd_ce, kd_kl, kd_mse (teacher predictions); ce, mse (gold labels). */
     name: z.enum(LOSS_NAMES),
+    /** Multiplier of this loss term (0 drops it). */
     weight: z.number().min(0).default(1),
+    /** Prediction losses (kd_*) only: this term's own softening temperature (the stage's temperature wins when set). */
+    temperature: z.number().positive().optional(),
+    /** Prediction losses (kd_ce, kd_kl) only: multiply by T² (Hinton's gradient-scale correction). */
+    scaleT2: z.boolean().optional(),
   })
   .strict();
 
 export const ScheduleKind = z.enum(['constant', 'linear', 'cosine']);
 
+/** Optional window of a schedule, in 0-based updates of the stage (default: the whole stage). */
+const windowKeys = {
+  /** First update of the schedule's window (default 0). */
+  startStep: int().min(0).optional(),
+  /** Last update of the schedule's window (default: the stage's last). */
+  endStep: int().min(0).optional(),
+};
+
+/** A value moving from `from` to `to` over the stage (or a window of it), linearly or along a half cosine. */
+export const ValueScheduleSchema = z
+  .object({
+    /** Shape of the move: linear or half cosine. */
+    schedule: z.enum(['linear', 'cosine']),
+    /** Value at the first update of the window. */
+    from: z.number(),
+    /** Value at the last update of the window. */
+    to: z.number(),
+    ...windowKeys,
+  })
+  .strict();
+
+/**
+ * A loss-weight schedule (TextBrewer's weight schedulers, scaled by `weight`): constant, growing from 0,
+ * decaying to 0, or validation-adaptive (shrinks as the student's dev score nears `teacherScore`).
+ */
+export const WeightScheduleSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('constant'),
+      /** The fixed multiplier. */
+      weight: z.number().min(0),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.enum(['linear_growth', 'linear_decay', 'cosine_growth', 'cosine_decay']),
+      /** Largest value: growth goes 0 → weight, decay weight → 0 (linearly or along a half cosine). */
+      weight: z.number().min(0).default(1),
+      ...windowKeys,
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('adaptive'),
+      /** Weight while the gap is at least `margin` (and before the first evaluation). */
+      weight: z.number().min(0).default(1),
+      /** The teacher's dev score on the selection metric. */
+      teacherScore: z.number(),
+      /** Score gap at and above which the full weight applies. */
+      margin: z.number().min(0),
+      /** Floor of the adaptive weight. */
+      minWeight: z.number().min(0).optional(),
+    })
+    .strict(),
+]);
+
+/** Per-sample temperature around the stage temperature (TextBrewer): fixed, flsw or cwsm. */
+export const TemperatureRuleSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('fixed') }).strict(),
+  z
+    .object({
+      kind: z.literal('flsw'),
+      /** Spread of the per-sample temperatures around the base. */
+      beta: z.number().default(1),
+      /** Exponent on (1 − cos(student logits, teacher logits)). */
+      gamma: z.number().positive().default(1),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('cwsm'),
+      /** Spread of the per-sample temperatures around the base. */
+      beta: z.number().default(1),
+    })
+    .strict(),
+]);
+
 export const StageSchema = z
   .object({
+    /** Stage name (letters, digits, "_" or "-"), unique; shown in logs and progress. */
     name: z.string().min(1).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" or "-"'),
     /** Length of the stage: exactly one of steps and epochs (passes over the training data). */
     steps: positiveInt().optional(),
+    /** Length in passes over the training data (instead of steps). */
     epochs: z.number().positive().optional(),
+    /** The loss terms this stage minimises. */
     losses: z.array(LossTermSchema).min(1),
+    /** Peak learning rate. */
     lr: z.number().positive().max(1).default(5e-5),
+    /** Learning-rate shape after the warm-up: constant, linear decay or cosine decay. */
     lrSchedule: ScheduleKind.default('linear'),
     /** Fraction of the stage's steps spent warming the learning rate up from 0. */
     warmup: fraction().default(0.1),
-    /** Softening temperature of the prediction losses: constant, or moving from `from` to `to`. */
+    /** Cosine schedule only: the learning rate's floor as a fraction of `lr`. */
+    lrMinRatio: fraction().default(0),
+    /** Softening temperature of the prediction losses: a number, or moving from `from` to `to`. */
     temperature: z
+      .union([
+        z.number().positive(),
+        z
+          .object({
+            /** constant (`from` throughout), linear or cosine from `from` to `to`. */
+            schedule: ScheduleKind.default('constant'),
+            /** Temperature at the start (the constant one for "constant"). */
+            from: z.number().positive().default(1),
+            /** Temperature at the end. */
+            to: z.number().positive().optional(),
+            ...windowKeys,
+          })
+          .strict(),
+      ])
+      .default(1),
+    /** Per-sample temperatures around `temperature` (flsw, cwsm). */
+    temperatureRule: TemperatureRuleSchema.optional(),
+    /**
+     * α, the share of the distillation (teacher) losses against the gold-label losses: prediction
+     * losses are scaled by α, ce / mse by 1 − α. A number in [0, 1] or a schedule ("0.9 down to 0.1").
+     */
+    alpha: z.union([fraction(), ValueScheduleSchema]).optional(),
+    /** Extra multiplier per feature (hidden, attention, logits, labels), scheduled ("λ grows from 0"). */
+    weights: z
       .object({
-        schedule: ScheduleKind.default('constant'),
-        from: z.number().positive().default(1),
-        to: z.number().positive().optional(),
+        /** Multiplier of hidden_mse terms. */
+        hidden: WeightScheduleSchema,
+        /** Multiplier of attention_* terms. */
+        attention: WeightScheduleSchema,
+        /** Multiplier of the prediction (kd_*) terms. */
+        logits: WeightScheduleSchema,
+        /** Multiplier of the gold-label (ce, mse) terms. */
+        labels: WeightScheduleSchema,
+      })
+      .partial()
+      .strict()
+      .optional(),
+    /** Hand over from the intermediate to the prediction losses between two updates, in one stage. */
+    curriculum: z
+      .object({
+        /** Shape of the handover. */
+        kind: z.enum(['linear', 'cosine']).default('linear'),
+        /** Update where the handover begins (intermediate losses at full weight before it). */
+        startStep: int().min(0),
+        /** Update where it ends (prediction losses at full weight after it). */
+        endStep: int().min(0),
       })
       .strict()
-      .prefault({}),
+      .optional(),
+    /** Momentum distillation: the EMA student as a second, moving teacher (needs ema.enabled). */
+    momentum: z
+      .object({
+        /** Weight of the EMA student's softened predictions in the target, or a schedule of it. */
+        alpha: z.union([fraction(), ValueScheduleSchema]),
+        /** Temperature that softens the EMA student's logits. */
+        temperature: z.number().positive().default(1),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -109,20 +265,50 @@ const LayerPairs = z.array(z.tuple([int().min(0), int().min(0)]));
  */
 export const MappingSchema = z.union([
   z.enum(['uniform', 'last']),
-  z.object({ hidden: LayerPairs.default([]), attention: LayerPairs.default([]) }).strict(),
+  z
+    .object({
+      /** [student, teacher] pairs of hidden states (0 is the embedding output). */
+      hidden: LayerPairs.default([]),
+      /** [student, teacher] pairs of attention layers (0-based). */
+      attention: LayerPairs.default([]),
+    })
+    .strict(),
 ]);
 
 export const DistillSchema = z
   .object({
+    /** Student ↔ teacher layer mapping for intermediate losses: "uniform", "last" or explicit {hidden, attention} pairs. */
     mapping: MappingSchema.default('uniform'),
     /** One projection shared by all hidden matches (TinyBERT's code) instead of one per matched layer. */
     sharedProjection: z.boolean().default(false),
+    /** Examples per micro-batch. */
     batchSize: positiveInt().default(32),
     /** Micro-batches per optimizer update. */
     gradAccum: positiveInt().default(1),
     /** Global gradient-norm clipping; 0 turns it off. */
     gradClip: z.number().min(0).default(1),
+    /** AdamW weight decay (not on biases and LayerNorm). */
     weightDecay: z.number().min(0).default(0.01),
+    /** AdamW moments and epsilon. */
+    optimizer: z
+      .object({
+        /** AdamW first-moment decay. */
+        beta1: fraction().default(0.9),
+        /** AdamW second-moment decay. */
+        beta2: fraction().default(0.999),
+        /** AdamW epsilon. */
+        epsilon: z.number().positive().default(1e-6),
+      })
+      .strict()
+      .prefault({}),
+    /** Batches are length-sorted in groups of this many batches (less padding); default: the trainer's. */
+    bucketSize: positiveInt().optional(),
+    /**
+     * Self-distillation: no teacher outputs are cached or read; prediction losses learn from gold labels
+     * mixed with the EMA student's predictions (needs a stage `momentum` and ema.enabled). The teacher
+     * folder still supplies the tokenizer.
+     */
+    selfDistillation: z.boolean().default(false),
     /** Evaluate on dev every N updates (0: at the end of each stage only). */
     evalEvery: int().min(0).default(200),
     /** Resume checkpoint every N updates (0: the trainer's default, evalEvery or 100). */
@@ -142,13 +328,52 @@ export const DistillSchema = z
 
 export const EmaSchema = z
   .object({
+    /** Keep an EMA of the student's weights and evaluate it next to the raw student (the better one is kept). */
     enabled: z.boolean().default(false),
+    /** Largest decay of the average. */
     beta: z.number().gt(0).lt(1).default(0.9999),
+    /** Weights are copied, not averaged, until this update. */
     updateAfterStep: int().min(0).default(100),
+    /** The average moves every N updates. */
     updateEvery: positiveInt().default(10),
+    /** Warm-up decay 1 − (1 + e/invGamma)^(−power): its time scale. */
     invGamma: z.number().positive().default(1),
+    /** Warm-up decay exponent. */
     power: z.number().positive().default(2 / 3),
+    /** Smallest decay once averaging starts. */
     minValue: fraction().default(0),
+    /** "warmup": decay grows towards beta as above; "constant": decay = beta throughout. */
+    mode: z.enum(['warmup', 'constant']).default('warmup'),
+    /** Constant mode only: Adam-style bias correction of a zero-initialised average. */
+    biasCorrection: z.boolean().default(false),
+    /** Parameter names (or prefixes ending in ".") copied instead of averaged. */
+    exclude: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+export const MultiTeacherSchema = z
+  .object({
+    /** Teachers besides `teacher`, each a teacher folder (its cache is built in <out>/cache-teacher<i>) or a built cache. */
+    teachers: z
+      .array(
+        z
+          .object({
+            /** A teacher folder (its logits are cached in <out>/cache-teacher<i>). */
+            dir: z.string().min(1).optional(),
+            /** A teacher cache built earlier (`distill cache`) for the same training data. */
+            cache: z.string().min(1).optional(),
+            /** Weight for combine "weighted". */
+            weight: z.number().min(0).default(1),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** How the teachers' predictions become one target. */
+    combine: z.enum(['mean', 'weighted', 'most_confident']).default('mean'),
+    /** Weight of `teacher` for combine "weighted". */
+    weight: z.number().min(0).default(1),
+    /** Whose hidden states and attention are matched: 0 is `teacher`, i the i-th of `teachers`. */
+    intermediate: int().min(0).default(0),
   })
   .strict();
 
@@ -156,26 +381,33 @@ export const EvalSchema = z
   .object({
     /** Defaults to the data section's dev split. */
     split: z.string().min(1).optional(),
+    /** Batch size of dev evaluation (during training and after). */
     batchSize: positiveInt().default(64),
     /** Batch sizes at which the report measures latency of teacher and student. */
     latencyBatchSizes: z.array(positiveInt()).default([1, 32]),
+    /** Timed runs per latency measurement. */
     latencyRuns: positiveInt().default(20),
   })
   .strict();
 
 export const ExportSchema = z
   .object({
+    /** Export the best student to ONNX at the end of `run`. */
     enabled: z.boolean().default(true),
     /** Defaults to <out>/student-onnx. */
     dir: z.string().min(1).optional(),
+    /** Also write an int8 (dynamically quantised) model. */
     quantize: z.boolean().default(false),
+    /** Also output hidden states and attention (for inspection). */
     withIntermediates: z.boolean().default(false),
   })
   .strict();
 
 export const AugmentSchema = z
   .object({
+    /** Augment the training split before caching (TinyBERT word replacement), inside `run`. */
     enabled: z.boolean().default(false),
+    /** Candidate words from the teacher's word embeddings or from a masked LM. */
     method: z.enum(['embedding', 'mlm']).default('embedding'),
     /** Masked-LM model folder for method "mlm". */
     mlmDir: z.string().min(1).optional(),
@@ -190,7 +422,9 @@ export const AugmentSchema = z
 
 export const ReportSchema = z
   .object({
+    /** Write the HTML report at the end of `run`. */
     enabled: z.boolean().default(true),
+    /** Report file, relative to out. */
     file: z.string().min(1).default('report.html'),
   })
   .strict();
@@ -199,21 +433,35 @@ export const ConfigSchema = z
   .object({
     /** Task name ("sst2", "cola", ...) or the path of a task declaration JSON. */
     task: z.string().min(1),
+    /** The teacher model (its cache feeds the losses; its tokenizer is the student's). */
     teacher: TeacherSchema,
+    /** Where the task's data is and how it is tokenised. */
     data: DataSchema,
     /** Output folder of the run: cache, checkpoints, log, export, report. */
     out: z.string().min(1).default('runs/default'),
+    /** Random seed: data order, initialisation, dropout. */
     seed: int().min(0).default(42),
+    /** tfjs backend: auto, tensorflow-gpu, tensorflow, wasm, cpu. */
     backend: z.enum(BACKENDS).default('auto'),
     /** Threads of the wasm backend (default: the machine's cores). */
     threads: positiveInt().optional(),
+    /** The teacher cache (teacher outputs over the training split). */
     cache: CacheSchema.prefault({}),
+    /** Shape and initialisation of the student. */
     student: StudentSchema.prefault({}),
+    /** Training: layer mapping, batches, optimiser, stages. */
     distill: DistillSchema.prefault({}),
+    /** Exponential moving average of the student's weights. */
     ema: EmaSchema.prefault({}),
+    /** More teachers whose predictions are combined into one target. */
+    multiTeacher: MultiTeacherSchema.prefault({}),
+    /** Evaluation and latency measurement. */
     eval: EvalSchema.prefault({}),
+    /** ONNX export of the best student. */
     export: ExportSchema.prefault({}),
+    /** Data augmentation of the training split. */
     augment: AugmentSchema.prefault({}),
+    /** The HTML report. */
     report: ReportSchema.prefault({}),
   })
   .strict()
@@ -223,13 +471,23 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type StageConfig = z.infer<typeof StageSchema>;
 export type StudentShape = z.infer<typeof StudentSchema>;
 export type MappingConfig = z.infer<typeof MappingSchema>;
+export type ValueScheduleConfig = z.infer<typeof ValueScheduleSchema>;
 
 type RawConfig = z.input<typeof ConfigSchema> & {
+  /** Shape and initialisation of the student. */
   student: StudentShape;
+  /** Training: layer mapping, batches, optimiser, stages. */
   distill: z.infer<typeof DistillSchema>;
+  /** Where the task's data is and how it is tokenised. */
   data: z.infer<typeof DataSchema>;
+  /** The teacher cache (teacher outputs over the training split). */
   cache: z.infer<typeof CacheSchema>;
+  /** Data augmentation of the training split. */
   augment: z.infer<typeof AugmentSchema>;
+  /** Exponential moving average of the student's weights. */
+  ema: z.infer<typeof EmaSchema>;
+  /** More teachers whose predictions are combined into one target. */
+  multiTeacher: z.infer<typeof MultiTeacherSchema>;
 };
 
 /** Cross-field checks that need only the config itself (teacher-dependent ones: checkAgainstTeacher). */
@@ -281,8 +539,28 @@ function checkDependentFields(c: RawConfig, ctx: z.RefinementCtx): void {
   if (c.augment.method === 'mlm' && !c.augment.mlmDir) {
     ctx.addIssue({ code: 'custom', path: ['augment', 'mlmDir'], message: 'required when augment.method is "mlm"' });
   }
+  c.multiTeacher.teachers.forEach((t, i) => {
+    if ((t.dir === undefined) === (t.cache === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['multiTeacher', 'teachers', i], message: 'give exactly one of "dir" (a teacher folder) and "cache" (a built teacher cache)' });
+    }
+  });
+  if (c.multiTeacher.intermediate > c.multiTeacher.teachers.length) {
+    ctx.addIssue({ code: 'custom', path: ['multiTeacher', 'intermediate'], message: `must be 0 (teacher) .. ${c.multiTeacher.teachers.length} (the extra teachers)` });
+  }
+  if (c.distill.selfDistillation && c.multiTeacher.teachers.length > 0) {
+    ctx.addIssue({ code: 'custom', path: ['distill', 'selfDistillation'], message: 'self-distillation reads no teacher outputs; remove multiTeacher.teachers' });
+  }
   const seen = new Set<string>();
   c.distill.stages.forEach((st, i) => {
+    if (st.momentum && !c.ema.enabled) {
+      ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'momentum'], message: 'needs ema.enabled: true (the EMA student is the momentum teacher)' });
+    }
+    if (c.distill.selfDistillation && st.losses.some((l) => INTERMEDIATE_LOSSES.includes(l.name))) {
+      ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'losses'], message: 'self-distillation has no teacher hidden states or attention to match' });
+    }
+    if (st.curriculum && st.curriculum.endStep < st.curriculum.startStep) {
+      ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'curriculum', 'endStep'], message: `must be >= startStep (${st.curriculum.startStep})` });
+    }
     if ((st.steps === undefined) === (st.epochs === undefined)) {
       ctx.addIssue({
         code: 'custom',

@@ -70,6 +70,23 @@ export async function cacheStep(c: Config, env: RunEnv, shard?: string): Promise
     onProgress: (p) => bars.update('cache', p.done, p.total),
   }).finally(() => bars.stop());
   env.io.err(`teacher cache: ${r.complete ? 'complete' : 'part done'} in ${r.dir} (${r.shardsWritten} shards written, ${r.shardsSkipped} reused, ${r.examplesPerSecond.toFixed(0)} examples/s on ${r.provider})\n`);
+  // Extra teachers given as folders: their caches sit next to the main one. Only the teacher whose
+  // intermediates are matched stores layers; the others store logits.
+  for (const [i, t] of c.multiTeacher.teachers.entries()) {
+    if (!t.dir) continue;
+    const intermediate = c.multiTeacher.intermediate === i + 1;
+    const extra = await buildCache({
+      ...opt.cacheOptions(c),
+      teacherDir: t.dir,
+      outDir: opt.extraTeacherCacheDir(c, i),
+      ...(!intermediate && { logitsOnly: true, layers: undefined }),
+      force: env.force,
+      shard,
+      notice: (m) => env.io.err(m + '\n'),
+      onProgress: (p) => bars.update(`cache:teacher${i + 1}`, p.done, p.total),
+    }).finally(() => bars.stop());
+    env.io.err(`teacher ${i + 1} cache: ${extra.complete ? 'complete' : 'part done'} in ${extra.dir}\n`);
+  }
 }
 
 export interface RunData {
@@ -121,6 +138,8 @@ export async function trainStep(c: Config, env: RunEnv): Promise<TrainSummary> {
   if (hasCheckpoint(paths.checkpointDir) && !env.resume) {
     if (!env.force) throw new UserError(`${paths.checkpointDir} holds a training run; use --resume to continue it or --force to start over`);
     fs.rmSync(paths.checkpointDir, { recursive: true, force: true });
+  } else if (hasCheckpoint(paths.checkpointDir)) {
+    env.io.err(`resuming the training run in ${paths.checkpointDir} (a finished one is only saved and evaluated again; --force starts over)\n`);
   }
   const { initBackend, describeBackend } = await import('../backend/select.ts');
   const backend = await initBackend(c.backend, { threads: c.threads });
@@ -142,36 +161,26 @@ export async function trainStep(c: Config, env: RunEnv): Promise<TrainSummary> {
     initStudent = await studentFromInitFolder(c.student.initFolder, studentConfig, data.tokenizer.tokenizerJson, c.seed);
     env.io.err(`student initialised from ${c.student.initFolder} (encoder and pooler; fresh classifier)\n`);
   }
-  const mapping = opt.layerMapping(c, teacherConfig.num_hidden_layers);
-  const stages = opt.trainerStages(c, data.train.encoded.length, mapping);
   saveResolvedConfig(c, paths.out);
   const bars = progressBars(env);
   const started = Date.now();
-  const res = await train({
-    task: data.task,
-    ...(initStudent ? { initStudent } : { studentConfig }),
-    train: data.train,
-    dev: data.dev,
-    teachers: opt.needsTeacher(c) ? [{ cacheDir: paths.cacheDir }] : undefined,
-    cacheFingerprint: { dataSha256: sha256File(data.trainFile), maxLength: c.data.maxLength, split: c.data.trainSplit },
-    stages,
-    batchSize: c.distill.batchSize,
-    gradAccumulation: c.distill.gradAccum,
-    maxGradNorm: c.distill.gradClip,
-    optimizer: { weightDecay: c.distill.weightDecay },
-    seed: c.seed,
-    evalEvery: c.distill.evalEvery,
-    evalBatchSize: c.eval.batchSize,
-    ema: opt.emaOptions(c),
-    sharedProjection: c.distill.sharedProjection,
-    checkpointDir: paths.checkpointDir,
-    checkpointEvery: c.distill.checkpointEvery || undefined,
-    resume: env.resume,
-    logFile: paths.logFile,
-    logEvery: c.distill.logEvery,
-    onProgress: (_step, _total, info) =>
-      bars.update(`train:${info.stage}`, info.stageStep, info.stageSteps, { loss: info.loss, lr: info.lr }),
-  }).finally(() => bars.stop());
+  const options = opt.trainOptions(
+    c,
+    {
+      task: data.task,
+      train: data.train,
+      dev: data.dev,
+      teacherLayers: teacherConfig.num_hidden_layers,
+      studentConfig,
+      initStudent,
+      cacheFingerprint: { dataSha256: sha256File(data.trainFile), maxLength: c.data.maxLength, split: c.data.trainSplit },
+    },
+    {
+      resume: env.resume,
+      onProgress: (_step, _total, info) => bars.update(`train:${info.stage}`, info.stageStep, info.stageSteps, { loss: info.loss, lr: info.lr }),
+    },
+  );
+  const res = await train(options).finally(() => bars.stop());
   const chosen = res.best?.student ?? res.student;
   const { saveStudentFolder } = await import('../student/folder.ts');
   await saveStudentFolder(chosen, data.tokenizer, paths.studentDir, { force: true });

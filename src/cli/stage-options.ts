@@ -1,7 +1,9 @@
 /**
- * Pure mapping from the validated run config onto the options each stage takes: cache builder,
- * trainer stages (loss matches over the layer mapping, schedules), EMA, student shape, output paths.
- * No I/O here, so every rule is unit-tested.
+ * Pure derivation of each stage's options from the validated run config: cache builder, trainer
+ * (loss matches over the layer mapping, schedules, EMA, teachers), student shape, output paths.
+ * No I/O here, so every rule is unit-tested. TRAIN_OPTION_SOURCES / STAGE_OPTION_SOURCES name the
+ * config key behind every trainer option; the compiler refuses a trainer option missing from them,
+ * and test/cli/trainer-options.test.ts sets each one from a config file.
  */
 import * as path from 'node:path';
 import type { BuildCacheOptions } from '../cache/writer.ts';
@@ -10,10 +12,12 @@ import type { EmaOptions } from '../train/ema.ts';
 import type { Match } from '../distill/losses.ts';
 import { resolveMapping, type LayerMapping, type MappingSpec } from '../distill/mapping.ts';
 import type { LrSchedule, ValueSchedule } from '../train/schedules.ts';
-import type { StageOptions } from '../train/train-options.ts';
+import type { StageOptions, TrainData, TrainOptions } from '../train/train-options.ts';
+import type { CacheFingerprint } from '../cache/format.ts';
+import type { AdamWOptions } from '../train/adamw.ts';
 import { DEFAULT_BERT_CONFIG, type BertConfig } from '../student/config.ts';
 import { UserError } from '../util/errors.ts';
-import { INTERMEDIATE_LOSSES, type Config, type StageConfig } from './config-schema.ts';
+import { INTERMEDIATE_LOSSES, type Config, type StageConfig, type ValueScheduleConfig } from './config-schema.ts';
 
 /** Where a run keeps each output, all under config.out unless the config says otherwise. */
 export interface RunPaths {
@@ -116,7 +120,7 @@ export function stageMatches(stage: StageConfig, mapping: LayerMapping | undefin
       case 'kd_ce':
       case 'kd_kl':
       case 'kd_mse':
-        out.push({ feature: 'logits', loss: l.name, weight: w });
+        out.push({ feature: 'logits', loss: l.name, weight: w, ...(l.temperature !== undefined && { temperature: l.temperature }), ...(l.scaleT2 !== undefined && { scaleT2: l.scaleT2 }) });
         break;
       case 'ce':
       case 'mse':
@@ -128,19 +132,27 @@ export function stageMatches(stage: StageConfig, mapping: LayerMapping | undefin
 }
 
 export function lrSchedule(stage: StageConfig, steps: number): LrSchedule {
-  return { kind: stage.lrSchedule, warmupSteps: Math.round(stage.warmup * steps) };
+  const warmupSteps = Math.round(stage.warmup * steps);
+  return stage.lrSchedule === 'cosine' ? { kind: 'cosine', warmupSteps, minRatio: stage.lrMinRatio } : { kind: stage.lrSchedule, warmupSteps };
+}
+
+/** A config value schedule ({schedule, from, to, startStep?, endStep?}) as the trainer's ValueSchedule. */
+export function valueSchedule(v: number | ValueScheduleConfig): number | ValueSchedule {
+  if (typeof v === 'number') return v;
+  return { kind: v.schedule, from: v.from, to: v.to, ...(v.startStep !== undefined && { startStep: v.startStep }), ...(v.endStep !== undefined && { endStep: v.endStep }) };
 }
 
 export function temperature(stage: StageConfig): number | ValueSchedule {
   const t = stage.temperature;
+  if (typeof t === 'number') return t;
   if (t.schedule === 'constant' || t.to === undefined) return t.from;
-  return { kind: t.schedule, from: t.from, to: t.to };
+  return valueSchedule({ schedule: t.schedule, from: t.from, to: t.to, startStep: t.startStep, endStep: t.endStep });
 }
 
 export function trainerStages(c: Config, numTrain: number, mapping: LayerMapping | undefined): StageOptions[] {
   return c.distill.stages.map((s, i) => {
     const steps = stageSteps(s, numTrain, c.distill.batchSize, c.distill.gradAccum);
-    return {
+    const stage: StageOptions = {
       name: s.name,
       steps,
       matches: stageMatches(s, mapping, `distill.stages[${i}]`),
@@ -148,11 +160,122 @@ export function trainerStages(c: Config, numTrain: number, mapping: LayerMapping
       lrSchedule: lrSchedule(s, steps),
       temperature: temperature(s),
     };
+    if (s.temperatureRule) stage.temperatureRule = s.temperatureRule;
+    if (s.alpha !== undefined) stage.alpha = valueSchedule(s.alpha);
+    if (s.weights) stage.weights = s.weights;
+    if (s.curriculum) stage.curriculum = s.curriculum;
+    if (s.momentum) stage.momentum = { alpha: valueSchedule(s.momentum.alpha), temperature: s.momentum.temperature };
+    return stage;
   });
 }
 
+/** Cache folder of extra teacher i (0-based in multiTeacher.teachers). */
+export function extraTeacherCacheDir(c: Config, i: number): string {
+  const t = c.multiTeacher.teachers[i];
+  return t.cache ?? path.join(c.out, `cache-teacher${i + 1}`);
+}
+
+/** What the run knows besides the config: the task, its encoded data, the student it starts from. */
+export interface TrainInputs {
+  task: TaskSpec;
+  train: TrainData;
+  dev: TrainData;
+  /** The teacher's depth (for the layer mapping). */
+  teacherLayers: number;
+  /** The student's config (a fresh student), unless initStudent is given. */
+  studentConfig: BertConfig;
+  initStudent?: TrainOptions['initStudent'];
+  /** Fingerprint fields of the training data the caches must match. */
+  cacheFingerprint?: Partial<CacheFingerprint>;
+}
+
+/** The trainer's options for a run: everything from the config, the data and student from `inputs`. */
+export function trainOptions(c: Config, inputs: TrainInputs, runtime: Pick<TrainOptions, 'resume' | 'onProgress'> = {}): TrainOptions {
+  const paths = runPaths(c);
+  const mapping = layerMapping(c, inputs.teacherLayers);
+  const teachers = needsTeacher(c)
+    ? [{ cacheDir: paths.cacheDir, weight: c.multiTeacher.weight }, ...c.multiTeacher.teachers.map((t, i) => ({ cacheDir: extraTeacherCacheDir(c, i), weight: t.weight }))]
+    : undefined;
+  const optimizer: Partial<AdamWOptions> = { weightDecay: c.distill.weightDecay, ...c.distill.optimizer };
+  return {
+    task: inputs.task,
+    ...(inputs.initStudent ? { initStudent: inputs.initStudent } : { studentConfig: inputs.studentConfig }),
+    train: inputs.train,
+    dev: inputs.dev,
+    teachers,
+    multiTeacher: teachers ? { combine: c.multiTeacher.combine, intermediateTeacher: c.multiTeacher.intermediate } : undefined,
+    cacheFingerprint: inputs.cacheFingerprint,
+    stages: trainerStages(c, inputs.train.encoded.length, mapping),
+    batchSize: c.distill.batchSize,
+    gradAccumulation: c.distill.gradAccum,
+    maxGradNorm: c.distill.gradClip,
+    optimizer,
+    seed: c.seed,
+    ...(c.distill.bucketSize !== undefined && { bucketSize: c.distill.bucketSize }),
+    evalEvery: c.distill.evalEvery,
+    evalBatchSize: c.eval.batchSize,
+    ema: emaOptions(c),
+    sharedProjection: c.distill.sharedProjection,
+    checkpointDir: paths.checkpointDir,
+    checkpointEvery: c.distill.checkpointEvery || undefined,
+    resume: runtime.resume ?? false,
+    logFile: paths.logFile,
+    logEvery: c.distill.logEvery,
+    ...(runtime.onProgress && { onProgress: runtime.onProgress }),
+  };
+}
+
+/**
+ * The config key (or run input) behind every trainer option. `satisfies Record<keyof …>` makes a new
+ * trainer option without an entry a compile error; the test sets each configurable one from a file.
+ */
+export const TRAIN_OPTION_SOURCES = {
+  task: 'task',
+  studentConfig: 'student.{hiddenSize,numLayers,numHeads,intermediateSize,maxPositions,dropout,attentionDropout}',
+  initFolder: 'student.initFolder',
+  initStudent: 'student.init ("teacher") or student.initFolder',
+  train: 'data.dir + data.trainSplit (or the augmented copy when augment.enabled)',
+  batchSource: 'run input: streamed corpus of `distill general` (docs/general.md)',
+  dev: 'data.devSplit',
+  teachers: 'teacher (its cache) + multiTeacher.teachers[].{dir,cache,weight} + multiTeacher.weight',
+  multiTeacher: 'multiTeacher.{combine,intermediate}',
+  cacheFingerprint: 'run input: checksums of the training file, data.maxLength, data.trainSplit',
+  stages: 'distill.stages',
+  batchSize: 'distill.batchSize',
+  gradAccumulation: 'distill.gradAccum',
+  maxGradNorm: 'distill.gradClip',
+  optimizer: 'distill.weightDecay + distill.optimizer.{beta1,beta2,epsilon}',
+  seed: 'seed',
+  bucketSize: 'distill.bucketSize',
+  evalEvery: 'distill.evalEvery',
+  evalBatchSize: 'eval.batchSize',
+  ema: 'ema',
+  sharedProjection: 'distill.sharedProjection',
+  checkpointDir: 'out (<out>/checkpoints)',
+  checkpointEvery: 'distill.checkpointEvery',
+  resume: 'run input: --resume',
+  logFile: 'out (<out>/train-log.jsonl)',
+  logEvery: 'distill.logEvery',
+  onProgress: 'run input: the progress bars',
+} as const satisfies Record<keyof TrainOptions, string>;
+
+export const STAGE_OPTION_SOURCES = {
+  name: 'distill.stages[].name',
+  steps: 'distill.stages[].steps or .epochs',
+  matches: 'distill.stages[].losses + distill.mapping',
+  lr: 'distill.stages[].lr',
+  lrSchedule: 'distill.stages[].{lrSchedule,warmup,lrMinRatio}',
+  temperature: 'distill.stages[].temperature',
+  temperatureRule: 'distill.stages[].temperatureRule',
+  weights: 'distill.stages[].weights',
+  curriculum: 'distill.stages[].curriculum',
+  momentum: 'distill.stages[].momentum',
+  alpha: 'distill.stages[].alpha',
+} as const satisfies Record<keyof StageOptions, string>;
+
 /** Whether any stage needs the teacher cache (anything but gold-label losses). */
 export function needsTeacher(c: Config): boolean {
+  if (c.distill.selfDistillation) return false;
   return c.distill.stages.some((s) => s.losses.some((l) => l.name !== 'ce' && l.name !== 'mse'));
 }
 

@@ -61,12 +61,17 @@ export function neededTeacherFeatures(matches: Match[]): NeededFeatures {
   return { hidden: [...hidden], attention: [...attention], logits };
 }
 
-/** Multiplier per feature at this step: the stage's weight schedules times the curriculum's handover. */
+/** Multiplier per feature at this step: the stage's weight schedules, its α mix and the curriculum's handover. */
 export function featureScales(stage: StageOptions, stageStep: number, lastDevScore?: number): Record<MatchFeature, number> {
   const scales: Record<MatchFeature, number> = { hidden: 1, attention: 1, logits: 1, labels: 1 };
   for (const f of Object.keys(scales) as MatchFeature[]) {
     const s = stage.weights?.[f];
     if (s) scales[f] = lossWeight(s, stageStep, stage.steps, lastDevScore);
+  }
+  if (stage.alpha !== undefined) {
+    const a = typeof stage.alpha === 'number' ? stage.alpha : scheduledValue(stage.alpha, stageStep, stage.steps);
+    scales.logits *= a;
+    scales.labels *= 1 - a;
   }
   if (stage.curriculum) {
     const c = curriculumWeights(stage.curriculum, stageStep);

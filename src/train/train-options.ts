@@ -13,7 +13,11 @@ import type { TeacherInput } from '../distill/teachers.ts';
 
 export type { TeacherInput };
 
-/** What train() takes. The CLI maps its zod config onto this; tests build it directly. */
+/**
+ * What train() takes. Every option is reachable from the run config: src/cli/stage-options.ts
+ * derives these from it, and its TRAIN_OPTION_SOURCES table (checked complete by the compiler) names
+ * the config key behind each; tests build options directly.
+ */
 
 export interface TrainData {
   encoded: Encoded[];
@@ -63,6 +67,11 @@ export interface StageOptions {
   curriculum?: Curriculum;
   /** Momentum distillation: the EMA student as a second, moving teacher (needs ema). */
   momentum?: MomentumOptions;
+  /**
+   * Share α of the distillation (logits) losses against the gold-label losses: logits matches are
+   * scaled by α, labels matches by 1 − α; fixed or scheduled (e.g. 0.9 → 0.1).
+   */
+  alpha?: number | ValueSchedule;
 }
 
 export interface ProgressInfo {
@@ -158,6 +167,7 @@ export function validateTrainOptions(o: TrainOptions): void {
       }
       if (m.feature === 'labels' && !hasLabels) throw new UserError(`${at}: the "${m.loss}" loss needs training labels`);
     }
+    if (typeof s.alpha === 'number' && !(s.alpha >= 0 && s.alpha <= 1)) throw new UserError(`${at}.alpha must be in [0, 1], got ${s.alpha}`);
     if (s.momentum && o.ema == null) throw new UserError(`${at}.momentum needs ema (the EMA student is the momentum teacher)`);
     if (s.momentum && !s.matches.some((m) => m.feature === 'logits')) throw new UserError(`${at}.momentum needs a prediction (logits) match to apply to`);
     if (s.momentum && !hasTeacher && !hasLabels) throw new UserError(`${at}: momentum self-distillation mixes the EMA teacher with gold labels; the training data has none`);

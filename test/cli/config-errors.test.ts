@@ -23,7 +23,7 @@ describe('config errors through the CLI (exit 1, key path and what is allowed)',
 
   it('unknown key inside an array element', async () => {
     const err = await trainWith({ ...MINIMAL, distill: { stages: [{ name: 'a', steps: 5, losses: [{ name: 'kd_ce', wieght: 2 }] }] } });
-    expect(err).toContain('distill.stages[0].losses[0].wieght: unknown key "wieght" (allowed keys: name, weight)');
+    expect(err).toContain('distill.stages[0].losses[0].wieght: unknown key "wieght" (allowed keys: name, weight, temperature, scaleT2)');
   });
 
   it('wrong type: names the expected type and the value given', async () => {
@@ -106,7 +106,7 @@ describe('loading', () => {
     expect(c.student.hiddenSize).toBe(312);
     expect(c.distill.stages.map((s) => s.name)).toEqual(['intermediate', 'prediction']);
     expect(c.distill.stages[0].warmup).toBe(0.1);
-    expect(c.distill.stages[1].temperature).toEqual({ schedule: 'constant', from: 1 });
+    expect(c.distill.stages[1].temperature).toBe(1);
   });
 
   it('resolves paths against the config file, flag paths against the cwd, and flags win', () => {

@@ -63,7 +63,7 @@ describe('schedules and options', () => {
   it('warm-up is a fraction of the stage; temperature constant or scheduled', () => {
     const c = cfg({ distill: { stages: [{ name: 'p', steps: 200, warmup: 0.25, lrSchedule: 'cosine', losses: [{ name: 'kd_ce' }], temperature: { schedule: 'linear', from: 4, to: 1 } }] } });
     const s = c.distill.stages[0];
-    expect(opt.lrSchedule(s, 200)).toEqual({ kind: 'cosine', warmupSteps: 50 });
+    expect(opt.lrSchedule(s, 200)).toEqual({ kind: 'cosine', warmupSteps: 50, minRatio: 0 });
     expect(opt.temperature(s)).toEqual({ kind: 'linear', from: 4, to: 1 });
     expect(opt.temperature(cfg().distill.stages[0])).toBe(1);
   });
@@ -74,7 +74,7 @@ describe('schedules and options', () => {
   });
   it('EMA options only when enabled, without the switch itself', () => {
     expect(opt.emaOptions(cfg())).toBeNull();
-    expect(opt.emaOptions(cfg({ ema: { enabled: true, beta: 0.99 } }))).toEqual({ beta: 0.99, updateAfterStep: 100, updateEvery: 10, invGamma: 1, power: 2 / 3, minValue: 0 });
+    expect(opt.emaOptions(cfg({ ema: { enabled: true, beta: 0.99 } }))).toEqual({ beta: 0.99, updateAfterStep: 100, updateEvery: 10, invGamma: 1, power: 2 / 3, minValue: 0, mode: 'warmup', biasCorrection: false, exclude: [] });
   });
   it('needsTeacher is false only for gold-label stages', () => {
     expect(opt.needsTeacher(cfg())).toBe(true);

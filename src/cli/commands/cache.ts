@@ -1,7 +1,7 @@
 import type { CommandSpec } from '../args.ts';
 import { saveResolvedConfig } from '../config-load.ts';
 import { cacheStep } from '../pipeline.ts';
-import { configOf, envOf, INPUT_OPTIONS, RUN_OPTIONS } from './common.ts';
+import { configOf, envOf, INPUT_OPTIONS, PROVIDER_OPTION, RUN_OPTIONS } from './common.ts';
 
 export const cacheCommand: CommandSpec = {
   name: 'cache',
@@ -13,6 +13,7 @@ export const cacheCommand: CommandSpec = {
   options: [
     ...RUN_OPTIONS,
     ...INPUT_OPTIONS,
+    PROVIDER_OPTION,
     { name: 'cache-dir', kind: 'string', arg: '<dir>', help: 'cache folder (default <out>/cache)', configKey: 'cache.dir' },
     { name: 'dtype', kind: 'string', arg: '<float16|float32>', help: 'stored precision', configKey: 'cache.dtype' },
     { name: 'batch-size', kind: 'int', arg: '<n>', help: 'teacher batch size', configKey: 'cache.batchSize' },

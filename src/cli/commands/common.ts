@@ -20,6 +20,14 @@ export const INPUT_OPTIONS: OptionSpec[] = [
   { name: 'max-length', kind: 'int', arg: '<n>', help: 'tokens per example, special tokens included', configKey: 'data.maxLength' },
 ];
 
+export const PROVIDER_OPTION: OptionSpec = {
+  name: 'provider',
+  kind: 'string',
+  arg: '<name>',
+  help: 'onnxruntime provider of the teacher: auto (CUDA when installed, else CPU), cpu, cuda',
+  configKey: 'teacher.provider',
+};
+
 export const RESUME_OPTION: OptionSpec = { name: 'resume', short: 'r', kind: 'flag', help: 'continue from the latest checkpoint' };
 
 export const BACKEND_OPTION: OptionSpec = {

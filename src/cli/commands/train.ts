@@ -1,6 +1,6 @@
 import type { CommandSpec } from '../args.ts';
 import { trainStep } from '../pipeline.ts';
-import { BACKEND_OPTION, configOf, envOf, INPUT_OPTIONS, RESUME_OPTION, RUN_OPTIONS } from './common.ts';
+import { BACKEND_OPTION, configOf, envOf, INPUT_OPTIONS, PROVIDER_OPTION, RESUME_OPTION, RUN_OPTIONS } from './common.ts';
 
 export const trainCommand: CommandSpec = {
   name: 'train',
@@ -15,6 +15,7 @@ export const trainCommand: CommandSpec = {
     RESUME_OPTION,
     ...INPUT_OPTIONS,
     BACKEND_OPTION,
+    PROVIDER_OPTION,
     { name: 'cache-dir', kind: 'string', arg: '<dir>', help: 'teacher cache folder (default <out>/cache)', configKey: 'cache.dir' },
     { name: 'init', kind: 'string', arg: '<dir>', help: 'start from a saved student folder (e.g. `distill general` output); task head fresh', configKey: 'student.initFolder' },
   ],
