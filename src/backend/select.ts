@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
+import * as path from 'node:path';
 import { UserError } from '../util/errors.ts';
 import { setWasmThreadsForBatchMatMul } from './kernels/batch-mat-mul.ts';
 import { registerExtraKernels } from './register.ts';
@@ -58,6 +61,16 @@ export function nativeBackendInfo(backend: unknown): { libVersion?: string; usin
   return { libVersion: b.binding?.TF_Version, usingGpu: b.isUsingGpuDevice === true };
 }
 
+/** True when `pkg` (tfjs-node or tfjs-node-gpu) resolves and has a compiled tfjs_binding.node. */
+function addonBuilt(pkg: string): boolean {
+  try {
+    const lib = path.join(path.dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`)), 'lib');
+    return fs.readdirSync(lib).some((d) => fs.existsSync(path.join(lib, d, 'tfjs_binding.node')));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * tfjs's cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js ... install our
  * node backend" on its first use in Node. The backend choice is logged by the caller instead.
@@ -73,7 +86,11 @@ async function start(name: Concrete, opts: BackendOptions): Promise<BackendInfo>
     case 'tensorflow': {
       // TensorFlow's INFO/WARNING lines at load (CPU feature guard and the like); users can still set it.
       process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-      await import(name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : ('@tensorflow/tfjs-node' as string));
+      const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+      // A package whose addon was never built registers half its kernels before failing, and the other
+      // package's kernels then collide with them: check for the addon before importing.
+      if (!addonBuilt(pkg)) throw new Error(`${pkg} is not installed or its native addon is not built`);
+      await import(pkg as string);
       if (!(await tf.setBackend('tensorflow'))) throw new Error('tf.setBackend("tensorflow") returned false');
       await tf.ready();
       const native = nativeBackendInfo(tf.backend());
