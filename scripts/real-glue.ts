@@ -155,7 +155,11 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
     const name = `${variant}-s${seed}`;
     const dir = path.join(out, name);
     const sets = ['--set', `seed=${seed}`, '--set', `out=${dir}`, ...(variant === 'distilled' ? [] : ['--set', `distill.stages=${JSON.stringify(stages[variant])}`])];
-    if (!exists(path.join(dir, 'train-summary.json'))) await run(task, `train-${name}`, distill('train', '--config', config, ...sets, '--resume'));
+    if (!exists(path.join(dir, 'train-summary.json'))) {
+      // An interrupted training continues from its checkpoint; a fresh one starts without --resume.
+      const resume = exists(path.join(dir, 'checkpoints/latest.json')) ? ['--resume'] : [];
+      await run(task, `train-${name}`, distill('train', '--config', config, ...sets, ...resume));
+    }
     if (!exists(path.join(dir, 'student-onnx/onnx/model.onnx'))) await run(task, `export-${name}`, distill('export', '--config', config, ...sets, '--force'));
     const row = await evaluate(name, path.join(dir, 'student-onnx'), variant === 'distilled' && seed === seeds[0]);
     return { variant, seed, row, summary: readJson(path.join(dir, 'train-summary.json')) };
