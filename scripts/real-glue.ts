@@ -42,6 +42,8 @@ const { values: args } = parseArgs({
     tasks: { type: 'string', default: 'sst2,stsb,mrpc,cola,rte' },
     seeds: { type: 'string', default: '1,2,3' },
     jobs: { type: 'string', default: '2' },
+    /** Run nothing: tabulate the runs that have finished (e.g. while the rest still trains). */
+    'report-only': { type: 'boolean', default: false },
   },
 });
 
@@ -64,9 +66,10 @@ function say(task: string, msg: string): void {
 /** At most `jobs` commands at a time across all tasks. */
 let free = jobs;
 const waiting: (() => void)[] = [];
-async function slot<T>(work: () => Promise<T>): Promise<T> {
+/** Short steps (export, eval) go to the front of the queue, so results appear as soon as a training ends. */
+async function slot<T>(work: () => Promise<T>, urgent = false): Promise<T> {
   if (free > 0) free--;
-  else await new Promise<void>((r) => waiting.push(r));
+  else await new Promise<void>((r) => (urgent ? waiting.unshift(r) : waiting.push(r)));
   try {
     return await work();
   } finally {
@@ -78,6 +81,7 @@ async function slot<T>(work: () => Promise<T>): Promise<T> {
 
 /** Runs one command (in a job slot) with its output in a log file; every 60 s its last line is shown. */
 function run(task: string, stage: string, cmd: string[]): Promise<void> {
+  if (args['report-only']) return Promise.reject(new NotRun(`${task} ${stage}`));
   return slot(() => {
     fs.mkdirSync(LOGS, { recursive: true });
     const logFile = path.join(LOGS, `${task}-${stage}.log`);
@@ -102,8 +106,10 @@ function run(task: string, stage: string, cmd: string[]): Promise<void> {
         } else reject(new Error(`${task} ${stage} failed (exit ${code}); see ${path.relative(ROOT, logFile)}`));
       });
     });
-  });
+  }, /^(export|eval)-/.test(stage));
 }
+
+class NotRun extends Error {}
 
 const distill = (...a: string[]) => ['node', path.join(ROOT, 'bin/distill.mjs'), ...a, '--quiet'];
 const exists = (file: string) => fs.existsSync(file);
@@ -151,7 +157,7 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
   const teacherRow = await evaluate('teacher', teacher, true);
 
   const stages = baselineStages(readJson(config).distill.stages, task === 'stsb');
-  const students = await Promise.all(seeds.flatMap((seed) => VARIANTS.map(async (variant: Variant) => {
+  const students = (await Promise.all(seeds.flatMap((seed) => VARIANTS.map(async (variant: Variant) => {
     const name = `${variant}-s${seed}`;
     const dir = path.join(out, name);
     const sets = ['--set', `seed=${seed}`, '--set', `out=${dir}`, ...(variant === 'distilled' ? [] : ['--set', `distill.stages=${JSON.stringify(stages[variant])}`])];
@@ -163,7 +169,10 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
     if (!exists(path.join(dir, 'student-onnx/onnx/model.onnx'))) await run(task, `export-${name}`, distill('export', '--config', config, ...sets, '--force'));
     const row = await evaluate(name, path.join(dir, 'student-onnx'), variant === 'distilled' && seed === seeds[0]);
     return { variant, seed, row, summary: readJson(path.join(dir, 'train-summary.json')) };
-  })));
+  }).map((unit) => unit.catch((e) => {
+    if (e instanceof NotRun) return undefined;
+    throw e;
+  }))))).filter((s) => s !== undefined);
   return { task, teacherSummary: readJson(path.join(teacher, 'summary.json')), teacherRow, students };
 }
 

@@ -91,7 +91,7 @@ export interface TaskOutcome {
 }
 
 const pct = (x: number) => (100 * x).toFixed(1);
-const pm = (xs: number[]) => `${pct(mean(xs))} ± ${pct(std(xs))}`;
+const pm = (xs: number[]) => (xs.length ? `${pct(mean(xs))} ± ${pct(std(xs))}` : '–');
 const yes = (b: boolean) => (b ? 'yes' : '**no**');
 
 export function taskEntry(o: TaskOutcome): TaskEntry {
