@@ -16,11 +16,6 @@ TASKS = {
     "stsb": ("STS-B", True, "sentence1", "sentence2", "score", None, "pearson"),
     "rte": ("RTE", True, "sentence1", "sentence2", "label", ["entailment", "not_entailment"], "accuracy"),
 }
-# Test files always have a header; their text columns by name.
-TEST_TEXT = {"sst2": ("sentence", None), "cola": ("sentence", None), "mrpc": ("#1 String", "#2 String"),
-             "stsb": ("sentence1", "sentence2"), "rte": ("sentence1", "sentence2")}
-
-
 @dataclass
 class Example:
     a: str
@@ -53,17 +48,6 @@ def read_split(task: str, path: str) -> list[Example]:
             y = labels.index(raw)
         out.append(Example(r[ia], r[ib] if ib is not None else None, y))
     return out
-
-
-def read_texts(task: str, path: str, test: bool = False) -> list[str]:
-    """Every sentence of a split (both sides of a pair), for masked-LM pre-training."""
-    if test:
-        ca, cb = TEST_TEXT[task]
-        rows = _rows(path)
-        names = [h.strip() for h in rows[0]]
-        cols = [names.index(ca)] + ([names.index(cb)] if cb else [])
-        return [r[c] for r in rows[1:] for c in cols if c < len(r)]
-    return [t for e in read_split(task, path) for t in (e.a, e.b) if t]
 
 
 def glue_dir(glue: str, task: str) -> str:

@@ -91,7 +91,8 @@ export interface TaskOutcome {
 }
 
 const pct = (x: number) => (100 * x).toFixed(1);
-const pm = (xs: number[]) => (xs.length ? `${pct(mean(xs))} ± ${pct(std(xs))}` : '–');
+/** mean ± std, with the number of seeds when fewer than three finished. */
+const pm = (xs: number[]) => (xs.length ? `${pct(mean(xs))} ± ${pct(std(xs))}${xs.length < 3 ? ` (${xs.length} seed${xs.length > 1 ? 's' : ''})` : ''}` : 'not run');
 const yes = (b: boolean) => (b ? 'yes' : '**no**');
 
 export function taskEntry(o: TaskOutcome): TaskEntry {

@@ -2,9 +2,7 @@
 with torch.onnx.export to the folder layout a user's own export has (config.json, tokenizer files,
 onnx/model.onnx). Python is used here to make teachers only; the toolkit never needs it.
 
-  pretrain  masked-LM pre-training of a small BertForMaskedLM on the tasks' own unlabeled sentences
-            (train and test splits; dev splits are never read), so small-data tasks start from
-            something better than random weights.
+  split     a seeded held-out slice of the GLUE train split (where checkpoints are chosen).
   finetune  BertForSequenceClassification (regression head for STS-B) on <data>/train.tsv, the
             checkpoint chosen on <data>/dev.tsv (a held-out slice of the GLUE train split), the chosen
             one scored once on the real GLUE dev split, then exported to ONNX and checked against
@@ -12,9 +10,9 @@ onnx/model.onnx). Python is used here to make teachers only; the toolkit never n
 
 Both are resumable: a killed run continues from <work>/latest.pt; a finished one (summary.json) is kept.
 
-  .venv/bin/python scripts/real-glue/teacher.py pretrain --glue ../shared/glue --vocab V --work W --out P
+  .venv/bin/python scripts/real-glue/teacher.py split --task sst2 --glue ../shared/glue --out D --holdout 1000
   .venv/bin/python scripts/real-glue/teacher.py finetune --task sst2 --data D --glue ../shared/glue \
-      --vocab V --init P --work W --out O
+      --vocab V --work W --out O
 """
 from __future__ import annotations
 
@@ -30,7 +28,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from glue_data import TASKS, glue_dir, metric, read_split, read_texts  # noqa: E402
+from glue_data import TASKS, glue_dir, metric, read_split  # noqa: E402
 
 
 def log(msg: str) -> None:
@@ -132,82 +130,6 @@ def split(args) -> None:
             f.write("\n".join(header + rows) + "\n")
         os.replace(tmp, os.path.join(args.out, name))
     log(f"split {args.task}: {len(lines) - len(held)} train, {len(held)} held out for selection -> {args.out}")
-
-
-# ----------------------------------------------------------------------------------------------- pretrain
-
-def pretrain(args) -> None:
-    from transformers import BertForMaskedLM
-
-    os.makedirs(args.work, exist_ok=True)
-    if os.path.exists(os.path.join(args.out, "summary.json")):
-        log(f"pretrain: {args.out} is complete; kept")
-        return
-    torch.manual_seed(args.seed)
-    tok = tokenizer_for(args.vocab, args.max_length, args.work)
-    texts: list[str] = []
-    for task in args.tasks.split(","):
-        folder = glue_dir(args.glue, task)
-        texts += read_texts(task, os.path.join(folder, "train.tsv"))
-        texts += read_texts(task, os.path.join(folder, "test.tsv"), test=True)
-    texts = sorted(set(t.strip() for t in texts if t.strip()))
-    ids = tok(texts, truncation=True, max_length=args.max_length)["input_ids"]
-    lengths = [len(r) for r in ids]
-    log(f"pretrain: {len(ids)} unique sentences from {args.tasks} (train + test splits), {sum(lengths)} tokens")
-
-    model = BertForMaskedLM(bert_config(args))
-    opt = optimizer_for(model, args.lr, 0.01)
-    step, rng_state = 0, None
-    latest = os.path.join(args.work, "latest.pt")
-    if os.path.exists(latest):
-        ck = torch.load(latest, weights_only=False)
-        model.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
-        step, rng_state = ck["step"], ck["rng"]
-        log(f"pretrain: resumed at step {step}")
-    rng = random.Random(args.seed)
-    if rng_state:
-        rng.setstate(rng_state[0]), torch.set_rng_state(rng_state[1])
-    special = torch.tensor(sorted(set(tok.all_special_ids)))
-    model.train()
-    t0, seen, order = time.time(), 0, []
-    while step < args.steps:
-        if not order:
-            order = length_batches(lengths, args.batch, rng)
-        rows = [ids[i] for i in order.pop()]
-        input_ids = pad(rows, tok.pad_token_id)
-        attn = (input_ids != tok.pad_token_id).long()
-        labels = input_ids.clone()
-        candidates = attn.bool() & ~torch.isin(input_ids, special)
-        masked = candidates & (torch.rand(input_ids.shape) < 0.15)
-        labels[~masked] = -100
-        r = torch.rand(input_ids.shape)
-        input_ids = input_ids.clone()
-        input_ids[masked & (r < 0.8)] = tok.mask_token_id
-        rand_tok = masked & (r >= 0.8) & (r < 0.9)
-        input_ids[rand_tok] = torch.randint(999, args.vocab_size, (int(rand_tok.sum()),))
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, args.steps, args.lr, 0.06)
-        # The LM head runs on the masked positions only: the 30k-way output projection is most of the cost.
-        hidden = model.bert(input_ids=input_ids, attention_mask=attn).last_hidden_state
-        logits = model.cls(hidden[masked])
-        loss = torch.nn.functional.cross_entropy(logits, labels[masked])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        step += 1
-        seen += 1
-        if step % 50 == 0:
-            log(f"pretrain step {step}/{args.steps} loss {loss.item():.3f} ({seen / (time.time() - t0):.2f} steps/s)")
-        if step % 200 == 0 or step == args.steps:
-            save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                         "rng": (rng.getstate(), torch.get_rng_state())}, latest)
-    os.makedirs(args.out, exist_ok=True)
-    model.save_pretrained(args.out)
-    write_json_atomic(os.path.join(args.out, "summary.json"), {
-        "steps": args.steps, "sentences": len(ids), "tokens": sum(lengths), "final_mlm_loss": loss.item(),
-        "shape": {"layers": args.layers, "hidden": args.hidden, "heads": args.heads, "ffn": args.ffn}})
-    log(f"pretrain: saved {args.out}")
 
 
 # ----------------------------------------------------------------------------------------------- finetune
@@ -359,7 +281,7 @@ def export(model, tok, out: str, regression: bool) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("pretrain", "finetune"):
+    for name in ("finetune",):
         s = sub.add_parser(name)
         s.add_argument("--glue", required=True)
         s.add_argument("--vocab", required=True)
@@ -376,11 +298,10 @@ def main() -> None:
         s.add_argument("--lr", type=float, default=5e-4)
         s.add_argument("--seed", type=int, default=7)
         s.add_argument("--threads", type=int, default=2)
-    pre, fin = sub.choices["pretrain"], sub.choices["finetune"]
-    pre.add_argument("--tasks", default="sst2,cola,mrpc,stsb,rte")
+    fin = sub.choices["finetune"]
     fin.add_argument("--task", required=True, choices=sorted(TASKS))
     fin.add_argument("--data", required=True, help="folder with train.tsv and dev.tsv (the held-out selection slice)")
-    fin.add_argument("--init", help="a pre-trained folder (pretrain's --out); random weights without it")
+    fin.add_argument("--init", help="a pre-trained Hugging Face BERT folder to start from; random weights without it")
     fin.add_argument("--eval-every", type=int, default=250)
     fin.add_argument("--warmup", type=float, default=0.1)
     fin.add_argument("--dropout", type=float, default=0.1)
@@ -394,7 +315,7 @@ def main() -> None:
     if args.cmd == "split":
         return split(args)
     torch.set_num_threads(args.threads)
-    pretrain(args) if args.cmd == "pretrain" else finetune(args)
+    finetune(args)
 
 
 if __name__ == "__main__":
