@@ -64,7 +64,7 @@ export interface BuildInfo {
   fingerprint: CacheFingerprint;
   layout: CacheLayout;
   /** For people and tools reading the folder; not part of the fingerprint. */
-  teacher: { dir: string; onnx: string; id2label?: Record<string, string> };
+  teacher: { dir: string; onnx: string; id2label?: Record<string, string>; attentionUnavailable?: string };
   data: { dir: string; file: string };
   tokenizer: { vocabSize: number; maxLength: number; lowercase?: unknown; clsId: number; sepId: number; padId: number };
   numShards: number;

@@ -19,6 +19,9 @@ import { Teacher, type TeacherOutputs } from '../teacher/teacher.ts';
 import type { AttentionKind } from '../teacher/surgery.ts';
 import { loadTeacherFolder, readTeacherConfig } from '../teacher/folder.ts';
 import { loadModelProto } from '../onnx/proto.ts';
+import { GraphIndex } from '../onnx/graph.ts';
+import { findBertStructure } from '../teacher/structure.ts';
+import { findLogitsOutput } from '../teacher/inputs.ts';
 import * as format from './format.ts';
 import { type BuildInfo, type CacheDtype, type CacheFingerprint, type CacheLayout, type ProgressFile } from './format.ts';
 import { mergeCache, readProgressFiles } from './merge.ts';
@@ -149,9 +152,9 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
     throw new UserError(`maxLength ${maxLength} is longer than the teacher's max_position_embeddings ${config.max_position_embeddings}`);
   }
   const all = Array.from({ length: n + 1 }, (_, i) => i);
-  const attention: AttentionKind = opts.logitsOnly ? 'none' : (opts.attention ?? 'scores');
+  let attention: AttentionKind = opts.logitsOnly ? 'none' : (opts.attention ?? 'scores');
   const hiddenLayers = opts.logitsOnly ? [] : [...new Set(opts.hiddenLayers ?? opts.layers ?? all)].sort((a, b) => a - b);
-  const attentionLayers = attention === 'none' ? [] : [...new Set(opts.attentionLayers ?? (opts.layers ?? all).filter((l) => l > 0))].sort((a, b) => a - b);
+  let attentionLayers = attention === 'none' ? [] : [...new Set(opts.attentionLayers ?? (opts.layers ?? all).filter((l) => l > 0))].sort((a, b) => a - b);
 
   const task = typeof opts.task === 'string' ? loadTask(opts.task) : opts.task;
   const spec = task.splits[opts.split];
@@ -161,7 +164,14 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
 
   const folder = await loadTeacherFolder(opts.teacherDir);
   const proto = loadModelProto(folder.onnxPath);
-  const hasLogits = !opts.noLogits && (proto.graph!.output ?? []).some((o) => o.name === 'logits');
+  // onnxruntime-optimised graphs may hold attention inside one fused op per layer: distil what remains.
+  const fusedAttention = attention === 'none' ? undefined : findBertStructure(new GraphIndex(proto.graph!, path.dirname(folder.onnxPath)), `teacher model ${folder.onnxPath}`).fusedAttention;
+  if (fusedAttention) {
+    notice(`teacher cache: attention is fused into onnxruntime ${fusedAttention} ops, so only hidden states and logits are cached; attention losses will be refused`);
+    attention = 'none';
+    attentionLayers = [];
+  }
+  const hasLogits = !opts.noLogits && findLogitsOutput(proto.graph!, config.num_labels).name !== undefined;
   const tok = folder.tokenizer;
   const encoded = opts.encoded?.examples ?? encodeExamples(tok, examples!, maxLength);
   const lengths = encoded.map((e) => e.inputIds.length);
@@ -211,7 +221,7 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
   const info: BuildInfo = {
     fingerprint,
     layout,
-    teacher: { dir: opts.teacherDir, onnx: folder.onnxPath, id2label: config.id2label },
+    teacher: { dir: opts.teacherDir, onnx: folder.onnxPath, id2label: config.id2label, ...(fusedAttention && { attentionUnavailable: `fused into onnxruntime ${fusedAttention} ops` }) },
     data: { dir: opts.dataDir, file: spec.file },
     tokenizer: { vocabSize: tok.vocabSize, maxLength, lowercase: tok.tokenizerConfig.do_lower_case, clsId: tok.clsId, sepId: tok.sepId, padId: tok.padId },
     numShards: plan.shards.length,
@@ -234,6 +244,10 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
       { hiddenLayers, attentionLayers, attention, float16: dtype === 'float16', workDir: opts.outDir, provider: opts.provider, intraOpThreads: opts.intraOpThreads, notice },
       proto,
     );
+    if (maxLength > teacher.maxPositions) {
+      await teacher.dispose();
+      throw new UserError(`maxLength ${maxLength} is longer than teacher ${opts.teacherDir} takes: at most ${teacher.maxPositions} tokens (its position table has ${teacher.positions.rows ?? config.max_position_embeddings} rows${teacher.positions.offset ? `, of which the first ${teacher.positions.offset} are skipped (padding_idx + 1)` : ''}); lower --max-length`);
+    }
   } catch (e) {
     // A teacher that cannot run (unrecognised graph, vocabulary mismatch) leaves no half-made cache behind.
     if (freshDir) fs.rmSync(opts.outDir, { recursive: true, force: true });

@@ -154,7 +154,10 @@ export async function trainStep(c: Config, env: RunEnv): Promise<TrainSummary> {
     const { findOnnxFile } = await import('../teacher/folder.ts');
     const { initFromTeacher } = await import('../student/init-from-teacher.ts');
     initStudent = Student.create(studentConfig, c.seed);
-    const report = initFromTeacher(initStudent, extractBertWeights(findOnnxFile(c.teacher.dir)).weights);
+    const { readTeacherConfig } = await import('../teacher/folder.ts');
+    const extracted = extractBertWeights(findOnnxFile(c.teacher.dir), readTeacherConfig(path.join(c.teacher.dir, 'config.json')));
+    for (const note of extracted.notes) env.io.err(`teacher init: ${note}\n`);
+    const report = initFromTeacher(initStudent, extracted.weights);
     env.io.err(`student initialised from teacher layers [${report.layerMap.join(', ')}]\n`);
   } else if (c.student.initFolder) {
     const { studentFromInitFolder } = await import('../general/init.ts');

@@ -54,6 +54,10 @@ export class GraphIndex {
       if (n.op === 'Constant') {
         const value = (n.proto.attribute ?? []).find((a) => a.name === 'value');
         if (value?.t) this.constantNodes.set(n.outputs[0], value.t);
+      } else if (n.op === 'Identity') {
+        // torch de-duplicates equal parameters (e.g. untrained LayerNorms) into Identity(other) nodes.
+        const source = this.constantTensor(n.inputs[0]);
+        if (source) this.constantNodes.set(n.outputs[0], source);
       }
     }
   }

@@ -15,6 +15,9 @@ export interface TeacherConfig {
   max_position_embeddings: number;
   vocab_size?: number;
   type_vocab_size?: number;
+  intermediate_size?: number;
+  /** ELECTRA / ALBERT: the embeddings' width when it differs from hidden_size. */
+  embedding_size?: number;
   /** Label names by id; absent for encoder-only teachers. */
   id2label?: Record<string, string>;
   num_labels?: number;
@@ -39,6 +42,15 @@ export function findOnnxFile(dir: string): string {
   return found;
 }
 
+/** Other names of the BertConfig keys this reads (DistilBertConfig, GPT-2 style configs). */
+const CONFIG_ALIASES: Record<string, string[]> = {
+  num_hidden_layers: ['n_layers', 'n_layer', 'num_layers'],
+  hidden_size: ['dim', 'n_embd', 'd_model'],
+  num_attention_heads: ['n_heads', 'n_head'],
+  max_position_embeddings: ['n_positions'],
+  intermediate_size: ['hidden_dim'],
+};
+
 export function readTeacherConfig(file: string): TeacherConfig {
   if (!fs.existsSync(file)) throw new UserError(`teacher config ${file} does not exist`);
   let raw: Record<string, unknown>;
@@ -48,10 +60,14 @@ export function readTeacherConfig(file: string): TeacherConfig {
     throw new UserError(`${file} is not valid JSON: ${(e as Error).message}`);
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${file}: expected a JSON object`);
-  const positiveInt = (key: string, fallback?: number): number => {
-    const v = raw[key] ?? fallback;
+  // DistilBERT (dim, n_layers, n_heads) and GPT-style configs name the same sizes differently.
+  const key = (name: string): string => (raw[name] === undefined ? (CONFIG_ALIASES[name] ?? []).find((a) => raw[a] !== undefined) ?? name : name);
+  const positiveInt = (name: string, fallback?: number): number => {
+    const k = key(name);
+    const v = raw[k] ?? fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-      throw new UserError(`${file}: "${key}" must be a positive integer, got ${JSON.stringify(raw[key])}`);
+      const also = CONFIG_ALIASES[name] ? ` (or ${CONFIG_ALIASES[name].map((a) => `"${a}"`).join(' / ')})` : '';
+      throw new UserError(`${file}: "${name}"${also} must be a positive integer, got ${JSON.stringify(raw[k])}`);
     }
     return v;
   };
@@ -62,12 +78,15 @@ export function readTeacherConfig(file: string): TeacherConfig {
     num_attention_heads: positiveInt('num_attention_heads'),
     max_position_embeddings: positiveInt('max_position_embeddings', 512),
     vocab_size: optionalInt('vocab_size'),
-    type_vocab_size: optionalInt('type_vocab_size'),
+    // DeBERTa-v2 says 0 when it has no segment embeddings.
+    type_vocab_size: raw.type_vocab_size === 0 ? 0 : optionalInt('type_vocab_size'),
     num_labels: optionalInt('num_labels'),
     problem_type: typeof raw.problem_type === 'string' ? raw.problem_type : undefined,
     model_type: typeof raw.model_type === 'string' ? raw.model_type : undefined,
     raw,
   };
+  if (raw.intermediate_size !== undefined || raw.hidden_dim !== undefined) config.intermediate_size = positiveInt('intermediate_size');
+  if (typeof raw.embedding_size === 'number' && raw.embedding_size !== config.hidden_size) config.embedding_size = raw.embedding_size;
   if (raw.id2label !== undefined) {
     const m = raw.id2label;
     if (!m || typeof m !== 'object' || Object.values(m).some((v) => typeof v !== 'string')) {

@@ -7,9 +7,17 @@ import type { GraphIndex, IndexedNode } from '../onnx/graph.ts';
 import { UserError } from '../util/errors.ts';
 
 export interface LayerNormSite {
-  kind: 'fused' | 'decomposed';
-  /** The normalised tensor X. */
+  /**
+   * fused: LayerNormalization; decomposed: ReduceMean/Sub/Pow/Sqrt/Div; skip: onnxruntime's
+   * SkipLayerNormalization (LayerNorm(input + skip [+ bias])); embed: onnxruntime's
+   * EmbedLayerNormalization (gathers and LayerNorm in one op).
+   */
+  kind: 'fused' | 'decomposed' | 'skip' | 'embed';
+  /** The normalised tensor X (skip: the first of the summed inputs; embed: input_ids). */
   input: string;
+  /** skip: the second summed input (the residual) and the optional bias added with it. */
+  skip?: string;
+  skipBias?: string;
   /** The LayerNorm's result. */
   output: string;
   /** Constant tensors holding gamma and beta. */
@@ -38,10 +46,18 @@ export interface BertStructure {
   /** Per layer: the LayerNorm after self-attention and the one closing the layer (its output). */
   attentionNorms: LayerNormSite[];
   outputNorms: LayerNormSite[];
+  /** Empty when onnxruntime fused attention into one op per layer (see fusedAttention). */
   attention: AttentionSite[];
+  /** The fused op (e.g. "Attention") that holds each layer's Softmax, when there is no Softmax to expose. */
+  fusedAttention?: string;
+  /** ELECTRA / ALBERT: the linear layer widening the embeddings (hidden[0] is its output). */
+  embeddingProjection?: { output: string; matmul: IndexedNode };
   /** hidden[0] = embedding output, hidden[i] = output of layer i (Features convention). */
   hidden: string[];
 }
+
+/** onnxruntime contrib ops that replace parts of the encoder, named in refusals. */
+export const FUSED_OPS = ['Attention', 'MultiHeadAttention', 'EmbedLayerNormalization', 'SkipLayerNormalization', 'FusedMatMul', 'BiasGelu', 'FastGelu', 'FusedGemm', 'QAttention', 'GroupQueryAttention'];
 
 /** Ops a value passes through unchanged in meaning (layout, dtype, dropout at inference). */
 const PASSTHROUGH = new Set(['Dropout', 'Identity', 'Cast']);
@@ -89,12 +105,23 @@ export function findLayerNorms(g: GraphIndex): LayerNormSite[] {
   for (const n of g.nodes) {
     if (n.op === 'LayerNormalization' && n.inputs.length >= 3) {
       sites.push({ kind: 'fused', input: n.inputs[0], output: n.outputs[0], scale: n.inputs[1], bias: n.inputs[2], first: n.index, last: n.index });
+    } else if (n.op === 'SkipLayerNormalization' || n.op === 'SkipSimplifiedLayerNormalization') {
+      const [input, skip, scale, bias, skipBias] = n.inputs;
+      sites.push({ kind: 'skip', input, skip, skipBias: skipBias || undefined, output: n.outputs[0], scale, bias: bias ?? '', first: n.index, last: n.index });
+    } else if (n.op === 'EmbedLayerNormalization') {
+      // inputs: input_ids, segment_ids, word, position, segment tables, gamma, beta, mask
+      sites.push({ kind: 'embed', input: n.inputs[0], output: n.outputs[0], scale: n.inputs[5], bias: n.inputs[6], first: n.index, last: n.index });
     } else if (n.op === 'ReduceMean') {
       const site = decomposedLayerNorm(g, n);
       if (site) sites.push(site);
     }
   }
   return sites.sort((a, b) => a.last - b.last);
+}
+
+/** MatMul, or onnxruntime's FusedMatMul (transposes and a scale folded in; offline level 99). */
+export function isMatMul(n: IndexedNode): boolean {
+  return n.op === 'MatMul' || (n.op === 'FusedMatMul' && n.domain === 'com.microsoft');
 }
 
 /** Nearest MatMul with two computed (non-constant) inputs, walking back from `tensor`. */
@@ -105,7 +132,7 @@ function findScoresMatMul(g: GraphIndex, tensor: string, depth = 6): IndexedNode
     for (const t of frontier) {
       const p = g.producer(t);
       if (!p) continue;
-      if (p.op === 'MatMul' && !g.isConstant(p.inputs[0]) && !g.isConstant(p.inputs[1])) return p;
+      if (isMatMul(p) && !g.isConstant(p.inputs[0]) && !g.isConstant(p.inputs[1])) return p;
       next.push(...p.inputs.filter((i) => i && !g.isConstant(i)));
     }
     frontier = next;
@@ -117,7 +144,7 @@ function findScoresMatMul(g: GraphIndex, tensor: string, depth = 6): IndexedNode
 export function findAttentionSites(g: GraphIndex): AttentionSite[] {
   const sites: AttentionSite[] = [];
   for (const s of g.nodesOf('Softmax')) {
-    const contextMatMul = followPassthrough(g, s.outputs[0]).find((c) => c.op === 'MatMul');
+    const contextMatMul = followPassthrough(g, s.outputs[0]).find(isMatMul);
     const scoresMatMul = findScoresMatMul(g, s.inputs[0]);
     if (contextMatMul && scoresMatMul) sites.push({ softmax: s, scores: s.inputs[0], probs: s.outputs[0], contextMatMul, scoresMatMul });
   }
@@ -125,15 +152,22 @@ export function findAttentionSites(g: GraphIndex): AttentionSite[] {
 }
 
 function describe(g: GraphIndex, norms: LayerNormSite[], attention: AttentionSite[]): string {
-  const fused = norms.filter((n) => n.kind === 'fused').length;
+  const kinds = (k: LayerNormSite['kind']) => norms.filter((n) => n.kind === k).length;
   const counts = g.opCounts();
+  const fusedOps = FUSED_OPS.filter((op) => counts[op]).map((op) => `${counts[op]} ${op}`);
   return (
     `found ${attention.length} self-attention Softmax node(s) (${counts.Softmax ?? 0} Softmax in all), ` +
-    `${norms.length} LayerNorm(s) (${fused} fused LayerNormalization, ${norms.length - fused} decomposed ReduceMean/Sub/Pow/Sqrt/Div), ` +
+    `${norms.length} LayerNorm(s) (${kinds('fused')} LayerNormalization, ${kinds('decomposed')} decomposed ReduceMean/Sub/Pow/Sqrt/Div, ` +
+    `${kinds('skip')} SkipLayerNormalization, ${kinds('embed')} EmbedLayerNormalization), ` +
     `inputs [${g.inputNames.join(', ')}], outputs [${g.outputNames.join(', ')}]` +
-    (counts.Attention || counts.MultiHeadAttention ? `; the graph has fused Attention ops (an onnxruntime-optimised export): export the model without attention fusion` : '')
+    (fusedOps.length
+      ? `; onnxruntime fused ops: ${fusedOps.join(', ')} (an onnxruntime-optimised graph): use the model as exported, before onnxruntime's transformer optimizer`
+      : '')
   );
 }
+
+/** onnxruntime's fused attention ops (one per layer), for graphs whose Softmax is inside them. */
+const FUSED_ATTENTION = new Set(['Attention', 'MultiHeadAttention', 'QAttention']);
 
 /** Recognises the encoder or throws a UserError saying what was expected and what was found. */
 export function findBertStructure(g: GraphIndex, what: string): BertStructure {
@@ -142,16 +176,19 @@ export function findBertStructure(g: GraphIndex, what: string): BertStructure {
   const fail = (why: string): never => {
     throw new UserError(`${what} does not look like a BERT encoder: ${why}; ${describe(g, norms, attention)}`);
   };
-  if (attention.length === 0) fail('expected one self-attention Softmax (Q×Kᵀ → Softmax → ×V) per layer');
-  const n = attention.length;
+  // One marker per layer: its self-attention Softmax, or the fused op that holds it.
+  const fused = attention.length === 0 ? g.nodes.filter((n) => FUSED_ATTENTION.has(n.op)) : [];
+  const markers = attention.length > 0 ? attention.map((a) => a.softmax.index) : fused.map((n) => n.index);
+  if (markers.length === 0) fail('expected one self-attention Softmax (Q×Kᵀ → Softmax → ×V) per layer');
+  const n = markers.length;
   const between = (from: number, to: number) => norms.filter((s) => s.last > from && s.last < to);
-  const before = between(-1, attention[0].softmax.index);
+  const before = between(-1, markers[0]);
   if (before.length < 1) fail('expected the embeddings LayerNorm before the first attention Softmax');
   const attentionNorms: LayerNormSite[] = [];
   const outputNorms: LayerNormSite[] = [];
   for (let i = 0; i < n; i++) {
-    const end = i + 1 < n ? attention[i + 1].softmax.index : Infinity;
-    const inLayer = between(attention[i].softmax.index, end);
+    const end = i + 1 < n ? markers[i + 1] : Infinity;
+    const inLayer = between(markers[i], end);
     if (inLayer.length < 2 || (i + 1 < n && inLayer.length !== 2)) {
       fail(`expected 2 LayerNorms in layer ${i + 1} (after attention and after the feed-forward block), found ${inLayer.length}`);
     }
@@ -159,7 +196,32 @@ export function findBertStructure(g: GraphIndex, what: string): BertStructure {
     outputNorms.push(inLayer[1]);
   }
   const embeddingNorm = before[before.length - 1];
-  return { numLayers: n, embeddingNorm, attentionNorms, outputNorms, attention, hidden: [embeddingNorm.output, ...outputNorms.map((s) => s.output)] };
+  const projection = embeddingProjection(g, embeddingNorm.output);
+  return {
+    numLayers: n,
+    embeddingNorm,
+    attentionNorms,
+    outputNorms,
+    attention,
+    fusedAttention: fused.length > 0 ? fused[0].op : undefined,
+    embeddingProjection: projection,
+    hidden: [projection?.output ?? embeddingNorm.output, ...outputNorms.map((s) => s.output)],
+  };
+}
+
+/**
+ * ELECTRA / ALBERT: the embeddings are narrower than the encoder and a linear layer widens them
+ * after their LayerNorm; hidden state 0 (as Hugging Face reports it) is that layer's output.
+ */
+function embeddingProjection(g: GraphIndex, normOutput: string): { output: string; matmul: IndexedNode } | undefined {
+  const users = followPassthrough(g, normOutput).filter((n) => n.op !== 'Shape');
+  if (users.length !== 1) return undefined; // a BERT embedding output feeds Q, K, V and the residual
+  const mm = users[0];
+  const shape = (mm.op === 'MatMul' || mm.op === 'Gemm') && g.isConstant(mm.inputs[1]) ? g.constantShape(mm.inputs[1]) : undefined;
+  if (!shape || shape.length !== 2 || shape[0] === shape[1]) return undefined;
+  if (mm.op === 'Gemm') return { output: mm.outputs[0], matmul: mm };
+  const add = g.consumers(mm.outputs[0]).find((n) => n.op === 'Add' && n.inputs.some((i) => g.isConstant(i)));
+  return { output: add ? add.outputs[0] : mm.outputs[0], matmul: mm };
 }
 
 /** Graph inputs a BERT teacher must have; token_type_ids is optional. */

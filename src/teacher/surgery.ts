@@ -68,6 +68,8 @@ export function addFeatureOutputs(
   model: ModelProto,
   sel: FeatureSelection,
   what: string,
+  /** The classifier output's name (see findLogitsOutput); undefined for encoder-only graphs. */
+  logitsName: string | undefined = (model.graph?.output ?? []).some((o) => o.name === 'logits') ? 'logits' : undefined,
 ): { model: ModelProto; outputs: FeatureOutputs; structure: BertStructure } {
   const copy = onnx.ModelProto.decode(onnx.ModelProto.encode(model).finish());
   const graph = copy.graph!;
@@ -78,9 +80,15 @@ export function addFeatureOutputs(
   checkBertInputs(index, what);
   const structure = findBertStructure(index, what);
   checkSelection(sel, structure.numLayers, what);
+  if (sel.attentionLayers.length > 0 && structure.fusedAttention) {
+    throw new UserError(
+      `${what}: attention is fused into onnxruntime ${structure.fusedAttention} ops (one per layer), so attention maps cannot be read. ` +
+        'Hidden states and logits can: cache without attention (attention layers none) and train without attention losses, or export the model without attention fusion',
+    );
+  }
 
   const outputs: FeatureOutputs = { hidden: new Map(), scores: new Map(), probs: new Map() };
-  if (index.outputNames.includes('logits')) outputs.logits = 'logits';
+  outputs.logits = logitsName;
   const opset = (copy.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version;
   const clipBounds = sel.float16 ? addClipBounds(graph, Number(opset ?? 0)) : undefined;
   const expose = (tensor: string, name: string) => {

@@ -11,6 +11,7 @@ import { UserError } from '../util/errors.ts';
 import { loadTeacherFolder, type TeacherFolder } from './folder.ts';
 import { createSession, type OnnxSession, type OutputTensor, type ProviderPreference, type TensorFeed } from './session.ts';
 import { checkBertInputs } from './structure.ts';
+import { findLogitsOutput, graphInputs, logitsNotice, positionLimit, positionTableRows, type GraphInput, type PositionLimit } from './inputs.ts';
 import { addFeatureOutputs, type AttentionKind, type FeatureOutputs, type FeatureSelection } from './surgery.ts';
 import { wordEmbeddingRows } from './weights.ts';
 
@@ -50,6 +51,9 @@ export class Teacher {
     readonly hasTokenTypeIds: boolean,
     /** The ONNX file the session runs: the user's, or the modified copy in workDir. */
     readonly runPath: string,
+    /** The graph's inputs as declared (element types, fixed dimensions). */
+    readonly inputs: GraphInput[],
+    readonly positions: PositionLimit,
   ) {}
 
   static async load(dir: string, opts: TeacherOptions = {}): Promise<Teacher> {
@@ -80,11 +84,22 @@ export class Teacher {
     if (rows !== undefined && rows !== folder.tokenizer.vocabSize) {
       throw new UserError(`${what}: its word embedding has ${rows} rows but the tokenizer in ${dir} has ${folder.tokenizer.vocabSize} tokens`);
     }
+    const inputs = graphInputs(proto.graph!, what);
+    const logits = findLogitsOutput(proto.graph!, folder.config.num_labels);
+    const warn = logitsNotice(what, logits);
+    if (warn) (opts.notice ?? ((m: string) => process.stderr.write(m + '\n')))(warn);
+    const positions = positionLimit(folder.config, positionTableRows(index, rows));
     let runPath = folder.onnxPath;
     let outputs: FeatureOutputs = { hidden: new Map(), scores: new Map(), probs: new Map() };
     const needsSurgery = selection.hiddenLayers.length > 0 || selection.attentionLayers.length > 0;
+    if (needsSurgery && /^deberta/.test(folder.config.model_type ?? '')) {
+      throw new UserError(
+        `${what}: ${folder.config.model_type} adds disentangled relative-position terms (c2p / p2c) to every attention score, which the BERT-layout ` +
+          'feature finder and student do not model, so hidden states and attention are not read from it. Its logits are: cache with --logits-only and train with logit losses only',
+      );
+    }
     if (needsSurgery) {
-      const result = addFeatureOutputs(proto, selection, what);
+      const result = addFeatureOutputs(proto, selection, what, logits.name);
       if (result.structure.numLayers !== n) {
         throw new UserError(`${what} has ${result.structure.numLayers} attention layers but config.json says num_hidden_layers ${n}`);
       }
@@ -95,47 +110,112 @@ export class Teacher {
       linkExternalData(proto.graph!.initializer ?? [], path.dirname(folder.onnxPath), opts.workDir);
       saveModelProto(result.model, runPath);
       outputs = result.outputs;
-    } else if (index.outputNames.includes('logits')) {
-      outputs.logits = 'logits';
+    } else if (logits.name) {
+      outputs.logits = logits.name;
     }
-    if (!outputs.logits && !needsSurgery) throw new UserError(`${what} has no "logits" output; it has [${index.outputNames.join(', ')}]`);
+    if (!outputs.logits && !needsSurgery) throw new UserError(`${what} has no "logits" output and no single rank-2 output to take for it; it has [${index.outputNames.join(', ')}]`);
     const session = await createSession(runPath, { provider: opts.provider, intraOpThreads: opts.intraOpThreads, notice: opts.notice });
-    return new Teacher(folder, session, outputs, selection, hasTokenTypeIds, runPath);
+    return new Teacher(folder, session, outputs, selection, hasTokenTypeIds, runPath, inputs, positions);
   }
 
   get provider(): string {
     return this.session.provider;
   }
 
+  /** Longest sequence the teacher takes: its position table's rows less RoBERTa's offset, or a fixed input length. */
   get maxPositions(): number {
-    return this.folder.config.max_position_embeddings;
+    const fixed = this.fixedLength;
+    return fixed !== undefined ? Math.min(fixed, this.positions.limit) : this.positions.limit;
   }
 
-  /** Feeds for one padded batch (ids, mask and token types as int64). */
+  /** The sequence length of a fixed-shape export (batches are padded to it). */
+  get fixedLength(): number | undefined {
+    return this.inputs.find((i) => i.name === 'input_ids')?.dims[1];
+  }
+
+  /**
+   * Feeds for one padded batch, in the element types the graph declares; padded to a fixed-shape
+   * export's sequence length (outputs are cut back in run()).
+   */
   feeds(batch: Batch): Record<string, TensorFeed> {
     if (batch.seqLen > this.maxPositions) {
-      throw new UserError(`a batch has sequence length ${batch.seqLen}, longer than the teacher's max_position_embeddings ${this.maxPositions}`);
+      const why = this.fixedLength !== undefined && this.fixedLength < this.positions.limit ? `its fixed input length` : `its position table${this.positions.offset ? ` (${this.positions.rows} rows less the offset ${this.positions.offset})` : ''}`;
+      throw new UserError(`a batch has sequence length ${batch.seqLen}, longer than the teacher takes: ${this.maxPositions} by ${why}; lower --max-length to at most ${this.maxPositions}`);
     }
-    const dims = [batch.size, batch.seqLen];
-    const feeds: Record<string, TensorFeed> = {
-      input_ids: { data: batch.inputIds, dims, type: 'int64' },
-      attention_mask: { data: batch.attentionMask, dims, type: 'int64' },
+    const L = this.fixedLength ?? batch.seqLen;
+    const pad = (data: ArrayLike<number>, fill: number): ArrayLike<number> => {
+      if (L === batch.seqLen) return data;
+      const out = new Int32Array(batch.size * L).fill(fill);
+      for (let b = 0; b < batch.size; b++) for (let i = 0; i < batch.seqLen; i++) out[b * L + i] = data[b * batch.seqLen + i];
+      return out;
     };
-    if (this.hasTokenTypeIds) feeds.token_type_ids = { data: batch.tokenTypeIds, dims, type: 'int64' };
+    const dims = [batch.size, L];
+    const type = (name: string) => this.inputs.find((i) => i.name === name)?.type ?? 'int64';
+    const feeds: Record<string, TensorFeed> = {
+      input_ids: { data: pad(batch.inputIds, this.folder.tokenizer.padId), dims, type: type('input_ids') },
+      attention_mask: { data: pad(batch.attentionMask, 0), dims, type: type('attention_mask') },
+    };
+    if (this.hasTokenTypeIds) feeds.token_type_ids = { data: pad(batch.tokenTypeIds, 0), dims, type: type('token_type_ids') };
     return feeds;
   }
 
   async run(batch: Batch, opts: { logitsOnly?: boolean } = {}): Promise<TeacherOutputs> {
+    const fixedBatch = this.inputs.find((i) => i.name === 'input_ids')?.dims[0];
+    if (fixedBatch !== undefined && fixedBatch !== batch.size) return this.runInChunks(batch, fixedBatch, opts);
     const o = this.outputs;
     const wanted = opts.logitsOnly ? [o.logits!] : [o.logits, ...o.hidden.values(), ...o.scores.values(), ...o.probs.values()].filter((x): x is string => !!x);
-    const r = await this.session.run(this.feeds(batch), wanted);
+    const raw = await this.session.run(this.feeds(batch), wanted);
+    const r = this.fixedLength !== undefined && this.fixedLength !== batch.seqLen ? cropSequence(raw, batch.seqLen, this.outputs) : raw;
     const pick = (m: Map<number, string>) => new Map(opts.logitsOnly ? [] : [...m].map(([l, name]) => [l, r[name]] as const));
     return { logits: o.logits ? r[o.logits] : undefined, hidden: pick(o.hidden), scores: pick(o.scores), probs: pick(o.probs) };
+  }
+
+  /** A fixed-batch export (e.g. batch 1) runs `size` rows at a time; the pieces are joined on axis 0. */
+  private async runInChunks(batch: Batch, size: number, opts: { logitsOnly?: boolean }): Promise<TeacherOutputs> {
+    const parts: TeacherOutputs[] = [];
+    const L = batch.seqLen;
+    for (let start = 0; start < batch.size; start += size) {
+      const rows = Array.from({ length: size }, (_, k) => Math.min(start + k, batch.size - 1));
+      const take = (d: Int32Array) => Int32Array.from(rows.flatMap((r) => Array.from(d.subarray(r * L, (r + 1) * L))));
+      const piece: Batch = { ...batch, size, inputIds: take(batch.inputIds), attentionMask: take(batch.attentionMask), tokenTypeIds: take(batch.tokenTypeIds), lengths: rows.map((r) => batch.lengths[r]), indices: rows.map((r) => batch.indices[r]) };
+      parts.push(await this.run(piece, opts));
+    }
+    const join = (ts: (OutputTensor | undefined)[]): OutputTensor | undefined => {
+      if (!ts[0]) return undefined;
+      const per = ts[0].data.length / ts[0].dims[0];
+      const data = new Float32Array(batch.size * per);
+      ts.forEach((t, i) => data.set(t!.data.subarray(0, Math.min(size, batch.size - i * size) * per), i * size * per));
+      return { data, dims: [batch.size, ...ts[0].dims.slice(1)] };
+    };
+    const joinMap = (key: 'hidden' | 'scores' | 'probs') => new Map([...parts[0][key].keys()].map((l) => [l, join(parts.map((p) => p[key].get(l)))!] as const));
+    return { logits: join(parts.map((p) => p.logits)), hidden: joinMap('hidden'), scores: joinMap('scores'), probs: joinMap('probs') };
   }
 
   async dispose(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** Cuts a fixed-length export's [B, Lfixed, …] features back to the batch's length (hidden on axis 1, attention on axes 2 and 3). */
+function cropSequence(r: Record<string, OutputTensor>, L: number, o: FeatureOutputs): Record<string, OutputTensor> {
+  const out: Record<string, OutputTensor> = { ...r };
+  const crop = (t: OutputTensor, attention: boolean): OutputTensor => {
+    const [B, ...rest] = t.dims;
+    const src = t.data;
+    if (!attention) {
+      const [Lf, H] = rest;
+      const data = new Float32Array(B * L * H);
+      for (let b = 0; b < B; b++) data.set(src.subarray(b * Lf * H, (b * Lf + L) * H), b * L * H);
+      return { data, dims: [B, L, H] };
+    }
+    const [A, Lf] = rest;
+    const data = new Float32Array(B * A * L * L);
+    for (let b = 0; b < B * A; b++) for (let i = 0; i < L; i++) data.set(src.subarray((b * Lf + i) * Lf, (b * Lf + i) * Lf + L), (b * L + i) * L);
+    return { data, dims: [B, A, L, L] };
+  };
+  for (const name of o.hidden.values()) if (r[name]) out[name] = crop(r[name], false);
+  for (const name of [...o.scores.values(), ...o.probs.values()]) if (r[name]) out[name] = crop(r[name], true);
+  return out;
 }
 
 /** The modified model sits in another folder; its external data files (models over 2 GB) are linked there. */

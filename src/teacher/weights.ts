@@ -8,7 +8,9 @@ import { GraphIndex, intAttr, floatAttr, type IndexedNode } from '../onnx/graph.
 import { loadModelProto } from '../onnx/proto.ts';
 import { embeddingParamNames, headParamNames, layerParamNames } from '../student/param-names.ts';
 import { UserError } from '../util/errors.ts';
-import { checkBertInputs, findBertStructure, type BertStructure } from './structure.ts';
+import { checkBertInputs, findBertStructure, FUSED_OPS, type BertStructure } from './structure.ts';
+import type { TeacherConfig } from './folder.ts';
+import { findLogitsOutput, positionLimit } from './inputs.ts';
 
 export interface WeightTensor {
   shape: number[];
@@ -26,6 +28,8 @@ export interface ExtractedWeights {
   weights: Map<string, WeightTensor>;
   /** Student parameter names the graph does not hold (e.g. a constant-folded token-type table). */
   missing: string[];
+  /** What was adapted or left out on the way, one line each (for the init report). */
+  notes: string[];
 }
 
 interface Linear {
@@ -49,10 +53,10 @@ function constant(g: GraphIndex, name: string): WeightTensor {
 function linearFrom(g: GraphIndex, tensor: string): Linear | undefined {
   const p = g.producer(tensor);
   if (!p) return undefined;
-  if (p.op === 'MatMul' && g.isInitializer(p.inputs[1]) && g.constantShape(p.inputs[1])!.length === 2) {
+  if (p.op === 'MatMul' && g.isConstant(p.inputs[1]) && g.constantShape(p.inputs[1])!.length === 2) {
     return { kernel: constant(g, p.inputs[1]), input: p.inputs[0] };
   }
-  if (p.op === 'Gemm' && g.isInitializer(p.inputs[1]) && !intAttr(p, 'transA')) {
+  if (p.op === 'Gemm' && g.isConstant(p.inputs[1]) && !intAttr(p, 'transA')) {
     let kernel = constant(g, p.inputs[1]);
     if (intAttr(p, 'transB')) {
       const [rows, cols] = kernel.shape;
@@ -141,12 +145,43 @@ function extractEmbeddings(g: GraphIndex, s: BertStructure, put: (name: string, 
   if (types) put(typeName, constant(g, types.inputs[0]));
 }
 
-export function extractFromGraph(g: GraphIndex, what: string): ExtractedWeights {
+/** Activations between the pooled token and the classifier that a head may use. */
+const HEAD_ACTIVATIONS = new Set(['Tanh', 'Relu', 'Gelu', 'Erf', 'BiasGelu', 'FastGelu']);
+
+export function extractFromGraph(g: GraphIndex, what: string, config?: TeacherConfig): ExtractedWeights {
   checkBertInputs(g, what);
   const s = findBertStructure(g, what);
+  const refuse = (found: string): never => {
+    throw new UserError(`${what}: ${found}, which the student (BERT layout) has no counterpart for, so student.init "teacher" cannot copy it; use student.init "random" (distillation still works)`);
+  };
+  if (s.embeddingProjection) {
+    const [e, h] = g.constantShape(s.embeddingProjection.matmul.inputs[1])!;
+    refuse(`the embeddings are ${e} wide and a projection widens them to ${h} (ELECTRA / ALBERT factorised embeddings)`);
+  }
+  if (s.attention.length === 0) refuse(`attention is fused into onnxruntime ${s.fusedAttention} ops`);
+  const fusedOps = FUSED_OPS.filter((op) => g.nodesOf(op).length > 0);
+  if (fusedOps.length) refuse(`the graph holds onnxruntime fused ops (${fusedOps.join(', ')}) whose weights are laid out differently; use the model as exported, before onnxruntime's optimizer`);
   const weights = new Map<string, WeightTensor>();
+  const notes: string[] = [];
   const put = (name: string, w: WeightTensor) => weights.set(name, w);
   extractEmbeddings(g, s, put);
+  // RoBERTa-style position ids start at padding_idx + 1: the student's row 0 is the teacher's row `offset`.
+  const [, posName, typeName] = embeddingParamNames();
+  const pos = weights.get(posName);
+  if (pos && config) {
+    const { offset, limit } = positionLimit(config, pos.shape[0]);
+    if (offset > 0) {
+      const H = pos.shape[1];
+      put(posName, { shape: [limit, H], data: pos.data.slice(offset * H, (offset + limit) * H) });
+      notes.push(`position table: rows ${offset}..${offset + limit - 1} (RoBERTa's padding_idx + 1 offset) become the student's 0..${limit - 1}`);
+    }
+  }
+  if (!weights.has(typeName) && !g.inputNames.includes('token_type_ids')) {
+    // DistilBERT / RoBERTa exports without segment embeddings: zeros leave the student's sum unchanged.
+    const H = weights.get(embeddingParamNames()[0])!.shape[1];
+    put(typeName, { shape: [1, H], data: new Float32Array(H) });
+    notes.push('token-type table: the teacher has no segment embeddings (or they were folded into a constant); one zero row');
+  }
   const [, , , lnW, lnB] = embeddingParamNames();
   put(lnW, constant(g, s.embeddingNorm.scale));
   put(lnB, constant(g, s.embeddingNorm.bias));
@@ -182,18 +217,28 @@ export function extractFromGraph(g: GraphIndex, what: string): ExtractedWeights 
   }
 
   let numLabels: number | undefined;
-  if (g.outputNames.includes('logits')) {
+  const logitsName = findLogitsOutput(g.graph, config?.num_labels).name;
+  if (logitsName) {
     const [pW, pB, cW, cB] = headParamNames();
-    const classifier = traceLinear(g, 'logits', 'classifier', 3);
-    put(cW, classifier.kernel);
-    if (classifier.bias) put(cB, classifier.bias);
+    const classifier = traceLinear(g, logitsName, 'classifier', 3);
     numLabels = classifier.kernel.shape[1];
+    // The student's head is pooler = tanh(dense(h[CLS])) → classifier (BERT; RoBERTa's dense → tanh → out_proj is the same).
     let t = classifier.input;
-    for (let p = g.producer(t); p && (LAYOUT_OPS.has(p.op) || p.op === 'Tanh'); p = g.producer(t)) t = p.inputs[0];
+    const activations: string[] = [];
+    for (let p = g.producer(t); p && (LAYOUT_OPS.has(p.op) || HEAD_ACTIVATIONS.has(p.op)); p = g.producer(t)) {
+      if (HEAD_ACTIVATIONS.has(p.op)) activations.push(p.op);
+      t = p.inputs[0];
+    }
     const pooler = linearFrom(g, t);
-    if (pooler) {
-      put(pW, pooler.kernel);
-      if (pooler.bias) put(pB, pooler.bias);
+    if (activations.some((a) => a !== 'Tanh')) {
+      notes.push(`the teacher's head is dense → ${activations.join('/')} → classifier (DistilBERT's pre_classifier / ELECTRA's head), not the student's dense → Tanh → classifier: pooler and classifier are not copied`);
+    } else {
+      put(cW, classifier.kernel);
+      if (classifier.bias) put(cB, classifier.bias);
+      if (pooler) {
+        put(pW, pooler.kernel);
+        if (pooler.bias) put(pB, pooler.bias);
+      }
     }
   }
 
@@ -209,11 +254,12 @@ export function extractFromGraph(g: GraphIndex, what: string): ExtractedWeights 
     numLabels,
     weights,
     missing: all.filter((n) => !weights.has(n)),
+    notes,
   };
 }
 
 /** Reads a teacher ONNX file and returns its weights under student parameter names, tfjs layout. */
-export function extractBertWeights(onnxPath: string): ExtractedWeights {
+export function extractBertWeights(onnxPath: string, config?: TeacherConfig): ExtractedWeights {
   const model = loadModelProto(onnxPath);
-  return extractFromGraph(new GraphIndex(model.graph!, path.dirname(onnxPath)), `teacher model ${onnxPath}`);
+  return extractFromGraph(new GraphIndex(model.graph!, path.dirname(onnxPath)), `teacher model ${onnxPath}`, config);
 }

@@ -103,7 +103,7 @@ describe('tokenizer bad input', () => {
   });
   it('folder without tokenizer files', async () => {
     const d = fs.mkdtempSync(path.join(tmp, 'empty-'));
-    expect(await errorOf(() => loadTokenizer(d))).toMatch(/no tokenizer\.json or vocab\.txt in this folder/);
+    expect(await errorOf(() => loadTokenizer(d))).toMatch(/no tokenizer in this folder \(expected tokenizer\.json, vocab\.txt, or vocab\.json \+ merges\.txt\)/);
   });
   it('vocab missing a special token', async () => {
     expect(await errorOf(() => loadTokenizer(writeVocab(VOCAB.filter((t) => t !== '[MASK]'))))).toMatch(/lacks the special token\(s\) \[MASK\]/);
@@ -111,10 +111,15 @@ describe('tokenizer bad input', () => {
   it('duplicate vocab entry names both lines', async () => {
     expect(await errorOf(() => loadTokenizer(writeVocab([...VOCAB, 'film'])))).toMatch(/vocab\.txt:18: duplicate token "film" \(first on line 7\)/);
   });
-  it('non-WordPiece tokenizer.json', async () => {
+  it('tokenizer.json of an unsupported model type', async () => {
+    const file = path.join(tmp, 'wordlevel-tokenizer.json');
+    fs.writeFileSync(file, JSON.stringify({ model: { type: 'WordLevel', vocab: {} } }));
+    expect(await errorOf(() => loadTokenizer(file))).toMatch(/expected a WordPiece, BPE or Unigram tokenizer \(model.type\), got "WordLevel"/);
+  });
+  it('tokenizer.json the library cannot build', async () => {
     const file = path.join(tmp, 'bpe-tokenizer.json');
     fs.writeFileSync(file, JSON.stringify({ model: { type: 'BPE', vocab: {} } }));
-    expect(await errorOf(() => loadTokenizer(file))).toMatch(/expected a BERT WordPiece tokenizer \(model.type "WordPiece"\), got "BPE"/);
+    expect(await errorOf(() => loadTokenizer(file))).toMatch(/bpe-tokenizer\.json: the tokenizer library cannot build this tokenizer/);
   });
   it('tokenizer.json that is not JSON', async () => {
     const file = path.join(tmp, 'broken-tokenizer.json');

@@ -97,7 +97,7 @@ describe('bad teacher input gives a clear UserError', () => {
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
     config.num_hidden_layers = 'three';
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-    expect((await loadError(dir)).message).toBe(`${path.join(dir, 'config.json')}: "num_hidden_layers" must be a positive integer, got "three"`);
+    expect((await loadError(dir)).message).toBe(`${path.join(dir, 'config.json')}: "num_hidden_layers" (or "n_layers" / "n_layer" / "num_layers") must be a positive integer, got "three"`);
   });
 
   it('refuses sequences longer than max_position_embeddings', async () => {
@@ -105,7 +105,7 @@ describe('bad teacher input gives a clear UserError', () => {
     try {
       const b = referenceBatch(readReference(17));
       const long = { ...b, seqLen: 41, inputIds: new Int32Array(3 * 41), attentionMask: new Int32Array(3 * 41).fill(1), tokenTypeIds: new Int32Array(3 * 41) };
-      await expect(teacher.run(long)).rejects.toThrow(/sequence length 41, longer than the teacher's max_position_embeddings 40/);
+      await expect(teacher.run(long)).rejects.toThrow(/sequence length 41, longer than the teacher takes: 40 by its position table; lower --max-length to at most 40/);
     } finally {
       await teacher.dispose();
     }
