@@ -257,6 +257,30 @@ class LogitsOnly(torch.nn.Module):
         return self.model(**dict(zip(self.names, args))).logits
 
 
+class GraphInputsVariant(torch.nn.Module):
+    """int32 ids and token types, a float attention mask, as some exporters and runtimes write them."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        return self.model(input_ids=input_ids.long(), attention_mask=attention_mask, token_type_ids=token_type_ids.long()).logits
+
+
+def export_graph_inputs(model, batch, inputs, path):
+    """ts17-inputs: int32 ids, float32 mask, a fixed [3, L + 2] shape and no output names (torch numbers
+    the logits output), the input shapes users bring from fixed-shape and mobile exports."""
+    pad = 2
+    ids = torch.nn.functional.pad(batch["input_ids"], (0, pad), value=0).to(torch.int32)
+    mask = torch.nn.functional.pad(batch["attention_mask"], (0, pad)).to(torch.float32)
+    types = torch.nn.functional.pad(batch["token_type_ids"], (0, pad)).to(torch.int32)
+    torch.onnx.export(GraphInputsVariant(model).eval(), (ids, mask, types), path, input_names=inputs, opset_version=17,
+                      do_constant_folding=True, dynamo=False)
+    return {"exporter": "torchscript", "opset": 17, "inputs": "int32 ids, float32 mask, fixed [3, %d], unnamed output" % ids.shape[1],
+            "bytes": os.path.getsize(path)}
+
+
 def ort_variants(folder, cfg_heads, cfg_hidden):
     """onnxruntime's transformer optimizer (attention fusion finds nothing in transformers 5 graphs, so
     --disable_attention would write the same file and is made only when fusion happened) and the
@@ -334,6 +358,7 @@ def build(name):
             if os.path.exists(path):
                 os.remove(path)
     if name == "bert":
+        exports["ts17-inputs"] = export_graph_inputs(model, batch, inputs, os.path.join(folder, "ts17-inputs.onnx"))
         exports.update(ort_variants(folder, model.config.num_attention_heads, model.config.hidden_size))
     with open(os.path.join(folder, "manifest.json"), "w") as f:
         json.dump({"family": name, "exports": exports}, f, indent=1)

@@ -38,6 +38,8 @@ export interface CacheFingerprint {
   attentionLayers: number[];
   attention: AttentionKind;
   shardBytes: number;
+  /** Teacher logit column of each task label, when not 0, 1, 2, … (labels matched by name). */
+  labelOrder?: number[];
 }
 
 export interface CacheLayout {

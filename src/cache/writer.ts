@@ -22,6 +22,7 @@ import { loadModelProto } from '../onnx/proto.ts';
 import { GraphIndex } from '../onnx/graph.ts';
 import { findBertStructure } from '../teacher/structure.ts';
 import { findLogitsOutput } from '../teacher/inputs.ts';
+import { parseLabelMap, teacherLabelOrder } from '../teacher/labels.ts';
 import * as format from './format.ts';
 import { type BuildInfo, type CacheDtype, type CacheFingerprint, type CacheLayout, type ProgressFile } from './format.ts';
 import { mergeCache, readProgressFiles } from './merge.ts';
@@ -46,6 +47,8 @@ export interface BuildCacheOptions {
    * windows): the split's file is then not read, `dataSha256` identifies the data.
    */
   encoded?: { examples: Encoded[]; dataSha256: string };
+  /** Teacher label name → task label name (see src/teacher/labels.ts). */
+  labelMap?: string | Record<string, string>;
   /** Store no logits even when the graph has them (encoder-only distillation). */
   noLogits?: boolean;
   /** Layers for both hidden states (0 = embeddings) and attention (1-based; 0 is skipped). Default: all. */
@@ -187,6 +190,10 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
     scores: attention === 'scores' || attention === 'both',
     probs: attention === 'probs' || attention === 'both',
   };
+  const labels = layout.logits && layout.numLabels > 0
+    ? teacherLabelOrder(task.labels, config.id2label, layout.numLabels, typeof opts.labelMap === 'string' ? parseLabelMap(opts.labelMap) : opts.labelMap, `teacher ${opts.teacherDir}`)
+    : undefined;
+  if (labels && !labels.identity) notice(`teacher labels matched ${labels.how}`);
   if (layout.logits && layout.numLabels === 0) throw new UserError(`${opts.teacherDir}/config.json: num_labels or id2label is needed to cache logits`);
   if (opts.logitsOnly && !hasLogits) throw new UserError(`teacher model ${folder.onnxPath} has no "logits" output, so a logits-only cache is empty`);
   const fingerprint: CacheFingerprint = {
@@ -206,6 +213,7 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
     attentionLayers,
     attention,
     shardBytes: opts.shardBytes ?? 256e6,
+    ...(labels && !labels.identity && { labelOrder: labels.order }),
   };
   const plan = planCache(lengths, batchSize, layout, fingerprint.shardBytes);
   const gb = plan.totalBytes / 1e9;
@@ -241,7 +249,7 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
     writeFileAtomic(path.join(opts.outDir, 'index.bin'), index);
     teacher = await Teacher.fromFolder(
       folder,
-      { hiddenLayers, attentionLayers, attention, float16: dtype === 'float16', workDir: opts.outDir, provider: opts.provider, intraOpThreads: opts.intraOpThreads, notice },
+      { hiddenLayers, attentionLayers, attention, float16: dtype === 'float16', labelOrder: fingerprint.labelOrder, workDir: opts.outDir, provider: opts.provider, intraOpThreads: opts.intraOpThreads, notice },
       proto,
     );
     if (maxLength > teacher.maxPositions) {

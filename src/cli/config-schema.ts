@@ -27,6 +27,11 @@ export const TeacherSchema = z
     provider: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
     /** onnxruntime intra-op threads; 0 lets onnxruntime decide. */
     threads: int().min(0).default(0),
+    /**
+     * Teacher label name → task label name, when the teacher's config.json id2label names differ from
+     * the task's ("negative=0,positive=1" or {"negative": "0", ...}); logits are put in the task's order.
+     */
+    labelMap: z.union([z.string(), z.record(z.string(), z.string())]).optional(),
   })
   .strict();
 

@@ -43,10 +43,20 @@ export function progressBars(env: RunEnv): { update(label: string, done: number,
   };
 }
 
-/** Reads the teacher's config.json and checks the run config against it (mapping, lengths, init). */
-async function checkTeacher(c: Config) {
+/**
+ * Reads the teacher's config.json and checks the run config against it (mapping, lengths, init).
+ * The cache depends on the teacher and the data only, so `cache` checks the length alone: the
+ * student's depth is not its business.
+ */
+async function checkTeacher(c: Config, scope: 'cache' | 'train' = 'train') {
   const { readTeacherConfig } = await import('../teacher/folder.ts');
   const t = readTeacherConfig(path.join(c.teacher.dir, 'config.json'));
+  if (scope === 'cache') {
+    if (c.data.maxLength > t.max_position_embeddings) {
+      throw new UserError(`config does not fit the teacher in ${c.teacher.dir}:\n  data.maxLength: ${c.data.maxLength} exceeds the teacher's max_position_embeddings (${t.max_position_embeddings})`);
+    }
+    return t;
+  }
   const errs = checkAgainstTeacher(c, {
     numLayers: t.num_hidden_layers,
     hiddenSize: t.hidden_size,
@@ -59,7 +69,7 @@ async function checkTeacher(c: Config) {
 
 /** Builds (or resumes) the teacher cache; `shard` "i/n" builds one part of n. */
 export async function cacheStep(c: Config, env: RunEnv, shard?: string): Promise<void> {
-  await checkTeacher(c);
+  await checkTeacher(c, 'cache');
   const { buildCache } = await import('../cache/writer.ts');
   const bars = progressBars(env);
   const r = await buildCache({

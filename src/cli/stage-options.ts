@@ -76,6 +76,7 @@ export function cacheOptions(c: Config): Omit<BuildCacheOptions, 'onProgress' | 
     maxCacheGb: c.cache.maxCacheGb,
     provider: c.teacher.provider,
     intraOpThreads: c.teacher.threads || undefined,
+    labelMap: c.teacher.labelMap,
   };
 }
 

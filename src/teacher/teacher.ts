@@ -11,6 +11,7 @@ import { UserError } from '../util/errors.ts';
 import { loadTeacherFolder, type TeacherFolder } from './folder.ts';
 import { createSession, type OnnxSession, type OutputTensor, type ProviderPreference, type TensorFeed } from './session.ts';
 import { checkBertInputs } from './structure.ts';
+import { reorderLogits } from './labels.ts';
 import { findLogitsOutput, graphInputs, logitsNotice, positionLimit, positionTableRows, type GraphInput, type PositionLimit } from './inputs.ts';
 import { addFeatureOutputs, type AttentionKind, type FeatureOutputs, type FeatureSelection } from './surgery.ts';
 import { wordEmbeddingRows } from './weights.ts';
@@ -20,6 +21,8 @@ export interface TeacherOptions {
   attentionLayers?: number[];
   /** Default 'scores' (what TinyBERT's attention loss compares). */
   attention?: AttentionKind;
+  /** Teacher logit column of each task label (src/teacher/labels.ts); logits come back in the task's order. */
+  labelOrder?: number[];
   /** Emit hidden states and attention as float16 (see FeatureSelection.float16). */
   float16?: boolean;
   /** Where the modified model is written (never over the user's file); required when features are exposed. */
@@ -54,6 +57,7 @@ export class Teacher {
     /** The graph's inputs as declared (element types, fixed dimensions). */
     readonly inputs: GraphInput[],
     readonly positions: PositionLimit,
+    readonly labelOrder?: number[],
   ) {}
 
   static async load(dir: string, opts: TeacherOptions = {}): Promise<Teacher> {
@@ -115,7 +119,7 @@ export class Teacher {
     }
     if (!outputs.logits && !needsSurgery) throw new UserError(`${what} has no "logits" output and no single rank-2 output to take for it; it has [${index.outputNames.join(', ')}]`);
     const session = await createSession(runPath, { provider: opts.provider, intraOpThreads: opts.intraOpThreads, notice: opts.notice });
-    return new Teacher(folder, session, outputs, selection, hasTokenTypeIds, runPath, inputs, positions);
+    return new Teacher(folder, session, outputs, selection, hasTokenTypeIds, runPath, inputs, positions, opts.labelOrder);
   }
 
   get provider(): string {
@@ -167,7 +171,9 @@ export class Teacher {
     const raw = await this.session.run(this.feeds(batch), wanted);
     const r = this.fixedLength !== undefined && this.fixedLength !== batch.seqLen ? cropSequence(raw, batch.seqLen, this.outputs) : raw;
     const pick = (m: Map<number, string>) => new Map(opts.logitsOnly ? [] : [...m].map(([l, name]) => [l, r[name]] as const));
-    return { logits: o.logits ? r[o.logits] : undefined, hidden: pick(o.hidden), scores: pick(o.scores), probs: pick(o.probs) };
+    const logits = o.logits ? r[o.logits] : undefined;
+    const ordered = logits && this.labelOrder ? { data: reorderLogits(logits.data, this.labelOrder), dims: logits.dims } : logits;
+    return { logits: ordered, hidden: pick(o.hidden), scores: pick(o.scores), probs: pick(o.probs) };
   }
 
   /** A fixed-batch export (e.g. batch 1) runs `size` rows at a time; the pieces are joined on axis 0. */

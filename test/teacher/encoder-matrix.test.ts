@@ -98,3 +98,35 @@ for (const [family, exports] of Object.entries(MATRIX)) {
     }
   });
 }
+
+describe('graph inputs as declared (bert ts17-inputs: int32 ids, float32 mask, fixed [3, L + 2], unnamed logits)', () => {
+  it('feeds the declared types, pads to the fixed length, and takes the only rank-2 output as logits with a warning', async () => {
+    const dir = teacherFolder('bert', 'ts17-inputs', work);
+    const notices: string[] = [];
+    const teacher = await Teacher.load(dir, { attention: 'probs', workDir: path.join(dir, 'w'), notice: (m) => notices.push(m) });
+    try {
+      const ref = readEncoderReference('bert');
+      expect(teacher.inputs.map((i) => [i.name, i.type, i.dims])).toEqual([
+        ['input_ids', 'int32', [3, ref.batch.input_ids[0].length + 2]],
+        ['attention_mask', 'float32', [3, ref.batch.input_ids[0].length + 2]],
+        ['token_type_ids', 'int32', [3, ref.batch.input_ids[0].length + 2]],
+      ]);
+      expect(teacher.outputs.logits).not.toBe('logits');
+      expect(notices.join('\n')).toMatch(/has no output named "logits"; using output ".+" as the logits: it is the only rank-2 output \(\[3, 3\]\), matching num_labels 3/);
+      const out = await teacher.run(encoderBatch(ref));
+      expect(maxAbsDiff(out.logits!.data, ref.logits[0])).toBeLessThan(1e-4);
+      expect(out.hidden.get(2)!.dims).toEqual(ref.hidden[2][1]);
+      expect(maxAbsDiff(realHidden(out.hidden.get(2)!.data, ref.hidden[2][1], ref.lengths), realHidden(ref.hidden[2][0], ref.hidden[2][1], ref.lengths))).toBeLessThan(1e-4);
+      const [values, shape] = ref.attentions[1];
+      expect(maxAbsDiff(realAttention(out.probs.get(2)!.data, shape, ref.lengths), realAttention(values, shape, ref.lengths))).toBeLessThan(1e-4);
+      // A fixed batch of 3 also takes a batch of 1 (run in pieces, padded with copies).
+      const one = encoderBatch(ref);
+      const L = one.seqLen;
+      const single = { ...one, size: 1, inputIds: one.inputIds.slice(0, L), attentionMask: one.attentionMask.slice(0, L), tokenTypeIds: one.tokenTypeIds.slice(0, L), lengths: [ref.lengths[0]], indices: [0] };
+      const r1 = await teacher.run(single);
+      expect(maxAbsDiff(r1.logits!.data, ref.logits[0].slice(0, 3))).toBeLessThan(1e-4);
+    } finally {
+      await teacher.dispose();
+    }
+  });
+});

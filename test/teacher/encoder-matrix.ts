@@ -16,7 +16,7 @@ const FULL: Cell = {};
 const DEBERTA: Cell = { refused: /deberta-v2 adds disentangled relative-position terms.*cache with --logits-only/, logitsOnly: true };
 
 export const MATRIX: Record<string, Record<string, Cell>> = {
-  bert: { ts14: FULL, ts17: FULL, dynamo: FULL, 'ort-fused': FULL, 'ort-level1': FULL, 'ort-level99': FULL },
+  bert: { ts14: FULL, ts17: FULL, dynamo: FULL, 'ts17-inputs': FULL, 'ort-fused': FULL, 'ort-level1': FULL, 'ort-level99': FULL },
   'bert-untrained': { ts14: FULL, ts17: FULL, dynamo: FULL },
   minilm: { ts17: FULL },
   'bert-legacy-mask': {

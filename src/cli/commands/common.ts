@@ -16,6 +16,7 @@ export const RUN_OPTIONS: OptionSpec[] = [
 export const INPUT_OPTIONS: OptionSpec[] = [
   { name: 'task', kind: 'string', arg: '<name|file.json>', help: 'task name (sst2, cola, mrpc, ...) or a task declaration', configKey: 'task' },
   { name: 'teacher', kind: 'string', arg: '<dir>', help: 'teacher folder (config.json, tokenizer, onnx/model.onnx)', configKey: 'teacher.dir' },
+  { name: 'label-map', kind: 'string', arg: '<t=task,…>', help: "teacher label → task label when the teacher's id2label names differ", configKey: 'teacher.labelMap' },
   { name: 'data', kind: 'string', arg: '<dir>', help: "the task's data folder (e.g. a GLUE download's SST-2/)", configKey: 'data.dir' },
   { name: 'max-length', kind: 'int', arg: '<n>', help: 'tokens per example, special tokens included', configKey: 'data.maxLength' },
 ];
