@@ -17,6 +17,8 @@ export interface TeacherCacheLike {
     fingerprint?: Partial<CacheFingerprint>;
     layout?: Partial<CacheLayout>;
     tokenizer?: { vocabSize?: number };
+    /** attentionUnavailable: why the teacher gave no attention (e.g. fused into onnxruntime Attention ops). */
+    teacher?: { attentionUnavailable?: string };
   };
   numExamples: number;
   readExample(i: number): CachedExample;
@@ -142,6 +144,8 @@ function checkAgreement(opened: OpenedTeacher[], intermediate: number, need: Nee
     for (const layer of need.attention) {
       if (!main.attentionPos.has(layer)) {
         const stored = [...main.attentionPos.keys()].map((l) => l + 1).join(', ') || 'none';
+        const fused = main.cache.manifest?.teacher?.attentionUnavailable;
+        if (fused) throw new UserError(`teacher cache ${main.name} holds no attention: the teacher's attention is ${fused}; remove the attention losses (hidden-state and logit losses work)`);
         throw new UserError(`teacher cache ${main.name} does not store the attention of encoder layer ${layer + 1} (0-based match layerT ${layer}; stored layers: ${stored}); rebuild it with that layer or change the layer mapping`);
       }
     }

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { TeacherSet } from '../../src/distill/teachers.ts';
 import { runCli, tempDir } from '../cli/helpers.ts';
 import { teacherFolder } from './encoders.ts';
 import { FIXTURES } from './helpers.ts';
@@ -56,6 +57,13 @@ describe('distill cache on encoder teachers', () => {
     expect(m.layout.attentionLayers).toEqual([]);
     expect(m.layout.hiddenLayers).toEqual([0, 1, 2, 3]);
     expect(m.layout.logits).toBe(true);
+    // Training opens the cache: attention losses are refused up front with the reason, the rest is accepted.
+    const expectation = { studentVocabSize: m.tokenizer.vocabSize, numLabels: 2, task: 'sst2' };
+    const cacheDir = path.join(work, 'fused', 'cache');
+    expect(() => TeacherSet.open([{ cacheDir }], 0, expectation, { hidden: [0, 3], attention: [1], logits: true })).toThrow(
+      /holds no attention: the teacher's attention is fused into onnxruntime Attention ops; remove the attention losses/,
+    );
+    TeacherSet.open([{ cacheDir }], 0, expectation, { hidden: [0, 3], attention: [], logits: true }).close();
   });
 });
 
