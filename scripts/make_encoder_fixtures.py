@@ -10,7 +10,8 @@ MiniLM (BERT-shaped, 384 wide, 12 heads), DeBERTa-v2 (relative attention).
 Exports per family (file names inside the family folder):
   ts14.onnx, ts17.onnx   torch.onnx.export(dynamo=False) at opset 14 / 17 (TorchScript exporter)
   dynamo.onnx            torch.onnx.export(dynamo=True) (onnxscript)
-and, for BERT, onnxruntime's transformer optimizer on ts17.onnx:
+and, for BERT, ts17-inputs.onnx (int32 ids, float32 mask, fixed shape, unnamed logits output) and
+onnxruntime's transformer optimizer on ts17.onnx:
   ort-fused.onnx         optimize_model(model_type="bert") at its defaults (Attention fused)
   ort-noattn.onnx        the same with attention fusion off (--disable_attention)
   ort-level1.onnx        onnxruntime offline optimisation, level 1 (basic)
