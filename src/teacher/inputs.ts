@@ -70,17 +70,19 @@ export interface LogitsOutput {
 
 /**
  * The classifier's output: "logits" by name; else (exports with bare output names such as "285")
- * the only rank-2 output, when its last dimension is free or equals num_labels. Encoder-only
- * graphs ([B, L, H] outputs) have none.
+ * the only rank-2 output not named like a pooler / hidden state, when config.json gives num_labels
+ * and the output's last dimension is free or equals it. Encoder-only graphs have none.
  */
 export function findLogitsOutput(graph: GraphProto, numLabels?: number): LogitsOutput {
   const outputs = graph.output ?? [];
   if (outputs.some((o) => o.name === 'logits')) return { name: 'logits' };
+  // Without num_labels the config describes an encoder, and a rank-2 output is its pooler: no guess.
+  if (numLabels === undefined) return {};
   const rank2 = outputs.filter((o) => {
     const dims = o.type?.tensorType?.shape?.dim;
-    if (!dims || dims.length !== 2) return false;
+    if (!dims || dims.length !== 2 || /pool|hidden|embed/i.test(o.name ?? '')) return false;
     const last = dims[1].dimValue;
-    return numLabels === undefined || last === undefined || last === null || Number(last) === 0 || Number(last) === numLabels;
+    return last === undefined || last === null || Number(last) === 0 || Number(last) === numLabels;
   });
   if (rank2.length !== 1) return {};
   const dims = rank2[0].type!.tensorType!.shape!.dim!.map((d) => (d.dimValue ? String(d.dimValue) : (d.dimParam ?? '?')));
