@@ -27,6 +27,10 @@ export interface Io {
   err(text: string): void;
   /** Stream for progress bars (a TTY gets a live bar). */
   progressStream: NodeJS.WritableStream & { isTTY?: boolean };
+  /** The real stdout, for commands that stream results (backpressure, a reader that closes early). */
+  stdout?: NodeJS.WritableStream;
+  /** Where `-` reads from (default process.stdin). */
+  stdin?: NodeJS.ReadableStream;
 }
 
 export type OptionValues = Record<string, string | number | boolean | (string | number)[] | undefined>;

@@ -15,6 +15,8 @@ export function defaultIo(): Io {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     progressStream: process.stderr,
+    stdout: process.stdout,
+    stdin: process.stdin,
   };
 }
 

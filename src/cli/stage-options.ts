@@ -288,7 +288,8 @@ export function emaOptions(c: Config): Partial<EmaOptions> | null {
 
 /** The student's Hugging Face config: shape from the run config, vocabulary from the teacher, labels from the task. */
 export function studentBertConfig(c: Config, task: TaskSpec, vocabSize: number): BertConfig {
-  const labels = task.labels ?? ['score'];
+  // Readable names ("negative", "positive") where the data's labels are codes ("0", "1"); ids keep the task's order.
+  const labels = task.labelNames ?? task.labels ?? ['score'];
   const s = c.student;
   return {
     ...DEFAULT_BERT_CONFIG,

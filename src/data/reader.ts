@@ -134,6 +134,11 @@ function toExample(
   const example: Example = { index, textA: text(spec.textA, 'text'), source: { file, line: row.line } };
   if (spec.textB !== undefined) example.textB = text(spec.textB, 'text');
   if (spec.label !== undefined) example.label = parseLabel(task, get(spec.label, 'label'), file, row.line);
+  if (spec.id !== undefined) {
+    const id = get(spec.id, 'id');
+    if (typeof id !== 'string' && typeof id !== 'number') throw new UserError(`${file}:${row.line}: id ${JSON.stringify(spec.id)} must be a string or number, got ${typeof id}`);
+    example.id = String(id).trim();
+  }
   return example;
 }
 

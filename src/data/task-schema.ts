@@ -30,6 +30,7 @@ export const taskSchema = z
     displayName: z.string().min(1).optional(),
     format: z.enum(['tsv', 'csv', 'jsonl']),
     labels: z.array(z.string()).min(2).nullable(),
+    labelNames: z.array(z.string().min(1)).optional(),
     metrics: z.array(z.enum(METRIC_NAMES)).min(1),
     devSplit: z.string().min(1).default('dev'),
     splits: z.record(z.string().min(1), splitSchema),
@@ -37,6 +38,9 @@ export const taskSchema = z
   .superRefine((t, ctx) => {
     if (t.labels && new Set(t.labels).size !== t.labels.length) {
       ctx.addIssue({ code: 'custom', path: ['labels'], message: 'labels must be distinct' });
+    }
+    if (t.labelNames && (!t.labels || t.labelNames.length !== t.labels.length || new Set(t.labelNames).size !== t.labelNames.length)) {
+      ctx.addIssue({ code: 'custom', path: ['labelNames'], message: 'expected one distinct name per label (classification tasks only)' });
     }
     const allowed = t.labels === null ? REGRESSION_METRICS : CLASSIFICATION_METRICS;
     t.metrics.forEach((m, i) => {

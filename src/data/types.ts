@@ -26,8 +26,10 @@ export interface TaskSpec {
   /** Official name, e.g. "SST-2"; also the folder name inside a GLUE download. */
   displayName: string;
   format: 'tsv' | 'csv' | 'jsonl';
-  /** Class names in label-id order, or null for regression (STS-B). */
+  /** Class names in label-id order, or null for regression (STS-B). These are the strings the data files use. */
   labels: string[] | null;
+  /** Human-readable names in label-id order for model folders (id2label), when `labels` are codes like "0"/"1". */
+  labelNames?: string[];
   metrics: MetricName[];
   /** Split used for model selection, e.g. "dev" or "dev_matched". */
   devSplit: string;
@@ -41,6 +43,8 @@ export interface Example {
   textB?: string;
   /** Class id (classification) or score (regression); undefined when the split is unlabeled. */
   label?: number;
+  /** The row's own id (the split's `id` column, e.g. a GLUE test file's index), when the split declares one. */
+  id?: string;
   /** Where the row came from, for error messages. */
   source: { file: string; line: number };
 }

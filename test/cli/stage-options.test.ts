@@ -96,7 +96,9 @@ describe('schedules and options', () => {
     const c = cfg({ student: { hiddenSize: 64, numLayers: 2, numHeads: 4, intermediateSize: 256, maxPositions: 128 } });
     const b = opt.studentBertConfig(c, loadTask('sst2'), 313);
     expect(b).toMatchObject({ hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 256, vocab_size: 313, num_labels: 2, problem_type: 'single_label_classification' });
-    expect(b.id2label).toEqual({ 0: '0', 1: '1' });
+    expect(b.id2label).toEqual({ 0: 'negative', 1: 'positive' });
+    expect(b.label2id).toEqual({ negative: 0, positive: 1 });
+    expect(opt.studentBertConfig(c, loadTask('rte'), 313).id2label).toEqual({ 0: 'entailment', 1: 'not_entailment' });
     expect(opt.studentBertConfig(c, loadTask('stsb'), 313)).toMatchObject({ num_labels: 1, problem_type: 'regression' });
   });
 });

@@ -68,6 +68,14 @@ describe('GLUE readers on fixtures in the official layouts', () => {
     expect(train[2].textA).toBe('Susan whispered "Shut up".');
   });
 
+  it("keeps the test files' own id column (the index a GLUE submission needs)", () => {
+    expect(readSplit(loadTask('qqp'), dir('qqp'), 'test').map((e) => e.id)).toEqual(['379']);
+    expect(readSplit(loadTask('sst2'), dir('sst2'), 'test').map((e) => e.id)).toEqual(['0', '1']);
+    expect(readSplit(loadTask('mnli'), dir('mnli'), 'test_mismatched').map((e) => e.id)).toEqual(['0']);
+    // Splits that declare no id column leave it undefined.
+    expect(readSplit(loadTask('sst2'), dir('sst2'), 'dev').map((e) => e.id)).toEqual([undefined, undefined]);
+  });
+
   it('maps MNLI labels in the GLUE order contradiction, entailment, neutral', () => {
     expect(loadTask('mnli').labels).toEqual(['contradiction', 'entailment', 'neutral']);
     expect(loadTask('mnli').devSplit).toBe('dev_matched');
