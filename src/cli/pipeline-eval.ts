@@ -4,7 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Example, TaskSpec } from '../data/types.ts';
+import type { Encoded, Example, TaskSpec } from '../data/types.ts';
+import { QUANTIZED_FILE, type Classifier, type ClassifierOptions } from '../eval/classifier.ts';
 import type { ModelRow } from '../report/html.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
@@ -12,59 +13,106 @@ import type { Config } from './config-schema.ts';
 import type { RunEnv } from './pipeline.ts';
 import { runPaths } from './stage-options.ts';
 
-export type FolderKind = 'onnx' | 'student';
-
-/** An ONNX model folder (teacher or exported student) or a saved tfjs student folder. */
-export function folderKind(dir: string): FolderKind {
-  if (!fs.existsSync(dir)) throw new UserError(`model folder ${dir} does not exist`);
-  if (fs.existsSync(path.join(dir, 'onnx', 'model.onnx')) || fs.existsSync(path.join(dir, 'model.onnx'))) return 'onnx';
-  if (fs.existsSync(path.join(dir, 'model.safetensors'))) return 'student';
-  throw new UserError(`${dir} is neither an ONNX model folder (onnx/model.onnx) nor a saved student (model.safetensors)`);
-}
+export { folderKind, type FolderKind } from '../eval/classifier.ts';
 
 export interface EvaluateFolderOptions {
   task: TaskSpec;
   examples: Example[];
-  maxLength: number;
+  /** Tokens per example; default (and maximum) the model's max_position_embeddings. */
+  maxLength?: number;
   batchSize: number;
   /** Batch sizes to time (ONNX folders only); empty: no timing. */
   latencyBatchSizes: readonly number[];
   latencyRuns: number;
   provider?: 'auto' | 'cpu' | 'cuda';
   threads?: number;
+  /** Score onnx/model_quantized.onnx instead of onnx/model.onnx. */
+  quantized?: boolean;
+  /** tfjs backend for a saved student folder (default auto). */
+  backend?: ClassifierOptions['backend'];
 }
 
-/** Scores one folder on labeled examples; ONNX folders also get size, parameter count and latency. */
-export async function evaluateFolder(name: string, dir: string, o: EvaluateFolderOptions): Promise<ModelRow> {
-  if (folderKind(dir) === 'onnx') {
-    const { openOnnxClassifier, onnxModelStats, scoreOnnx, latencyMs } = await import('../report/measure.ts');
-    const model = await openOnnxClassifier(dir, { provider: o.provider, threads: o.threads });
-    try {
-      const { metrics } = await scoreOnnx(model, o.task, o.examples, o.maxLength, o.batchSize);
-      const { encodeExamples } = await import('../data/batching.ts');
-      const encoded = encodeExamples(model.folder.tokenizer, o.examples.slice(0, Math.max(0, ...o.latencyBatchSizes)), o.maxLength);
-      const latency = o.latencyBatchSizes.length ? await latencyMs(model, encoded, o.latencyBatchSizes, o.latencyRuns) : undefined;
-      const { params, sizeBytes } = onnxModelStats(dir);
-      return { name, params, sizeBytes, latencyMs: latency, metrics };
-    } finally {
-      await model.dispose();
-    }
-  }
-  const { loadStudentFolder } = await import('../student/folder.ts');
-  const { loadTokenizer } = await import('../data/tokenizer.ts');
-  const { evaluateStudent } = await import('../eval/evaluate.ts');
-  const student = await loadStudentFolder(dir);
+/** A scored folder: the table row and the per-example predictions (for agreement, not written to eval.json). */
+export interface ScoredFolder {
+  row: ModelRow;
+  predictions: number[];
+}
+
+/** Scores one folder (ONNX fp32/int8 or saved student) on the examples; ONNX folders also get size, parameters and latency. */
+export async function scoreFolder(name: string, dir: string, o: EvaluateFolderOptions): Promise<ScoredFolder> {
+  const { openClassifier, resolveMaxLength, argmax } = await import('../eval/classifier.ts');
+  const { confusionMatrix, regressionSample } = await import('../eval/analysis.ts');
+  const started = performance.now();
+  const model = await openClassifier(dir, { quantized: o.quantized, provider: o.provider, threads: o.threads, backend: o.backend });
   try {
-    const tok = await loadTokenizer(dir);
-    const encoded = o.examples.map((e) => tok.encode(e.textA, e.textB, o.maxLength));
+    const maxLength = resolveMaxLength(model, o.maxLength);
+    if (!o.task.labels !== model.regression || (o.task.labels && o.task.labels.length !== model.numOutputs)) {
+      throw new UserError(
+        `${dir}: the model has ${model.regression ? 'a regression head' : `${model.numOutputs} classes`} but task ${o.task.name} ` +
+          (o.task.labels ? `has ${o.task.labels.length} labels` : 'is a regression task'),
+      );
+    }
+    const encoded = o.examples.map((e) => model.tokenizer.encode(e.textA, e.textB, maxLength));
+    const logits = await model.logits(encoded, o.batchSize);
+    const n = model.numOutputs;
+    const predictions = o.examples.map((_, i) => (model.regression ? logits[i] : argmax(logits.subarray(i * n, (i + 1) * n))));
     const labels = o.examples.map((e) => e.label);
-    const r = evaluateStudent(student, encoded, labels, o.task, o.batchSize);
-    let params = 0;
-    for (const v of student.params.values()) params += v.size;
-    return { name, params, sizeBytes: fs.statSync(path.join(dir, 'model.safetensors')).size, metrics: r.metrics };
+    const labeled = labels.length > 0 && labels.every((l) => l !== undefined);
+    const { computeTaskMetrics } = await import('../metrics/metrics.ts');
+    const row: ModelRow = { name, runtime: model.runtime, maxLength, precision: o.quantized ? 'int8' : 'fp32' };
+    if (labeled) {
+      row.metrics = computeTaskMetrics(o.task, predictions, labels as number[]);
+      if (o.task.labels) row.confusion = confusionMatrix(predictions, labels as number[], o.task.labels.length);
+      else row.scatter = regressionSample(predictions, labels as number[], 2000);
+    }
+    if (model.kind === 'onnx') {
+      const { onnxModelStats } = await import('../report/measure.ts');
+      const { params, sizeBytes } = onnxModelStats(dir, model.file);
+      Object.assign(row, { params, sizeBytes });
+      if (o.latencyBatchSizes.length) row.latencyMs = await latencyMs(model, encoded, o.latencyBatchSizes, o.latencyRuns);
+    } else {
+      row.sizeBytes = fs.statSync(model.file).size;
+      const { readSafetensors } = await import('../io/safetensors.ts');
+      let params = 0;
+      for (const t of readSafetensors(model.file).tensors.values()) params += t.shape.reduce((a, b) => a * b, 1);
+      row.params = params;
+    }
+    row.wallSeconds = (performance.now() - started) / 1000;
+    return { row, predictions };
   } finally {
-    student.dispose();
+    await model.dispose();
   }
+}
+
+/** Scores one folder; see scoreFolder. */
+export async function evaluateFolder(name: string, dir: string, o: EvaluateFolderOptions): Promise<ModelRow> {
+  return (await scoreFolder(name, dir, o)).row;
+}
+
+/** Median wall time (ms) of one forward pass at each batch size, over the first examples (cycled), after two warm-up runs. */
+async function latencyMs(model: Classifier, encoded: Encoded[], batchSizes: readonly number[], runs: number): Promise<Record<number, number>> {
+  if (encoded.length === 0) throw new UserError('latency: no examples to time');
+  const { median } = await import('../report/measure.ts');
+  const out: Record<number, number> = {};
+  for (const b of batchSizes) {
+    const rows = Array.from({ length: b }, (_, i) => encoded[i % encoded.length]);
+    const times: number[] = [];
+    for (let r = 0; r < runs + 2; r++) {
+      const t0 = performance.now();
+      await model.logits(rows, b);
+      if (r >= 2) times.push(performance.now() - t0);
+    }
+    out[b] = median(times);
+  }
+  return out;
+}
+
+/** Share of examples on which two prediction lists agree (regression: within 1% of the gold range, here |Δ| < 0.05). */
+export function agreement(a: readonly number[], b: readonly number[], regression: boolean): number {
+  if (a.length !== b.length || a.length === 0) return Number.NaN;
+  let same = 0;
+  for (let i = 0; i < a.length; i++) if (regression ? Math.abs(a[i] - b[i]) < 0.05 : a[i] === b[i]) same++;
+  return same / a.length;
 }
 
 export interface EvalFile {
@@ -109,11 +157,21 @@ export async function evalStep(c: Config, env: RunEnv): Promise<EvalFile> {
     latencyRuns: c.eval.latencyRuns,
     provider: c.teacher.provider,
     threads: c.teacher.threads || undefined,
+    backend: c.backend,
   };
   const models: ModelRow[] = [await evaluateFolder('teacher', c.teacher.dir, common)];
   const studentDir = fs.existsSync(paths.exportDir) ? paths.exportDir : paths.studentDir;
-  if (fs.existsSync(studentDir)) models.push(await evaluateFolder('student', studentDir, common));
-  else env.io.err(`no student yet (${paths.studentDir}): evaluating the teacher only\n`);
+  if (fs.existsSync(studentDir)) {
+    const fp32 = await scoreFolder('student', studentDir, common);
+    models.push(fp32.row);
+    // The int8 file the export wrote beside the fp32 one: same table, plus how often it agrees with fp32.
+    if (fs.existsSync(path.join(studentDir, QUANTIZED_FILE))) {
+      const int8 = await scoreFolder('student int8', studentDir, { ...common, quantized: true });
+      int8.row.params = fp32.row.params;
+      int8.row.agreement = agreement(int8.predictions, fp32.predictions, task.labels === null);
+      models.push(int8.row);
+    }
+  } else env.io.err(`no student yet (${paths.studentDir}): evaluating the teacher only\n`);
   const primaryMetric = task.metrics[0];
   const notes: string[] = [];
   const baseline = await majorityBaseline(task, examples);
@@ -128,16 +186,25 @@ export async function evalStep(c: Config, env: RunEnv): Promise<EvalFile> {
   const result: EvalFile = { task: task.name, split, primaryMetric, latencyBatchSizes: c.eval.latencyBatchSizes, models, notes };
   fs.mkdirSync(paths.out, { recursive: true });
   writeJsonAtomic(paths.evalFile, result);
+  if (studentDir === paths.exportDir) {
+    // The export's model card gets the measured results now that they exist.
+    const { writeModelCard } = await import('../export/model-card.ts');
+    writeModelCard(paths.exportDir, paths.out);
+  }
   env.io.out(formatEvalTable(result));
   return result;
 }
 
-/** Plain-text summary of eval results for the terminal. */
+/** Plain-text summary of eval results for the terminal. "% of teacher" only when a teacher was scored. */
 export function formatEvalTable(r: EvalFile): string {
-  const base = r.models[0]?.metrics?.[r.primaryMetric];
+  const teacher = r.models.find((m) => m.name === 'teacher');
+  const base = teacher?.metrics?.[r.primaryMetric];
   const lines = r.models.map((m) => {
     const v = m.metrics?.[r.primaryMetric];
-    const pct = v !== undefined && base ? ` (${((100 * v) / base).toFixed(1)}% of ${r.models[0].name})` : '';
+    const parts: string[] = [];
+    if (m !== teacher && v !== undefined && base) parts.push(`${((100 * v) / base).toFixed(1)}% of teacher`);
+    if (m.agreement !== undefined) parts.push(`same prediction as fp32 on ${(100 * m.agreement).toFixed(1)}%`);
+    const pct = parts.length ? ` (${parts.join('; ')})` : '';
     const lat = m.latencyMs ? ' latency ' + Object.entries(m.latencyMs).map(([b, ms]) => `b${b} ${ms.toFixed(2)} ms`).join(', ') : '';
     const metrics = Object.entries(m.metrics ?? {}).map(([k, x]) => `${k} ${x.toFixed(4)}`).join(', ');
     return `${m.name}: ${metrics}${pct}${lat}`;

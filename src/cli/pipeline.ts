@@ -249,7 +249,17 @@ export function runExportOptions(c: Config): ExportStepOptions {
 /** Exports a saved student to the Hugging Face ONNX layout. */
 export async function exportStep(o: ExportStepOptions, env: RunEnv): Promise<string> {
   const { exportStudent } = await import('../export/export.ts');
-  const r = await exportStudent({ studentFolder: o.studentDir, outDir: o.outDir, force: o.force, quantize: o.quantize, withIntermediates: o.withIntermediates });
+  // A student saved by a run sits in <run>/student: its run files describe it in README.md.
+  const runDir = path.dirname(path.resolve(o.studentDir));
+  const fromRun = fs.existsSync(path.join(runDir, 'resolved-config.json'));
+  const r = await exportStudent({
+    studentFolder: o.studentDir,
+    outDir: o.outDir,
+    force: o.force,
+    quantize: o.quantize,
+    withIntermediates: o.withIntermediates,
+    ...(fromRun && { runDir }),
+  });
   const total = Object.values(r.sizes).reduce((a, b) => a + b, 0);
   env.io.err(`exported ${r.files.length} files (${(total / 1e6).toFixed(2)} MB) to ${o.outDir}\n`);
   return o.outDir;

@@ -5,6 +5,7 @@ import { loadStudentFolder } from '../student/folder.ts';
 import { writeFileAtomic, writeFolderAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { buildOnnxModel } from './bert-graph.ts';
+import { writeModelCard } from './model-card.ts';
 import { checkVocabularyMatches, copyTokenizerFiles, hfConfigJson, tokenizerJsonPath } from '../io/hf-files.ts';
 import type { WeightMap } from './weights.ts';
 
@@ -30,6 +31,8 @@ export interface ExportOptions {
   quantize?: boolean;
   /** 7-bit weights in the int8 model (default true; see quantize.ts). */
   reduceRange?: boolean;
+  /** The run folder the student came from (resolved-config.json, train-summary.json, eval.json), for README.md. */
+  runDir?: string;
 }
 
 export interface ExportResult {
@@ -93,6 +96,13 @@ export async function exportStudent(opts: ExportOptions): Promise<ExportResult> 
       writeFileAtomic(path.join(tmp, 'onnx', 'model_quantized.onnx'), q);
       files.push('onnx/model_quantized.onnx');
     }
+    // The PyTorch-layout weights too, so Python transformers loads the same folder.
+    if (opts.studentFolder && fs.existsSync(path.join(opts.studentFolder, 'model.safetensors'))) {
+      fs.copyFileSync(path.join(opts.studentFolder, 'model.safetensors'), path.join(tmp, 'model.safetensors'));
+      files.push('model.safetensors');
+    }
+    writeModelCard(tmp, opts.runDir, path.basename(opts.outDir));
+    files.push('README.md');
   });
   const sizes: Record<string, number> = {};
   for (const f of files) sizes[f] = fs.statSync(path.join(opts.outDir, f)).size;

@@ -80,18 +80,53 @@ export function copyTokenizerFiles(tokenizerJsonFile: string, config: BertConfig
       written.push(name);
     }
   }
-  if (!written.includes('tokenizer_config.json')) {
-    writeJsonAtomic(path.join(outDir, 'tokenizer_config.json'), {
-      tokenizer_class: 'BertTokenizer',
-      do_lower_case: true,
-      model_max_length: config.max_position_embeddings,
-      cls_token: '[CLS]',
-      sep_token: '[SEP]',
-      pad_token: '[PAD]',
-      unk_token: '[UNK]',
-      mask_token: '[MASK]',
-    });
-    written.push('tokenizer_config.json');
+  for (const name of completeTokenizerFiles(outDir, config)) if (!written.includes(name)) written.push(name);
+  return written;
+}
+
+const SPECIAL_KEYS = ['cls_token', 'sep_token', 'pad_token', 'unk_token', 'mask_token'] as const;
+const BERT_DEFAULT_SPECIALS: Record<(typeof SPECIAL_KEYS)[number], string> = {
+  cls_token: '[CLS]',
+  sep_token: '[SEP]',
+  pad_token: '[PAD]',
+  unk_token: '[UNK]',
+  mask_token: '[MASK]',
+};
+
+/**
+ * Makes a folder's tokenizer files what loaders expect of a published BERT model: tokenizer_config.json
+ * with model_max_length = the model's max_position_embeddings (a teacher's 512 on a 64-position student
+ * makes transformers.js feed positions the model does not have), special_tokens_map.json, and vocab.txt
+ * (Python's BertTokenizer) written from tokenizer.json's WordPiece vocabulary. Returns the names written.
+ */
+export function completeTokenizerFiles(dir: string, config: Pick<BertConfig, 'max_position_embeddings'>): string[] {
+  const configFile = path.join(dir, 'tokenizer_config.json');
+  const existing = fs.existsSync(configFile) ? (JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>) : undefined;
+  const tokConfig: Record<string, unknown> = existing ?? { tokenizer_class: 'BertTokenizer', do_lower_case: true, ...BERT_DEFAULT_SPECIALS };
+  tokConfig.model_max_length = config.max_position_embeddings;
+  writeJsonAtomic(configFile, tokConfig);
+  const written = ['tokenizer_config.json'];
+  const mapFile = path.join(dir, 'special_tokens_map.json');
+  if (!fs.existsSync(mapFile)) {
+    const token = (k: (typeof SPECIAL_KEYS)[number]) => {
+      const v = tokConfig[k];
+      return typeof v === 'string' ? v : v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string' ? (v as { content: string }).content : BERT_DEFAULT_SPECIALS[k];
+    };
+    writeJsonAtomic(mapFile, Object.fromEntries(SPECIAL_KEYS.map((k) => [k, token(k)])));
+    written.push('special_tokens_map.json');
+  }
+  const vocabFile = path.join(dir, 'vocab.txt');
+  const jsonFile = path.join(dir, 'tokenizer.json');
+  if (!fs.existsSync(vocabFile) && fs.existsSync(jsonFile)) {
+    const model = (JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as { model?: { type?: string; vocab?: Record<string, number> } }).model;
+    if (model?.type === 'WordPiece' && model.vocab) {
+      const byId: string[] = [];
+      for (const [token, id] of Object.entries(model.vocab)) byId[id] = token;
+      // Gaps (never in a BERT vocabulary, but cheap to survive) become unused placeholders so line n stays id n.
+      const lines = Array.from(byId, (t, i) => t ?? `[unused_gap_${i}]`);
+      fs.writeFileSync(vocabFile, lines.join('\n') + '\n');
+      written.push('vocab.txt');
+    }
   }
   return written;
 }

@@ -18,6 +18,19 @@ export interface ModelRow {
   latencyMs?: Record<number, number>;
   /** Dev metrics by name (e.g. accuracy, f1). */
   metrics?: Record<string, number>;
+  /** What ran it, e.g. "onnxruntime cpu" or "tfjs wasm (2 threads)". */
+  runtime?: string;
+  precision?: 'fp32' | 'int8';
+  /** Tokens per example it was scored with. */
+  maxLength?: number;
+  /** Seconds to load, score and time it. */
+  wallSeconds?: number;
+  /** int8 rows: share of examples with the same prediction as the fp32 model. */
+  agreement?: number;
+  /** Classification: counts[gold][predicted] on the scored split. */
+  confusion?: number[][];
+  /** Regression: a sample of (gold, predicted) pairs. */
+  scatter?: { gold: number[]; predicted: number[] };
 }
 
 export interface ReportInput {

@@ -32,8 +32,8 @@ export async function openOnnxClassifier(folder: string, opts: OnnxRunOptions = 
 }
 
 /** Parameters (elements of float initializers) and bytes on disk of a folder's ONNX model (+ external data). */
-export function onnxModelStats(folder: string): { params: number; sizeBytes: number; file: string } {
-  const file = findOnnxFile(folder);
+export function onnxModelStats(folder: string, onnxFile?: string): { params: number; sizeBytes: number; file: string } {
+  const file = onnxFile ?? findOnnxFile(folder);
   const model = loadModelProto(file);
   let params = 0;
   const external = new Set<string>();

@@ -9,7 +9,7 @@ import { DEFAULT_BERT_CONFIG, type BertConfig } from './config.ts';
 import { Student, paramShapes } from './model.ts';
 import { hfName, isDenseKernel } from './param-names.ts';
 import { readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from '../io/safetensors.ts';
-import { copyTokenizerFiles, hfConfigJson, tokenizerVocabSize } from '../io/hf-files.ts';
+import { completeTokenizerFiles, copyTokenizerFiles, hfConfigJson, tokenizerVocabSize } from '../io/hf-files.ts';
 import { writeFolderAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -76,6 +76,7 @@ export async function saveStudentFolder(
     fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(hfConfigJson(student.config), null, 2) + '\n');
     writeSafetensors(path.join(tmp, 'model.safetensors'), state, { format: 'pt' });
     await writeTokenizer(tokenizer, student.config, tmp);
+    completeTokenizerFiles(tmp, student.config);
   });
 }
 

@@ -40,7 +40,8 @@ it('distill run: cache → train → export → eval → report, then refuses to
   expect(log.filter((x) => x.type === 'step').map((x) => x.stage)).toEqual(['intermediate', 'intermediate', 'prediction', 'prediction']);
   expect(log.some((x) => x.type === 'eval' && x.model === 'ema')).toBe(true);
   const ev = JSON.parse(fs.readFileSync(path.join(out, 'eval.json'), 'utf8'));
-  expect(ev.models.map((m: { name: string }) => m.name)).toEqual(['teacher', 'student']);
+  expect(ev.models.map((m: { name: string }) => m.name)).toEqual(['teacher', 'student', 'student int8']);
+  expect(ev.models[2].agreement).toBeGreaterThanOrEqual(0);
   for (const m of ev.models) {
     expect(m.metrics.accuracy).toBeGreaterThanOrEqual(0);
     expect(m.params).toBeGreaterThan(0);
@@ -48,6 +49,7 @@ it('distill run: cache → train → export → eval → report, then refuses to
   }
   expect(ev.models[1].params).toBeLessThan(ev.models[0].params);
   expect(r.out).toMatch(/teacher: accuracy [\d.]+/);
+  expect(r.out).toMatch(/student: accuracy [\d.]+ \([\d.]+% of teacher\)/);
   const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
   expect(html.match(/<svg /g)!.length).toBeGreaterThanOrEqual(3);
   expect(html).toContain('<td>teacher</td>');
@@ -59,7 +61,7 @@ it('distill run: cache → train → export → eval → report, then refuses to
   expect(again.err).toContain('holds a training run; use --resume to continue it or --force to start over');
 
   // eval of one folder, a saved student included, from flags alone
-  const one = await runCli(['eval', '--model', out, '--task', 'sst2', '--data', path.join(ROOT, 'test/fixtures/glue/SST-2'), '--max-length', '32']);
+  const one = await runCli(['eval', '--model', out, '--task', 'sst2', '--data', path.join(ROOT, 'test/fixtures/glue/SST-2'), '--max-length', '32', '--backend', 'cpu']);
   expect(one.code).toBe(0);
   expect(one.out).toMatch(/student: accuracy [\d.]+/);
 });

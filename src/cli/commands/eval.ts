@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { CONFIG_OPTIONS, type CommandSpec } from '../args.ts';
 import { UserError } from '../../util/errors.ts';
 import { writeJsonAtomic } from '../../util/atomic.ts';
-import { evalStep, evaluateFolder, formatEvalTable, type EvalFile } from '../pipeline-eval.ts';
-import { configOf, envOf } from './common.ts';
+import { agreement, evalStep, formatEvalTable, scoreFolder, type EvalFile, type EvaluateFolderOptions } from '../pipeline-eval.ts';
+import { BACKEND_OPTION, configOf, envOf } from './common.ts';
 
 export const evalCommand: CommandSpec = {
   name: 'eval',
@@ -20,15 +20,18 @@ export const evalCommand: CommandSpec = {
     { name: 'task', kind: 'string', arg: '<name|file.json>', help: 'task name or declaration', configKey: 'task' },
     { name: 'data', kind: 'string', arg: '<dir>', help: "the task's data folder", configKey: 'data.dir' },
     { name: 'split', kind: 'string', arg: '<name>', help: "split to score (default: the task's dev split)", configKey: 'eval.split' },
-    { name: 'max-length', kind: 'int', arg: '<n>', help: 'tokens per example (default 128)', configKey: 'data.maxLength' },
+    { name: 'max-length', kind: 'int', arg: '<n>', help: "tokens per example (default: the model's max_position_embeddings)", configKey: 'data.maxLength' },
+    { name: 'quantized', kind: 'flag', help: 'also score the int8 model (onnx/model_quantized.onnx) and its agreement with fp32' },
     { name: 'batch-size', kind: 'int', arg: '<n>', help: 'evaluation batch size (default 64)', configKey: 'eval.batchSize' },
     { name: 'latency', kind: 'flag', help: 'also time ONNX models at batch 1 and 32' },
+    BACKEND_OPTION,
     { name: 'json', kind: 'string', arg: '<file>', help: 'also write the results as JSON' },
   ],
   examples: [
     'distill eval --config data/demo/config.json',
     'distill eval --model data/demo/teacher --task sst2 --data data/demo/task',
     'distill eval --model runs/sst2/student-onnx --task sst2 --data ../glue/SST-2 --latency --json scores.json',
+    'distill eval --model runs/demo/student-onnx --task sst2 --data data/demo/task --quantized --latency',
   ],
   async run(ctx) {
     const v = ctx.values;
@@ -49,15 +52,25 @@ export const evalCommand: CommandSpec = {
     const split = (v.split as string | undefined) ?? fromConfig?.eval.split ?? task.devSplit;
     const examples = readSplit(task, path.resolve(dataDir), split);
     const batchSizes = v.latency ? (fromConfig?.eval.latencyBatchSizes ?? [1, 32]) : [];
-    const row = await evaluateFolder(path.basename(dir), dir, {
+    const options = {
       task,
       examples,
-      maxLength: (v['max-length'] as number | undefined) ?? fromConfig?.data.maxLength ?? 128,
+      maxLength: (v['max-length'] as number | undefined) ?? fromConfig?.data.maxLength,
       batchSize: (v['batch-size'] as number | undefined) ?? fromConfig?.eval.batchSize ?? 64,
       latencyBatchSizes: batchSizes,
       latencyRuns: fromConfig?.eval.latencyRuns ?? 20,
-    });
-    const result: EvalFile = { task: task.name, split, primaryMetric: task.metrics[0], latencyBatchSizes: batchSizes, models: [row] };
+      backend: ((v.backend as string | undefined) ?? fromConfig?.backend) as EvaluateFolderOptions['backend'],
+    };
+    const name = path.basename(dir);
+    const fp32 = await scoreFolder(name, dir, options);
+    const models = [fp32.row];
+    if (v.quantized) {
+      const int8 = await scoreFolder(`${name} int8`, dir, { ...options, quantized: true });
+      int8.row.params = fp32.row.params;
+      int8.row.agreement = agreement(int8.predictions, fp32.predictions, task.labels === null);
+      models.push(int8.row);
+    }
+    const result: EvalFile = { task: task.name, split, primaryMetric: task.metrics[0], latencyBatchSizes: batchSizes, models };
     ctx.io.out(formatEvalTable(result));
     if (v.json) writeJsonAtomic(path.resolve(String(v.json)), result);
     return 0;

@@ -6,8 +6,9 @@ import { exportCommand } from './export.ts';
 import { generalCommand } from './general.ts';
 import { predictCommand } from './predict.ts';
 import { reportCommand } from './report.ts';
+import { submitCommand } from './submit.ts';
 import { runCommand } from './run.ts';
 import { trainCommand } from './train.ts';
 
 /** In the order a run goes through them; general distillation (before any task) comes on its own. */
-export const COMMANDS: readonly CommandSpec[] = [runCommand, augmentCommand, cacheCommand, trainCommand, exportCommand, evalCommand, predictCommand, reportCommand, generalCommand];
+export const COMMANDS: readonly CommandSpec[] = [runCommand, augmentCommand, cacheCommand, trainCommand, exportCommand, evalCommand, predictCommand, submitCommand, reportCommand, generalCommand];

@@ -1,0 +1,84 @@
+/**
+ * `--shard auto` from the variables Kubernetes Indexed Jobs and Slurm arrays set: resolution rules, then n real
+ * processes with exactly those variables whose merged cache is byte-identical to one process's build.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildCache, type BuildCacheOptions } from '../../src/cache/writer.ts';
+import { resolveShardOption, shardFromEnv } from '../../src/cli/shard-env.ts';
+import { fixtureDir } from '../teacher/helpers.ts';
+import { snapshot, writeSst2 } from './helpers.ts';
+
+describe('shardFromEnv', () => {
+  it('Kubernetes: JOB_COMPLETION_INDEX with JOB_COMPLETIONS', () => {
+    expect(shardFromEnv({ JOB_COMPLETION_INDEX: '2', JOB_COMPLETIONS: '4' })).toMatchObject({ index: 2, count: 4 });
+    expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: '2' })).toThrow(/set JOB_COMPLETIONS to the Job's spec.completions/);
+    expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: '4', JOB_COMPLETIONS: '4' })).toThrow(/part 4 of 4 is out of range/);
+    expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: 'x', JOB_COMPLETIONS: '4' })).toThrow(/JOB_COMPLETION_INDEX="x" is not a non-negative integer/);
+  });
+  it('Slurm: task id relative to the array minimum; gaps refused', () => {
+    expect(shardFromEnv({ SLURM_ARRAY_TASK_ID: '0', SLURM_ARRAY_TASK_COUNT: '3', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '2' })).toMatchObject({ index: 0, count: 3 });
+    expect(shardFromEnv({ SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_COUNT: '4', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '4' })).toMatchObject({ index: 3, count: 4 });
+    expect(() => shardFromEnv({ SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '3', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '4', SLURM_ARRAY_TASK_STEP: '2' })).toThrow(/not contiguous/);
+    expect(() => shardFromEnv({ SLURM_ARRAY_TASK_ID: '2' })).toThrow(/SLURM_ARRAY_TASK_COUNT is not/);
+  });
+  it('neither: a clear error; explicit i/n passes through untouched', () => {
+    expect(() => shardFromEnv({})).toThrow(/neither JOB_COMPLETION_INDEX .* nor SLURM_ARRAY_TASK_ID/);
+    expect(resolveShardOption('1/3', {})).toBe('1/3');
+    expect(resolveShardOption(undefined, {})).toBeUndefined();
+    expect(resolveShardOption('auto', { JOB_COMPLETION_INDEX: '1', JOB_COMPLETIONS: '3' })).toBe('1/3');
+  });
+});
+
+describe('n processes with the engines\' variables build the same cache as one', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shard-auto-'));
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const dataDir = writeSst2(path.join(tmp, 'data'), 60);
+  const opts = (outDir: string): BuildCacheOptions => ({
+    teacherDir: fixtureDir(17), task: 'sst2', dataDir, split: 'train', outDir, maxLength: 24, batchSize: 8, intraOpThreads: 1, shardBytes: 20_000,
+  });
+  const child = path.join(path.dirname(new URL(import.meta.url).pathname), 'shard-child.ts');
+  const run = (outDir: string, env: Record<string, string>) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      // Only the engine's variables are added to a clean copy of the environment (no inherited shard settings).
+      const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(JOB_COMPLETION|SLURM_ARRAY|DISTILL_SHARD)/.test(k)));
+      const p = spawn(process.execPath, ['--import', 'tsx', child, JSON.stringify(opts(outDir))], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (err += d));
+      p.on('close', (code) => resolve({ code, out, err }));
+    });
+
+  it('Kubernetes Indexed Job (3 parts, concurrent) and Slurm array 1-2 both merge byte-identically', async () => {
+    const whole = path.join(tmp, 'whole');
+    const single = await buildCache({ ...opts(whole), notice: () => {} });
+    expect(single.shardsWritten).toBeGreaterThanOrEqual(3); // every part really has shards to build
+    const reference = snapshot(whole, ['progress']);
+
+    const k8s = path.join(tmp, 'k8s');
+    const parts = await Promise.all([0, 1, 2].map((i) => run(k8s, { JOB_COMPLETION_INDEX: String(i), JOB_COMPLETIONS: '3' })));
+    for (const p of parts) expect(p.code, p.err).toBe(0);
+    const results = parts.map((p) => JSON.parse(p.out));
+    expect(results.every((r) => r.written > 0)).toBe(true);
+    expect(results.some((r) => r.complete)).toBe(true);
+
+    const slurm = path.join(tmp, 'slurm');
+    for (const id of ['1', '2']) {
+      const p = await run(slurm, { SLURM_ARRAY_TASK_ID: id, SLURM_ARRAY_TASK_COUNT: '2', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '2' });
+      expect(p.code, p.err).toBe(0);
+    }
+    // The merge step of the recipes: a plain build over the finished parts writes nothing new.
+    const merge = await buildCache({ ...opts(slurm), notice: () => {} });
+    expect(merge).toMatchObject({ complete: true, shardsWritten: 0 });
+
+    for (const dir of [k8s, slurm]) {
+      const got = snapshot(dir, ['progress']);
+      expect([...got.keys()].sort()).toEqual([...reference.keys()].sort());
+      for (const [f, data] of reference) expect(got.get(f)!.equals(data), `${dir}/${f}`).toBe(true);
+    }
+  }, 300_000);
+});
