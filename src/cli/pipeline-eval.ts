@@ -10,7 +10,7 @@ import type { ModelRow } from '../report/html.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import type { Config } from './config-schema.ts';
-import type { RunEnv } from './pipeline.ts';
+import type { RunEnv, TrainSummary } from './pipeline.ts';
 import { runPaths } from './stage-options.ts';
 
 export { folderKind, type FolderKind } from '../eval/classifier.ts';
@@ -159,6 +159,7 @@ export async function evalStep(c: Config, env: RunEnv): Promise<EvalFile> {
     threads: c.teacher.threads || undefined,
     backend: c.backend,
   };
+  const evalStarted = Date.now();
   const models: ModelRow[] = [await evaluateFolder('teacher', c.teacher.dir, common)];
   const studentDir = fs.existsSync(paths.exportDir) ? paths.exportDir : paths.studentDir;
   if (fs.existsSync(studentDir)) {
@@ -186,6 +187,13 @@ export async function evalStep(c: Config, env: RunEnv): Promise<EvalFile> {
   const result: EvalFile = { task: task.name, split, primaryMetric, latencyBatchSizes: c.eval.latencyBatchSizes, models, notes };
   fs.mkdirSync(paths.out, { recursive: true });
   writeJsonAtomic(paths.evalFile, result);
+  const { recordStage } = await import('../report/stages.ts');
+  recordStage(path.join(paths.out, 'stages.json'), {
+    stage: 'eval',
+    runtime: [...new Set(models.map((m) => m.runtime).filter(Boolean))].join(', '),
+    threads: c.teacher.threads || undefined,
+    seconds: (Date.now() - evalStarted) / 1000,
+  });
   if (studentDir === paths.exportDir) {
     // The export's model card gets the measured results now that they exist.
     const { writeModelCard } = await import('../export/model-card.ts');
@@ -214,6 +222,7 @@ export function formatEvalTable(r: EvalFile): string {
 
 /** The HTML report from what the run left in its folder. */
 export async function reportStep(c: Config, env: RunEnv): Promise<string> {
+  const reportStarted = Date.now();
   const paths = runPaths(c);
   const { readLog } = await import('../train/log.ts');
   const { writeReport } = await import('../report/html.ts');
@@ -221,6 +230,11 @@ export async function reportStep(c: Config, env: RunEnv): Promise<string> {
   const evalFile = fs.existsSync(paths.evalFile) ? (JSON.parse(fs.readFileSync(paths.evalFile, 'utf8')) as EvalFile) : undefined;
   const notes: string[] = [...(evalFile?.notes ?? [])];
   if (!evalFile) notes.push('No eval.json: run `distill eval` for the teacher-vs-student table.');
+  const summaryFile = path.join(paths.out, 'train-summary.json');
+  const kept = fs.existsSync(summaryFile) ? (JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as TrainSummary).best : undefined;
+  const { readStages, recordStage } = await import('../report/stages.ts');
+  const { loadTask } = await import('../data/tasks.ts');
+  const task = loadTask(c.task);
   const bytes = writeReport(paths.reportFile, {
     title: `distill-ts run: ${c.task} (${path.basename(paths.out)})`,
     createdAt: new Date().toISOString(),
@@ -230,7 +244,11 @@ export async function reportStep(c: Config, env: RunEnv): Promise<string> {
     latencyBatchSizes: evalFile?.latencyBatchSizes ?? c.eval.latencyBatchSizes,
     config: c,
     notes,
+    kept,
+    stages: readStages(path.join(paths.out, 'stages.json')),
+    labelNames: task.labelNames ?? task.labels ?? undefined,
   });
+  recordStage(path.join(paths.out, 'stages.json'), { stage: 'report', seconds: (Date.now() - reportStarted) / 1000 });
   env.io.err(`report written to ${paths.reportFile} (${(bytes / 1024).toFixed(0)} KiB)\n`);
   return paths.reportFile;
 }

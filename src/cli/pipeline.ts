@@ -72,6 +72,7 @@ export async function cacheStep(c: Config, env: RunEnv, shard?: string): Promise
   await checkTeacher(c, 'cache');
   const { buildCache } = await import('../cache/writer.ts');
   const bars = progressBars(env);
+  const cacheStarted = Date.now();
   const r = await buildCache({
     ...opt.cacheOptions(c),
     force: env.force,
@@ -79,6 +80,13 @@ export async function cacheStep(c: Config, env: RunEnv, shard?: string): Promise
     notice: (m) => env.io.err(m + '\n'),
     onProgress: (p) => bars.update('cache', p.done, p.total),
   }).finally(() => bars.stop());
+  const { recordStage } = await import('../report/stages.ts');
+  recordStage(path.join(opt.runPaths(c).out, 'stages.json'), {
+    stage: shard ? `cache (part ${shard})` : 'cache',
+    runtime: `onnxruntime ${r.provider}`,
+    threads: c.teacher.threads || undefined,
+    seconds: (Date.now() - cacheStarted) / 1000,
+  });
   env.io.err(`teacher cache: ${r.complete ? 'complete' : 'part done'} in ${r.dir} (${r.shardsWritten} shards written, ${r.shardsSkipped} reused, ${r.examplesPerSecond.toFixed(0)} examples/s on ${r.provider})\n`);
   // Extra teachers given as folders: their caches sit next to the main one. Only the teacher whose
   // intermediates are matched stores layers; the others store logits.
@@ -200,6 +208,8 @@ export async function trainStep(c: Config, env: RunEnv): Promise<TrainSummary> {
   const best = res.best ? { step: res.best.step, stage: res.best.stage, model: res.best.model, metric: res.best.metric, score: res.best.score, metrics: res.best.metrics } : undefined;
   const summary: TrainSummary = { steps: res.steps, finalLoss: res.finalLoss, best, seconds: (Date.now() - started) / 1000 };
   writeJsonAtomic(path.join(paths.out, 'train-summary.json'), summary);
+  const { recordStage } = await import('../report/stages.ts');
+  recordStage(path.join(paths.out, 'stages.json'), { stage: 'train', runtime: `tfjs ${describeBackend(backend)}`, threads: backend.threads, seconds: summary.seconds });
   env.io.err(
     `trained ${res.steps} steps in ${summary.seconds.toFixed(0)} s; ` +
       (best ? `best dev ${best.metric} ${best.score.toFixed(4)} (${best.model}, step ${best.step})` : 'no dev evaluation') +
@@ -252,6 +262,7 @@ export async function exportStep(o: ExportStepOptions, env: RunEnv): Promise<str
   // A student saved by a run sits in <run>/student: its run files describe it in README.md.
   const runDir = path.dirname(path.resolve(o.studentDir));
   const fromRun = fs.existsSync(path.join(runDir, 'resolved-config.json'));
+  const exportStarted = Date.now();
   const r = await exportStudent({
     studentFolder: o.studentDir,
     outDir: o.outDir,
@@ -260,6 +271,10 @@ export async function exportStep(o: ExportStepOptions, env: RunEnv): Promise<str
     withIntermediates: o.withIntermediates,
     ...(fromRun && { runDir }),
   });
+  if (fromRun) {
+    const { recordStage } = await import('../report/stages.ts');
+    recordStage(path.join(runDir, 'stages.json'), { stage: 'export', runtime: 'ONNX builder (TypeScript)', seconds: (Date.now() - exportStarted) / 1000 });
+  }
   const total = Object.values(r.sizes).reduce((a, b) => a + b, 0);
   env.io.err(`exported ${r.files.length} files (${(total / 1e6).toFixed(2)} MB) to ${o.outDir}\n`);
   return o.outDir;

@@ -6,6 +6,10 @@ export interface Series {
   points: readonly Point[];
   /** Dashed line (e.g. the EMA model next to the raw one). */
   dashed?: boolean;
+  /** Thin, mostly transparent line (raw values under their smoothed curve); left out of the legend. */
+  faint?: boolean;
+  /** Colour; default: the palette entry of the series' position. */
+  color?: string;
 }
 
 export interface ChartOptions {
@@ -74,21 +78,26 @@ export function lineChart(o: ChartOptions): string {
         `<line class="marker" x1="${x(m.x).toFixed(1)}" x2="${x(m.x).toFixed(1)}" y1="${yRange[0]}" y2="${yRange[1]}"/>` +
         `<text class="tick" x="${(x(m.x) + 3).toFixed(1)}" y="${yRange[1] + 10}">${escapeXml(m.label)}</text>`,
     );
+  const colorOf = (s: Series, i: number) => s.color ?? PALETTE[i % PALETTE.length];
   const lines = series.map((s, i) => {
-    const color = PALETTE[i % PALETTE.length];
+    const color = colorOf(s, i);
     const d = linePath(s.points, x, y);
     // A single point has no length as a path: draw it as a dot so it stays visible.
     const dot = s.points.length === 1 ? `<circle cx="${x(s.points[0][0]).toFixed(1)}" cy="${y(s.points[0][1]).toFixed(1)}" r="3" fill="${color}"/>` : '';
-    return `<path class="series" data-series="${escapeXml(s.name)}" d="${d}" fill="none" stroke="${color}" stroke-width="1.6"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>${dot}`;
+    const style = s.faint ? 'stroke-width="1" stroke-opacity="0.25"' : 'stroke-width="1.6"';
+    return `<path class="series${s.faint ? ' raw' : ''}" data-series="${escapeXml(s.name)}" d="${d}" fill="none" stroke="${color}" ${style}${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>${dot}`;
   });
-  const legend = series.map((s, i) => {
-    const ly = MARGIN.top + 4 + i * 14;
-    const lx = xRange[1] + 12;
-    return (
-      `<line x1="${lx}" x2="${lx + 18}" y1="${ly}" y2="${ly}" stroke="${PALETTE[i % PALETTE.length]}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>` +
-      `<text class="legend" x="${lx + 22}" y="${ly + 4}">${escapeXml(s.name)}</text>`
-    );
-  });
+  const legend = series
+    .map((s, i) => ({ s, color: colorOf(s, i) }))
+    .filter(({ s }) => !s.faint)
+    .map(({ s, color }, i) => {
+      const ly = MARGIN.top + 4 + i * 14;
+      const lx = xRange[1] + 12;
+      return (
+        `<line x1="${lx}" x2="${lx + 18}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>` +
+        `<text class="legend" x="${lx + 22}" y="${ly + 4}">${escapeXml(s.name)}</text>`
+      );
+    });
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(o.title)}">` +
     title +
@@ -97,5 +106,47 @@ export function lineChart(o: ChartOptions): string {
     markers.join('') +
     lines.join('') +
     `<g class="legend">${legend.join('')}</g></svg>`
+  );
+}
+
+export interface ScatterOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  points: readonly Point[];
+  width?: number;
+  height?: number;
+}
+
+/** Scatter plot with the y = x diagonal (predicted vs gold for regression tasks). */
+export function scatterChart(o: ScatterOptions): string {
+  const width = o.width ?? 420;
+  const height = o.height ?? 380;
+  const all = o.points.flatMap((p) => [p[0], p[1]]);
+  const ext = extent(all) ?? [0, 1];
+  const [lo, hi] = ext[0] === ext[1] ? [ext[0] - 1, ext[1] + 1] : ext;
+  const m = { left: 56, right: 16, top: 32, bottom: 44 };
+  const x = linearScale([lo, hi], [m.left, width - m.right]);
+  const y = linearScale([lo, hi], [height - m.bottom, m.top]);
+  const ticks = niceTicks(lo, hi, 5).filter((t) => t >= lo && t <= hi);
+  const grid = ticks
+    .map(
+      (t) =>
+        `<text class="tick" x="${m.left - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${formatTick(t)}</text>` +
+        `<text class="tick" x="${x(t).toFixed(1)}" y="${height - m.bottom + 16}" text-anchor="middle">${formatTick(t)}</text>`,
+    )
+    .join('');
+  const dots = o.points.map((p) => `<circle class="dot" cx="${x(p[0]).toFixed(1)}" cy="${y(p[1]).toFixed(1)}" r="2" fill="#0072B2" fill-opacity="0.5"/>`).join('');
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart scatter" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(o.title)}">` +
+    `<text class="title" x="${width / 2}" y="18" text-anchor="middle">${escapeXml(o.title)}</text>` +
+    `<line class="axis" x1="${m.left}" x2="${width - m.right}" y1="${height - m.bottom}" y2="${height - m.bottom}"/>` +
+    `<line class="axis" x1="${m.left}" x2="${m.left}" y1="${height - m.bottom}" y2="${m.top}"/>` +
+    `<line class="marker diagonal" x1="${x(lo)}" y1="${y(lo)}" x2="${x(hi)}" y2="${y(hi)}"/>` +
+    grid +
+    dots +
+    `<text class="label" x="${(m.left + width - m.right) / 2}" y="${height - 6}" text-anchor="middle">${escapeXml(o.xLabel)}</text>` +
+    `<text class="label" transform="translate(14 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(o.yLabel)}</text>` +
+    '</svg>'
   );
 }

@@ -10,6 +10,49 @@ export function stagesInOrder(log: readonly LogRecord[]): string[] {
   return seen;
 }
 
+/**
+ * Exponential smoothing with bias correction (as TensorBoard draws noisy scalars): s_t = w·s_{t−1} + (1−w)·v_t,
+ * divided by 1 − w^t so the first points are not pulled towards 0.
+ */
+export function smoothPoints(points: readonly Point[], weight: number): Point[] {
+  if (!(weight >= 0 && weight < 1)) throw new Error(`smoothPoints: weight must be in [0, 1), got ${weight}`);
+  let acc = 0;
+  let t = 0;
+  return points.map(([x, v]) => {
+    t++;
+    acc = weight * acc + (1 - weight) * v;
+    return [x, acc / (1 - weight ** t)] as const;
+  });
+}
+
+/** Smoothing weight that averages over about 1/50 of the curve (at least 1 point, at most 0.99). */
+export function smoothingWeight(n: number): number {
+  return Math.min(0.99, Math.max(0, 1 - 50 / Math.max(n, 1)));
+}
+
+/** Each series twice: the raw values faint, the smoothed curve on top in the same colour. */
+export function withSmoothed(series: readonly Series[], palette: readonly string[]): Series[] {
+  return series.flatMap((s, i) => {
+    const color = palette[i % palette.length];
+    return [
+      { name: `${s.name} (raw)`, points: s.points, faint: true, color },
+      { name: s.name, points: smoothPoints(s.points, smoothingWeight(s.points.length)), color },
+    ];
+  });
+}
+
+/** Learning rate and (when clipping logs it) the gradient norm before clipping, over the global step. */
+export function optimizerSeries(log: readonly LogRecord[]): { lr: Series[]; gradNorm: Series[] } {
+  const lr: Point[] = [];
+  const grad: Point[] = [];
+  for (const r of log) {
+    if (r.type !== 'step') continue;
+    lr.push([r.step, r.lr]);
+    if (r.gradNorm !== undefined) grad.push([r.step, r.gradNorm]);
+  }
+  return { lr: lr.length ? [{ name: 'learning rate', points: lr }] : [], gradNorm: grad.length ? [{ name: 'grad norm', points: grad }] : [] };
+}
+
 /** Per stage: the weighted total and every unweighted loss term, over the global step. */
 export function lossSeriesByStage(log: readonly LogRecord[]): { stage: string; series: Series[] }[] {
   return stagesInOrder(log)

@@ -82,3 +82,21 @@ describe('n processes with the engines\' variables build the same cache as one',
     }
   }, 300_000);
 });
+
+describe('deploy recipes', () => {
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+  it('the Indexed Job passes its completions as JOB_COMPLETIONS and builds with --shard auto; the merge runs a plain build', async () => {
+    const { parse } = await import('yaml');
+    const job = parse(fs.readFileSync(path.join(root, 'deploy/kubernetes/cache-job.yaml'), 'utf8'));
+    expect(job.spec.completionMode).toBe('Indexed');
+    const c = job.spec.template.spec.containers[0];
+    expect(c.command).toEqual(expect.arrayContaining(['cache', '--shard', 'auto']));
+    expect(c.env.find((e: { name: string }) => e.name === 'JOB_COMPLETIONS').value).toBe(String(job.spec.completions));
+    const merge = parse(fs.readFileSync(path.join(root, 'deploy/kubernetes/merge-job.yaml'), 'utf8'));
+    expect(merge.spec.template.spec.containers[0].command.join(' ')).toMatch(/distill\.mjs cache --config \S+ --quiet && /);
+    const sbatch = fs.readFileSync(path.join(root, 'deploy/slurm/cache-array.sbatch'), 'utf8');
+    expect(sbatch).toMatch(/^#SBATCH --array=0-\d+$/m);
+    expect(sbatch).toContain('--shard auto');
+    expect(fs.readFileSync(path.join(root, 'deploy/slurm/submit.sh'), 'utf8')).toContain('--dependency=afterok:');
+  });
+});

@@ -16,7 +16,9 @@ describe('exportStudent', () => {
     const student = fakeStudent();
     const outDir = path.join(root, 'out1');
     const res = await exportStudent({ student, tokenizer: tokDir, outDir, quantize: true });
-    expect(res.files.sort()).toEqual(['config.json', 'onnx/model.onnx', 'onnx/model_quantized.onnx', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(res.files.sort()).toEqual([
+      'README.md', 'config.json', 'onnx/model.onnx', 'onnx/model_quantized.onnx', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt',
+    ]);
     for (const f of res.files) expect(res.sizes[f]).toBe(fs.statSync(path.join(outDir, f)).size);
     expect(res.sizes['onnx/model_quantized.onnx']).toBeLessThan(res.sizes['onnx/model.onnx']);
     const cfg = JSON.parse(fs.readFileSync(path.join(outDir, 'config.json'), 'utf8'));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { LogRecord } from '../../src/train/log.ts';
 import { lineChart } from '../../src/report/chart.ts';
-import { comparisonTable, formatBytes, formatCount, percentOf, renderReport } from '../../src/report/html.ts';
-import { lossSeriesByStage, metricSeries, stageBoundaries } from '../../src/report/series.ts';
+import { comparisonTable, confusionTables, formatBytes, formatCount, percentOf, renderReport } from '../../src/report/html.ts';
+import { lossSeriesByStage, metricSeries, smoothPoints, stageBoundaries } from '../../src/report/series.ts';
 
 export const SAMPLE_LOG: LogRecord[] = [
   { type: 'step', stage: 'intermediate', step: 1, lr: 1e-4, loss: 3, parts: { hidden_mse: 2, attention_mse: 1 } },
@@ -34,6 +34,16 @@ describe('series from the training log', () => {
   });
 });
 
+describe('smoothing', () => {
+  it('bias-corrected exponential smoothing by hand', () => {
+    // w = 0.5: s1 = 0.5·2 / (1 − 0.5) = 2; acc2 = 0.5·1 + 0.5·4 = 2.5, / 0.75 = 3.3333
+    const s = smoothPoints([[1, 2], [2, 4]], 0.5);
+    expect(s[0][1]).toBeCloseTo(2, 10);
+    expect(s[1][1]).toBeCloseTo(10 / 3, 10);
+    expect(smoothPoints([[1, 5]], 0)).toEqual([[1, 5]]);
+  });
+});
+
 describe('table', () => {
   it('formats sizes and counts', () => {
     expect(formatBytes(512)).toBe('512 B');
@@ -60,7 +70,28 @@ describe('table', () => {
     expect(html).toContain('<td>100.0%</td>');
     expect(html).toContain('<td>2.50 ms</td>');
     expect(html).toContain('<th>latency @ batch 32</th>');
-    expect(html.match(/<td>–<\/td>/g)).toHaveLength(2); // the student's size and batch-32 latency
+    expect(html).toContain('<td>2.5×</td>'); // speed-up at batch 1: 2.5 ms / 1 ms
+    expect(html).toContain('<th>smaller than teacher</th>');
+  });
+  it('size and speed-up ratios against the teacher row, int8 agreement, the kept checkpoint named', () => {
+    const html = comparisonTable(
+      [
+        { name: 'teacher', sizeBytes: 1000, latencyMs: { 1: 3 }, metrics: { accuracy: 0.9 } },
+        { name: 'student', sizeBytes: 250, latencyMs: { 1: 1 }, metrics: { accuracy: 0.9 } },
+        { name: 'student int8', sizeBytes: 100, latencyMs: { 1: 2 }, metrics: { accuracy: 0.88 }, agreement: 0.96, precision: 'int8' },
+      ],
+      'accuracy',
+      [1],
+      { model: 'ema', step: 400, stage: 'prediction', metric: 'accuracy', score: 0.9 },
+    );
+    expect(html).toContain('<td>student (EMA weights, step 400)</td><td>–</td><td>250 B</td><td>4.0×</td><td>1.00 ms</td><td>3.0×</td>');
+    expect(html).toContain('<tr class="int8"><td>student int8</td><td>–</td><td>100 B</td><td>10.0×</td><td>2.00 ms</td><td>1.5×</td><td>0.8800</td><td>97.8%</td><td>96.0%</td>');
+  });
+  it('confusion matrix and per-class table', () => {
+    const html = confusionTables([[3, 1], [0, 4]], ['negative', 'positive']);
+    expect(html).toContain('<th>negative</th>');
+    // negative: precision 3/3, recall 3/4, F1 6/7
+    expect(html).toContain('<tr><td>negative</td><td>1.0000</td><td>0.7500</td><td>0.8571</td><td>4</td></tr>');
   });
 });
 
@@ -88,7 +119,17 @@ it('renderReport includes every section and the escaped config', () => {
     latencyBatchSizes: [1, 32],
     config: { task: '<sst2>' },
   });
-  expect(html.match(/<svg /g)).toHaveLength(3); // two loss charts + one metric chart
+  expect(html.match(/<svg /g)).toHaveLength(4); // two loss charts + one metric chart + learning rate
   expect(html).toContain('&quot;task&quot;: &quot;&lt;sst2&gt;&quot;');
   expect(html).toContain('Teacher vs student');
+});
+
+it('regression: a predicted-vs-gold scatter instead of the confusion matrix', () => {
+  const html = renderReport({
+    title: 'stsb', createdAt: 'now', log: [], latencyBatchSizes: [],
+    models: [{ name: 'teacher' }, { name: 'student', scatter: { gold: [0, 2.5, 5], predicted: [0.4, 2.2, 4.1] } }],
+  });
+  expect(html).toContain('class="chart scatter"');
+  expect(html.match(/<circle class="dot"/g)).toHaveLength(3);
+  expect(html).not.toContain('table class="compare confusion"');
 });

@@ -25,7 +25,7 @@ describe('student folder', () => {
     const student = Student.create(tinyConfig(), 11);
     const out = path.join(tmp(), 'student');
     await saveStudentFolder(student, tokenizerFolder(), out);
-    expect(fs.readdirSync(out).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(fs.readdirSync(out).sort()).toEqual(['config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt']);
     expect(fs.readdirSync(path.dirname(out))).toEqual(['student']); // no temp folder left
 
     const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));

@@ -11,4 +11,4 @@ import { runCommand } from './run.ts';
 import { trainCommand } from './train.ts';
 
 /** In the order a run goes through them; general distillation (before any task) comes on its own. */
-export const COMMANDS: readonly CommandSpec[] = [runCommand, augmentCommand, cacheCommand, trainCommand, exportCommand, evalCommand, predictCommand, submitCommand, reportCommand, generalCommand];
+export const COMMANDS: readonly CommandSpec[] = [runCommand, augmentCommand, cacheCommand, trainCommand, exportCommand, evalCommand, reportCommand, predictCommand, submitCommand, generalCommand];

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CommandSpec } from '../args.ts';
+import { CONFIG_OPTIONS, type CommandContext, type CommandSpec } from '../args.ts';
+import { configOf } from './common.ts';
+import { runPaths } from '../stage-options.ts';
 import { UserError } from '../../util/errors.ts';
 import { createProgress, formatInfo } from '../../util/progress.ts';
 import type { ClassifierOptions } from '../../eval/classifier.ts';
@@ -20,7 +22,8 @@ export const predictCommand: CommandSpec = {
     '{"id","label","probs"}; regression: id and value); progress goes to stderr. Longer inputs are truncated\n' +
     "to --max-length tokens (default: the model's max_position_embeddings).",
   options: [
-    { name: 'model', short: 'm', kind: 'string', arg: '<dir>', help: 'model folder (ONNX folder or saved student)' },
+    ...CONFIG_OPTIONS,
+    { name: 'model', short: 'm', kind: 'string', arg: '<dir>', help: "model folder (ONNX folder or saved student; default with --config: the run's export)" },
     { name: 'input', short: 'i', kind: 'string', arg: '<file|->', help: 'rows to label: .tsv, .jsonl, or - for stdin' },
     { name: 'input-format', kind: 'string', arg: '<tsv|jsonl>', help: 'input format (default: from the file name; stdin: from the first line)' },
     { name: 'output-format', kind: 'string', arg: '<tsv|jsonl>', help: 'output format (default: the input format)' },
@@ -41,6 +44,7 @@ export const predictCommand: CommandSpec = {
   ],
   async run(ctx) {
     const v = ctx.values;
+    if (!v.model && v.config) v.model = runModelDir(ctx);
     if (!v.model || !v.input) throw new UserError('give --model <dir> and --input <file|->\nSee: distill predict --help');
     let dir = path.resolve(String(v.model));
     if (fs.existsSync(path.join(dir, 'resolved-config.json')) && fs.existsSync(path.join(dir, 'student'))) dir = path.join(dir, 'student');
@@ -143,4 +147,10 @@ function countDataLines(file: string): number {
     fs.closeSync(fd);
   }
   return blank ? n : n + 1;
+}
+
+/** The run's exported folder, else its saved student. */
+export function runModelDir(ctx: CommandContext): string {
+  const paths = runPaths(configOf(ctx));
+  return fs.existsSync(paths.exportDir) ? paths.exportDir : paths.studentDir;
 }

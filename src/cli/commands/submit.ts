@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CommandSpec } from '../args.ts';
+import { CONFIG_OPTIONS, type CommandSpec } from '../args.ts';
+import { configOf } from './common.ts';
+import { runModelDir } from './predict.ts';
 import type { Example } from '../../data/types.ts';
 import { UserError } from '../../util/errors.ts';
 
@@ -17,6 +19,7 @@ export const submitCommand: CommandSpec = {
     '--diagnostic) with the same model. Every file is re-read and checked (header, row count, ids, labels);\n' +
     'the summary lists which of the eleven files the folder still lacks.',
   options: [
+    ...CONFIG_OPTIONS,
     { name: 'model', short: 'm', kind: 'string', arg: '<[task=]dir>', multiple: true, help: 'model folder; with --glue, one task=dir per task (repeatable)' },
     { name: 'glue', kind: 'string', arg: '<dir>', help: 'a GLUE download (CoLA/, SST-2/, …, MNLI/, diagnostic/)' },
     { name: 'task', kind: 'string', arg: '<name>', help: 'one GLUE task (with --data and a single --model dir)' },
@@ -33,6 +36,13 @@ export const submitCommand: CommandSpec = {
   ],
   async run(ctx) {
     const v = ctx.values;
+    if (v.config && !v.model && !v.glue) {
+      // A run's config: its task, data folder and exported student.
+      const c = configOf(ctx);
+      v.task ??= c.task;
+      v.data ??= c.data.dir;
+      v.model = [runModelDir(ctx)];
+    }
     const models = ((v.model as string[] | undefined) ?? []).map(String);
     if (!v.out) throw new UserError('give --out <dir>\nSee: distill submit --help');
     if (models.length === 0) throw new UserError('give --model (a folder, or task=dir with --glue)\nSee: distill submit --help');
