@@ -115,5 +115,5 @@ describe('distill predict', () => {
     expect(err).not.toContain('internal error');
     expect(code).toBe(0);
     expect(err).toContain('closed the output');
-  }, 60_000);
+  }, 300_000);
 });

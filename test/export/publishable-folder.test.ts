@@ -91,7 +91,7 @@ print(json.dumps({"logits": out, "ids": enc, "labels": model.config.id2label}))
 `;
     const input = path.join(root, 'py-input.json');
     fs.writeFileSync(input, JSON.stringify({ dir: tiny.studentDir, ids: encoded.map((e) => e.inputIds), texts: TEXTS }));
-    const r = spawnSync(PY.python!, ['-c', script, input], { encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(PY.python!, ['-c', script, input], { encoding: 'utf8', timeout: 900_000 });
     expect(r.status, r.stderr).toBe(0);
     const py = JSON.parse(r.stdout.trim().split('\n').pop()!);
     for (let i = 0; i < TEXTS.length; i++) {
@@ -100,5 +100,5 @@ print(json.dumps({"logits": out, "ids": enc, "labels": model.config.id2label}))
     // Python's tokenizer, from the same folder, produces our ids (model_max_length 64 truncates the long text alike).
     expect(py.ids).toEqual(encoded.map((e) => e.inputIds));
     expect(py.labels).toEqual({ 0: 'negative', 1: 'positive' });
-  }, 300_000);
+  }, 900_000);
 });
