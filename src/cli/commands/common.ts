@@ -1,4 +1,6 @@
 /** Option groups and helpers shared by the commands. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { CommandContext, OptionSpec } from '../args.ts';
 import { CONFIG_OPTIONS } from '../args.ts';
 import { loadConfig } from '../config-load.ts';
@@ -41,6 +43,12 @@ export const BACKEND_OPTION: OptionSpec = {
 
 export function configOf(ctx: CommandContext): Config {
   return loadConfig({ file: ctx.values.config as string | undefined, overrides: ctx.overrides });
+}
+
+/** The folder `--model <dir>` names: a run folder (resolved-config.json + student/) means its student. */
+export function modelFolderOf(arg: string): string {
+  const dir = path.resolve(arg);
+  return fs.existsSync(path.join(dir, 'resolved-config.json')) && fs.existsSync(path.join(dir, 'student')) ? path.join(dir, 'student') : dir;
 }
 
 export function envOf(ctx: CommandContext): RunEnv {

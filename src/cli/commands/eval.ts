@@ -4,7 +4,7 @@ import { CONFIG_OPTIONS, type CommandSpec } from '../args.ts';
 import { UserError } from '../../util/errors.ts';
 import { writeJsonAtomic } from '../../util/atomic.ts';
 import { agreement, evalStep, formatEvalTable, scoreFolder, type EvalFile, type EvaluateFolderOptions } from '../pipeline-eval.ts';
-import { BACKEND_OPTION, configOf, envOf } from './common.ts';
+import { BACKEND_OPTION, configOf, envOf, modelFolderOf } from './common.ts';
 
 export const evalCommand: CommandSpec = {
   name: 'eval',
@@ -40,8 +40,7 @@ export const evalCommand: CommandSpec = {
       return 0;
     }
     if (!v.model) throw new UserError('give --model <dir> (or --config for the run\'s teacher and student)\nSee: distill eval --help');
-    let dir = path.resolve(String(v.model));
-    if (fs.existsSync(path.join(dir, 'resolved-config.json')) && fs.existsSync(path.join(dir, 'student'))) dir = path.join(dir, 'student');
+    const dir = modelFolderOf(String(v.model));
     const fromConfig = v.config ? configOf(ctx) : undefined;
     const taskName = (v.task as string | undefined) ?? fromConfig?.task;
     const dataDir = (v.data as string | undefined) ?? fromConfig?.data.dir;

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CONFIG_OPTIONS, type CommandContext, type CommandSpec } from '../args.ts';
-import { configOf } from './common.ts';
+import { configOf, modelFolderOf } from './common.ts';
 import { runPaths } from '../stage-options.ts';
 import { UserError } from '../../util/errors.ts';
 import { createProgress, formatInfo } from '../../util/progress.ts';
@@ -46,8 +46,7 @@ export const predictCommand: CommandSpec = {
     const v = ctx.values;
     if (!v.model && v.config) v.model = runModelDir(ctx);
     if (!v.model || !v.input) throw new UserError('give --model <dir> and --input <file|->\nSee: distill predict --help');
-    let dir = path.resolve(String(v.model));
-    if (fs.existsSync(path.join(dir, 'resolved-config.json')) && fs.existsSync(path.join(dir, 'student'))) dir = path.join(dir, 'student');
+    const dir = modelFolderOf(String(v.model));
     const input = String(v.input);
     if (input !== '-' && !fs.existsSync(input)) throw new UserError(`input file ${input} does not exist`);
     const format = (name: string): 'tsv' | 'jsonl' | undefined => {
