@@ -30,6 +30,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadTask } from '../src/data/tasks.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomic.ts';
 import { baselineStages, renderTables, type Plan, type TaskOutcome, type Variant, VARIANTS } from './real-glue/results.ts';
 
@@ -51,7 +52,6 @@ const RUNS = path.join(ROOT, 'runs/real-glue');
 const LOGS = path.join(RUNS, 'logs');
 const DOCS = path.join(ROOT, 'docs/real-glue');
 const CONFIGS = path.join(ROOT, 'data/real-glue');
-const GLUE_DIRS: Record<string, string> = { sst2: 'SST-2', stsb: 'STS-B', mrpc: 'MRPC', cola: 'CoLA', rte: 'RTE' };
 const plan = JSON.parse(fs.readFileSync(path.join(CONFIGS, 'plan.json'), 'utf8')) as Plan;
 const jobs = Math.max(1, Number(args.jobs));
 const started = Date.now();
@@ -118,7 +118,7 @@ const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
 async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
   const out = path.join(RUNS, task);
   const split = path.join(RUNS, 'data', task);
-  const glue = path.join(args.glue!, GLUE_DIRS[task]);
+  const glue = path.join(args.glue!, loadTask(task).displayName);
   const teacher = path.join(out, 'teacher');
   const config = path.join(CONFIGS, `${task}.json`);
   const tp = plan.tasks[task];
@@ -135,15 +135,6 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
       '--max-length', String(t.maxLength), '--batch', String(t.batch), '--seed', String(t.seed),
       '--steps', String(tp.teacher.steps), '--lr', String(tp.teacher.lr), '--eval-every', String(tp.teacher.evalEvery)]);
   }
-  const augmented = path.join(out, 'augmented');
-  if (!exists(path.join(augmented, 'augment.json'))) {
-    await run(task, 'augment', distill('augment', '--config', config, '--data', split, '--aug-dir', augmented));
-  }
-  // The augmented folder is the training folder of every run: its dev.tsv is the held-out selection slice.
-  if (!exists(path.join(augmented, 'dev.tsv'))) writeFileAtomic(path.join(augmented, 'dev.tsv'), fs.readFileSync(path.join(split, 'dev.tsv')));
-  if (!exists(path.join(out, 'cache/manifest.json')) || !readJson(path.join(out, 'cache/manifest.json')).complete) {
-    await run(task, 'cache', distill('cache', '--config', config));
-  }
   const evalDir = path.join(out, 'eval');
   fs.mkdirSync(evalDir, { recursive: true });
   const evaluate = async (name: string, model: string, latency: boolean) => {
@@ -155,6 +146,22 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
     return readJson(json).models[0];
   };
   const teacherRow = await evaluate('teacher', teacher, true);
+  const teacherSummary = readJson(path.join(teacher, 'summary.json'));
+  // The targets concern tasks whose teacher beats the majority / constant baseline; below it there is
+  // nothing to distil, so the students are not trained.
+  if (!(teacherSummary.dev > teacherSummary.baseline)) {
+    say(task, `teacher ${teacherSummary.dev.toFixed(4)} does not beat the baseline ${teacherSummary.baseline.toFixed(4)}: students not run`);
+    return { task, teacherSummary, teacherRow, students: [] };
+  }
+  const augmented = path.join(out, 'augmented');
+  if (!exists(path.join(augmented, 'augment.json'))) {
+    await run(task, 'augment', distill('augment', '--config', config, '--data', split, '--aug-dir', augmented));
+  }
+  // The augmented folder is the training folder of every run: its dev.tsv is the held-out selection slice.
+  if (!exists(path.join(augmented, 'dev.tsv'))) writeFileAtomic(path.join(augmented, 'dev.tsv'), fs.readFileSync(path.join(split, 'dev.tsv')));
+  if (!exists(path.join(out, 'cache/manifest.json')) || !readJson(path.join(out, 'cache/manifest.json')).complete) {
+    await run(task, 'cache', distill('cache', '--config', config));
+  }
 
   const stages = baselineStages(readJson(config).distill.stages, task === 'stsb');
   const students = (await Promise.all(seeds.flatMap((seed) => VARIANTS.map(async (variant: Variant) => {
@@ -173,13 +180,13 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
     if (e instanceof NotRun) return undefined;
     throw e;
   }))))).filter((s) => s !== undefined);
-  return { task, teacherSummary: readJson(path.join(teacher, 'summary.json')), teacherRow, students };
+  return { task, teacherSummary, teacherRow, students };
 }
 
 async function main(): Promise<void> {
   const tasks = args.tasks!.split(',').map((t) => t.trim()).filter(Boolean);
   const seeds = args.seeds!.split(',').map(Number);
-  for (const t of tasks) if (!GLUE_DIRS[t]) throw new Error(`--tasks: unknown task "${t}" (${Object.keys(GLUE_DIRS).join(', ')})`);
+  for (const t of tasks) if (!plan.tasks[t]) throw new Error(`--tasks: "${t}" has no recipe in data/real-glue/plan.json (${Object.keys(plan.tasks).join(', ')})`);
   if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new Error(`--seeds: expected integers, got "${args.seeds}"`);
   for (const f of [args.glue!, args.vocab!, args.python!]) if (!exists(f)) throw new Error(`${f} does not exist (see docs/real-glue.md, "Setup")`);
   const failures: string[] = [];

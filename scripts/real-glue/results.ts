@@ -2,6 +2,7 @@
  * The real-GLUE results (scripts/real-glue.ts): the baselines' stages derived from a task's distillation
  * config, mean ± std over seeds, the targets, and the tables of docs/real-glue.md.
  */
+import { loadTask } from '../../src/data/tasks.ts';
 import type { ModelRow } from '../../src/report/html.ts';
 
 export const VARIANTS = ['distilled', 'hard', 'predonly'] as const;
@@ -12,9 +13,9 @@ export interface Plan {
   tasks: Record<string, { holdout: number; teacher: { steps: number; lr: number; evalEvery: number } }>;
 }
 
-/** The official dev metric reported per task (GLUE's first; MRPC's F1, STS-B's Pearson). */
-export const METRIC: Record<string, string> = { sst2: 'accuracy', stsb: 'pearson', mrpc: 'f1', cola: 'mcc', rte: 'accuracy' };
-export const TASK_NAMES: Record<string, string> = { sst2: 'SST-2', stsb: 'STS-B', mrpc: 'MRPC', cola: 'CoLA', rte: 'RTE' };
+/** The dev metric reported per task: the task's first official one (MRPC F1, STS-B Pearson). */
+export const metricOf = (task: string): string => loadTask(task).metrics[0];
+const displayName = (task: string): string => loadTask(task).displayName;
 
 interface StageLike {
   name: string;
@@ -96,7 +97,7 @@ const pm = (xs: number[]) => (xs.length ? `${pct(mean(xs))} ± ${pct(std(xs))}${
 const yes = (b: boolean) => (b ? 'yes' : '**no**');
 
 export function taskEntry(o: TaskOutcome): TaskEntry {
-  const metric = METRIC[o.task];
+  const metric = metricOf(o.task);
   const score = (row: ModelRow) => {
     const v = row.metrics?.[metric];
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${o.task}: ${row.name} has no finite "${metric}" in its eval`);
@@ -124,7 +125,11 @@ export function renderTables(outcomes: TaskOutcome[], run: { timings: Record<str
     const e = results[o.task];
     const t = targets(e);
     const applies = t.teacherBeatsBaseline ? '' : ' (teacher ≤ baseline: n/a)';
-    lines.push(`| ${TASK_NAMES[o.task]} | ${e.metric} | ${pct(e.baseline)} | ${pct(e.teacher)} | ${pm(e.distilled)} | ${(100 * mean(e.distilled) / e.teacher).toFixed(1)} | ` +
+    if (e.distilled.length === 0) {
+      lines.push(`| ${displayName(o.task)} | ${e.metric} | ${pct(e.baseline)} | ${pct(e.teacher)} | not run | – | not run | not run | – | n/a (teacher ≤ baseline) | n/a (teacher ≤ baseline) |`);
+      continue;
+    }
+    lines.push(`| ${displayName(o.task)} | ${e.metric} | ${pct(e.baseline)} | ${pct(e.teacher)} | ${pm(e.distilled)} | ${(100 * mean(e.distilled) / e.teacher).toFixed(1)} | ` +
       `${pm(e.hard)} | ${pm(e.prediction_only)} | ${(100 * (mean(e.distilled) - mean(e.hard))).toFixed(1)} | ${yes(t.ofTeacher)}${applies} | ${yes(t.beatsHard)}${applies} |`);
   }
   const sizes = ['', '| task | model | params | ONNX MB | latency b=1 (ms) | latency b=32 (ms) | speed-up b=1 / b=32 |', '|---|---|---|---|---|---|---|'];
@@ -133,12 +138,14 @@ export function renderTables(outcomes: TaskOutcome[], run: { timings: Record<str
     for (const [name, row] of [['teacher', o.teacherRow], ['student', s?.row]] as const) {
       if (!row) continue;
       const r = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(1)}×` : '–');
-      sizes.push(`| ${TASK_NAMES[o.task]} | ${name} | ${((row.params ?? 0) / 1e6).toFixed(2)}M | ${((row.sizeBytes ?? 0) / 1e6).toFixed(1)} | ` +
+      sizes.push(`| ${displayName(o.task)} | ${name} | ${((row.params ?? 0) / 1e6).toFixed(2)}M | ${((row.sizeBytes ?? 0) / 1e6).toFixed(1)} | ` +
         `${row.latencyMs?.[1]?.toFixed(2) ?? '–'} | ${row.latencyMs?.[32]?.toFixed(2) ?? '–'} | ` +
         `${name === 'teacher' ? '1.0× / 1.0×' : `${r(o.teacherRow.latencyMs?.[1], row.latencyMs?.[1])} / ${r(o.teacherRow.latencyMs?.[32], row.latencyMs?.[32])}`} |`);
     }
   }
-  const costs = ['', `Wall clock of this invocation: ${(run.wallSeconds / 60).toFixed(1)} min with --jobs ${run.jobs}, seeds ${run.seeds.join(',')}. ` +
+  // A resumed or --report-only invocation takes minutes or nothing: the recorded step times tell the cost.
+  const recorded = Object.values(run.timings).reduce((a, b) => a + b, 0);
+  const costs = ['', `Recorded step time, summed over every invocation: ${(recorded / 60).toFixed(1)} min (--jobs ${run.jobs} runs two at a time; seeds ${run.seeds.join(',')}). ` +
     'Cost of each step (wall seconds, as last run; concurrent steps overlap):', ''];
   const byStage: Record<string, number[]> = {};
   for (const [key, s] of Object.entries(run.timings)) {
@@ -148,7 +155,7 @@ export function renderTables(outcomes: TaskOutcome[], run: { timings: Record<str
   for (const [k, v] of Object.entries(byStage)) costs.push(`- ${k}: ${v.length} × ${mean(v).toFixed(0)} s`);
   const chosen = ['', 'Checkpoints chosen on the held-out slice (update, of the run\'s total):', ''];
   for (const o of outcomes) {
-    chosen.push(`- ${TASK_NAMES[o.task]} teacher: update ${o.teacherSummary.chosen_step} of ${o.teacherSummary.steps} (${o.teacherSummary.init} init); ` +
+    chosen.push(`- ${displayName(o.task)} teacher: update ${o.teacherSummary.chosen_step} of ${o.teacherSummary.steps} (${o.teacherSummary.init} init); ` +
       o.students.map((s) => `${s.variant}-s${s.seed} ${s.summary.best?.step ?? '?'}${s.summary.best?.model ? ` (${s.summary.best.model})` : ''}`).join(', '));
   }
   const details = Object.fromEntries(outcomes.map((o) => [o.task, {

@@ -13,7 +13,7 @@ import { checkAgainstTeacher } from '../../src/cli/config-schema.ts';
 import { readSplit } from '../../src/data/reader.ts';
 import { loadTask } from '../../src/data/tasks.ts';
 import { computeTaskMetrics } from '../../src/metrics/metrics.ts';
-import { baselineStages, mean, METRIC, std, targets, type Plan } from '../../scripts/real-glue/results.ts';
+import { baselineStages, mean, metricOf, std, targets, type Plan } from '../../scripts/real-glue/results.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GLUE = path.resolve(HERE, '../../../shared/glue');
@@ -69,7 +69,7 @@ describe('data/real-glue configs', () => {
         const o = loadConfig({ file: path.join(CONFIGS, `${task}.json`), overrides: { 'distill.stages': JSON.parse(JSON.stringify(b[variant])) } });
         expect(o.distill.stages[0].losses[0].name).toBe(loss);
       }
-      expect(METRIC[task]).toBeDefined();
+      expect(metricOf(task)).toBeDefined();
     });
   }
 });
