@@ -113,6 +113,11 @@ function completeCache(dir: string, fingerprint: CacheFingerprint): format.Cache
   }
 }
 
+/** Names a cache folder holds while it is being built: its own folders, files and their temporaries. */
+function isCacheEntry(name: string): boolean {
+  return ['shards', 'progress', 'build.json', 'manifest.json', 'index.bin'].includes(name) || /^(build|manifest)\.json\.\d+\.\d+\.tmp$|^index\.bin\.\d+\.\d+\.tmp$/.test(name);
+}
+
 /** Refuses a build.json from other inputs (unless force: then the old cache is removed). */
 function prepareDir(dir: string, info: BuildInfo, force: boolean, soleBuilder: boolean): void {
   const buildFile = path.join(dir, 'build.json');
@@ -129,8 +134,12 @@ function prepareDir(dir: string, info: BuildInfo, force: boolean, soleBuilder: b
       if (!force) throw new UserError(`${dir} holds a teacher cache built from other inputs: ${diffs.join('; ')}. Use --force to replace it, or another output folder`);
       for (const f of ['manifest.json', 'build.json', 'index.bin', 'shards', 'progress']) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
     }
-  } else if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0 && !force) {
-    throw new UserError(`${dir} exists and is not a teacher cache; choose an empty or new folder (or --force)`);
+  } else if (fs.existsSync(dir) && !force) {
+    // Parts started together race here: another part may have made shards/ and progress/ but not yet build.json.
+    const foreign = fs.readdirSync(dir).filter((f) => !isCacheEntry(f));
+    if (foreign.length > 0) {
+      throw new UserError(`${dir} exists and is not a teacher cache (it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); choose an empty or new folder (or --force)`);
+    }
   }
   fs.mkdirSync(path.join(dir, 'shards'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'progress'), { recursive: true });

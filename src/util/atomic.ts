@@ -1,13 +1,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/** writeSync may write less than asked (full disk, signals, pipes); loop until every byte is out. */
+export function writeAll(fd: number, data: Uint8Array): void {
+  let offset = 0;
+  while (offset < data.byteLength) offset += fs.writeSync(fd, data, offset, data.byteLength - offset);
+}
+
 /** Writes a file so that readers see either the old content or the new, never a half-written one. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   const fd = fs.openSync(tmp, 'w');
   try {
-    if (typeof data === 'string') fs.writeSync(fd, data);
-    else fs.writeSync(fd, data);
+    writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

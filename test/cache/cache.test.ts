@@ -146,6 +146,22 @@ describe('teacher cache', () => {
     expect(digests(dir)).toEqual(before);
   });
 
+  it('refuses a folder of other files, but not one another part has just started (shards/ and progress/ only)', async () => {
+    const foreign = path.join(tmp, 'foreign');
+    fs.mkdirSync(foreign, { recursive: true });
+    fs.writeFileSync(path.join(foreign, 'notes.txt'), 'mine');
+    const err = await buildCache(base(foreign)).catch((e) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toMatch(/is not a teacher cache \(it holds notes\.txt\)/);
+    // The moment a concurrent part has made its folders but not yet written build.json.
+    const started = path.join(tmp, 'started');
+    fs.mkdirSync(path.join(started, 'shards'), { recursive: true });
+    fs.mkdirSync(path.join(started, 'progress'), { recursive: true });
+    fs.writeFileSync(path.join(started, 'build.json.123.456.tmp'), '{');
+    const built = await buildCache(base(started, { shard: '1/2' }));
+    expect(built.shardsWritten).toBeGreaterThan(0);
+  });
+
   it('detects and names a corrupt or truncated shard', async () => {
     const dir = path.join(tmp, 'corrupt');
     await buildCache(base(dir));
