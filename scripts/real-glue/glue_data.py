@@ -28,9 +28,17 @@ def _rows(path: str) -> list[list[str]]:
         return [line.rstrip("\n").rstrip("\r").split("\t") for line in f if line.strip()]
 
 
-def read_split(task: str, path: str) -> list[Example]:
+def read_split(task: str, path: str, labelled: bool = True) -> list[Example]:
+    """labelled=False: text only (GLUE test splits have no label column; CoLA's test file has a header and
+    the sentence in column 1)."""
     _, header, ca, cb, cl, labels, _ = TASKS[task]
     rows = _rows(path)
+    if not labelled:
+        if task == "cola":
+            return [Example(r[1], None, None) for r in rows[1:]]
+        names = [h.strip() for h in rows[0]]
+        ia, ib = names.index(ca), (names.index(cb) if cb else None)
+        return [Example(r[ia], r[ib] if ib is not None else None, None) for r in rows[1:] if len(r) > ia]
     if header:
         names = [h.strip() for h in rows[0]]
         rows = rows[1:]

@@ -3,12 +3,17 @@ with torch.onnx.export to the folder layout a user's own export has (config.json
 onnx/model.onnx). Python is used here to make teachers only; the toolkit never needs it.
 
   split     a seeded held-out slice of the GLUE train split (where checkpoints are chosen).
+  corpus    unlabeled English for pre-training: the text of every task's train and test splits (never the
+            reported dev splits) and, when the Debian package wordnet-base is installed, WordNet's
+            glosses and usage examples.
+  pretrain  BertForMaskedLM from scratch on that corpus (BERT's 80/10/10 masking, sentences packed into
+            max-length sequences as segment pairs), saved with save_pretrained: the --init of finetune.
   finetune  BertForSequenceClassification (regression head for STS-B) on <data>/train.tsv, the
             checkpoint chosen on <data>/dev.tsv (a held-out slice of the GLUE train split), the chosen
             one scored once on the real GLUE dev split, then exported to ONNX and checked against
             PyTorch with onnxruntime.
 
-Both are resumable: a killed run continues from <work>/latest.pt; a finished one (summary.json) is kept.
+All are resumable: a killed run continues from <work>/latest.pt; a finished one (summary.json) is kept.
 
   .venv/bin/python scripts/real-glue/teacher.py split --task sst2 --glue ../shared/glue --out D --holdout 1000
   .venv/bin/python scripts/real-glue/teacher.py finetune --task sst2 --data D --glue ../shared/glue \
@@ -131,6 +136,165 @@ def split(args) -> None:
         os.replace(tmp, os.path.join(args.out, name))
     log(f"split {args.task}: {len(lines) - len(held)} train, {len(held)} held out for selection -> {args.out}")
 
+
+
+# ----------------------------------------------------------------------------------------------- corpus
+
+WORDNET = "/usr/share/wordnet"
+
+
+def wordnet_lines(folder: str) -> list[str]:
+    """One line per synset: its words, then the gloss (definition; usage examples), as plain English."""
+    out = []
+    for pos in ("noun", "verb", "adj", "adv"):
+        path = os.path.join(folder, f"data.{pos}")
+        if not os.path.exists(path):
+            continue
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("  ") or "|" not in line:
+                    continue  # the licence header
+                head, gloss = line.split("|", 1)
+                fields = head.split()
+                count = int(fields[3], 16)
+                words = [fields[4 + 2 * i].replace("_", " ") for i in range(count)]
+                words = [w.split("(")[0] for w in words]
+                out.append(f"{', '.join(words)}: {gloss.strip()}")
+    return out
+
+
+def corpus(args) -> None:
+    """<out>: one sentence per line, deduplicated, in a seeded random order."""
+    if os.path.exists(args.out):
+        log(f"corpus: {args.out} exists; kept")
+        return
+    lines: list[str] = []
+    for task in TASKS:
+        for split_name in ("train", "test"):
+            path = os.path.join(glue_dir(args.glue, task), f"{split_name}.tsv")
+            if not os.path.exists(path):
+                continue
+            for e in read_split(task, path, labelled=split_name != "test"):
+                lines += [t for t in (e.a, e.b) if t]
+    glue_count = len(lines)
+    wn = wordnet_lines(args.wordnet) if args.wordnet else []
+    lines += wn
+    seen, unique = set(), []
+    for l in lines:
+        l = " ".join(l.split())
+        if l and l not in seen:
+            seen.add(l)
+            unique.append(l)
+    random.Random(args.seed).shuffle(unique)
+    tmp = f"{args.out}.{os.getpid()}.tmp"
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("\n".join(unique) + "\n")
+    os.replace(tmp, args.out)
+    log(f"corpus: {len(unique)} unique lines ({glue_count} from GLUE train/test splits, {len(wn)} WordNet glosses) -> {args.out}")
+
+
+# ----------------------------------------------------------------------------------------------- pretrain
+
+def pack(tok, lines: list[str], max_length: int, rng: random.Random) -> list[tuple[list[int], list[int]]]:
+    """Consecutive lines packed into [CLS] A [SEP] B [SEP] of at most max_length tokens (A and B: runs of
+    whole lines), so pair tasks' segment embeddings are trained and no position is wasted on padding."""
+    ids = tok(lines, add_special_tokens=False, truncation=True, max_length=max_length - 3)["input_ids"]
+    out, i, room = [], 0, max_length - 3
+    while i < len(ids):
+        run = []
+        while i < len(ids) and sum(len(r) for r in run) + len(ids[i]) <= room:
+            run.append(ids[i])
+            i += 1
+        if not run:  # a line longer than the room (already truncated to it)
+            run, i = [ids[i]], i + 1
+        cut = rng.randint(1, len(run) - 1) if len(run) > 1 else 1
+        a = [t for r in run[:cut] for t in r]
+        b = [t for r in run[cut:] for t in r]
+        x = [tok.cls_token_id] + a + [tok.sep_token_id] + (b + [tok.sep_token_id] if b else [])
+        out.append((x, [0] * (len(a) + 2) + [1] * (len(x) - len(a) - 2)))
+    return out
+
+
+def mask_tokens(x: torch.Tensor, tok, rng: torch.Generator, prob: float = 0.15):
+    """BERT's masking: 15% of real tokens are predicted; of them 80% [MASK], 10% random, 10% kept."""
+    special = (x == tok.cls_token_id) | (x == tok.sep_token_id) | (x == 0)
+    chosen = (torch.rand(x.shape, generator=rng) < prob) & ~special
+    labels = torch.where(chosen, x, torch.full_like(x, -100))
+    r = torch.rand(x.shape, generator=rng)
+    x = x.clone()
+    x[chosen & (r < 0.8)] = tok.mask_token_id
+    rand = chosen & (r >= 0.8) & (r < 0.9)
+    x[rand] = torch.randint(999, len(tok), x.shape, generator=rng)[rand]
+    return x, labels
+
+
+def pretrain(args) -> None:
+    from transformers import BertForMaskedLM
+
+    if os.path.exists(os.path.join(args.out, "summary.json")):
+        log(f"pretrain: {args.out} is complete; kept")
+        return
+    os.makedirs(args.work, exist_ok=True)
+    torch.manual_seed(args.seed)
+    tok = tokenizer_for(args.vocab, args.max_length, args.work)
+    with open(args.corpus, encoding="utf-8") as f:
+        lines = [l.rstrip("\n") for l in f if l.strip()]
+    rng = random.Random(args.seed)
+    seqs = pack(tok, lines, args.max_length, rng)
+    log(f"pretrain: {len(lines)} lines packed into {len(seqs)} sequences of <= {args.max_length} tokens")
+    model = BertForMaskedLM(bert_config(args))
+    opt = optimizer_for(model, args.lr, 0.01)
+    step, history = 0, []
+    latest = os.path.join(args.work, "latest.pt")
+    gen = torch.Generator().manual_seed(args.seed)
+    if os.path.exists(latest):
+        ck = torch.load(latest, weights_only=False)
+        model.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
+        step, history = ck["step"], ck["history"]
+        rng.setstate(ck["rng"][0]), gen.set_state(ck["rng"][1])
+        log(f"pretrain: resumed at step {step}")
+    model.train()
+    order: list[list[int]] = []
+    t0, start_step, losses = time.time(), step, []
+    while step < args.steps:
+        if not order:
+            order = length_batches([len(s[0]) for s in seqs], args.batch, rng)
+        part = order.pop()
+        x, t = pad([seqs[i][0] for i in part]), pad([seqs[i][1] for i in part])
+        inp, labels = mask_tokens(x, tok, gen)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
+        # The vocabulary projection only where a token is predicted (15%): the same loss as the model's own
+        # forward over every position, at a fraction of its cost.
+        hidden = model.bert(input_ids=inp, attention_mask=(x != 0).long(), token_type_ids=t).last_hidden_state
+        where = labels != -100
+        logits = model.cls(hidden[where])
+        loss = torch.nn.functional.cross_entropy(logits, labels[where])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        losses.append(loss.item())
+        if step % args.log_every == 0 or step == args.steps:
+            history.append({"step": step, "loss": sum(losses) / len(losses)})
+            rate = (step - start_step) / (time.time() - t0)
+            log(f"pretrain step {step}/{args.steps} masked-LM loss {history[-1]['loss']:.3f} ({rate:.2f} steps/s)")
+            losses = []
+            save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "history": history,
+                         "rng": (rng.getstate(), gen.get_state())}, latest)
+    tmp = f"{args.out}.{os.getpid()}.tmp"
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    write_json_atomic(os.path.join(tmp, "summary.json"), {
+        "corpus_lines": len(lines), "sequences": len(seqs), "steps": args.steps, "batch": args.batch, "lr": args.lr,
+        "final_loss": history[-1]["loss"] if history else None, "history": history})
+    if os.path.exists(args.out):
+        import shutil
+        shutil.rmtree(args.out)
+    os.replace(tmp, args.out)
+    log(f"pretrain: {args.out}")
 
 # ----------------------------------------------------------------------------------------------- finetune
 
@@ -281,7 +445,7 @@ def export(model, tok, out: str, regression: bool) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("finetune",):
+    for name in ("finetune", "pretrain"):
         s = sub.add_parser(name)
         s.add_argument("--glue", required=True)
         s.add_argument("--vocab", required=True)
@@ -305,6 +469,16 @@ def main() -> None:
     fin.add_argument("--eval-every", type=int, default=250)
     fin.add_argument("--warmup", type=float, default=0.1)
     fin.add_argument("--dropout", type=float, default=0.1)
+    pre = sub.choices["pretrain"]
+    pre.add_argument("--corpus", required=True, help="one sentence per line (teacher.py corpus)")
+    pre.add_argument("--warmup", type=float, default=0.06)
+    pre.add_argument("--log-every", type=int, default=100)
+    co = sub.add_parser("corpus")
+    co.add_argument("--glue", required=True)
+    co.add_argument("--out", required=True)
+    co.add_argument("--wordnet", default=WORDNET if os.path.isdir(WORDNET) else None,
+                    help=f"WordNet database folder (default {WORDNET} when present)")
+    co.add_argument("--seed", type=int, default=1)
     sp = sub.add_parser("split")
     sp.add_argument("--task", required=True, choices=sorted(TASKS))
     sp.add_argument("--glue", required=True)
@@ -314,8 +488,10 @@ def main() -> None:
     args = p.parse_args()
     if args.cmd == "split":
         return split(args)
+    if args.cmd == "corpus":
+        return corpus(args)
     torch.set_num_threads(args.threads)
-    finetune(args)
+    (pretrain if args.cmd == "pretrain" else finetune)(args)
 
 
 if __name__ == "__main__":
