@@ -4,10 +4,13 @@
  *   npx tsx scripts/real-glue.ts [--tasks sst2,stsb,mrpc,cola,rte] [--seeds 1,2,3] [--jobs 2]
  *        [--glue ../shared/glue] [--vocab ../shared/vocab/bert-base-uncased-vocab.txt] [--python .venv/bin/python]
  *
+ * Once for all tasks:
+ *  0. pretrain masked-LM pre-training of the teachers' encoder on unlabeled text: every task's train and
+ *              test sentences and WordNet's glosses (scripts/real-glue/teacher.py corpus, then pretrain).
  * Per task:
  *  1. split    a seeded held-out slice of the GLUE train split, where every checkpoint is chosen
  *              (scripts/real-glue/teacher.py split); the GLUE dev split is only ever reported.
- *  2. teacher  a Hugging Face BertForSequenceClassification trained with PyTorch and exported with
+ *  2. teacher  a Hugging Face BertForSequenceClassification fine-tuned from that encoder with PyTorch and exported with
  *              torch.onnx.export (scripts/real-glue/teacher.py finetune): the user's own export.
  *  3. the user path through the CLI, with data/real-glue/<task>.json:
  *              `distill augment` (TinyBERT's augmented transfer set, teacher-embedding candidates)
@@ -115,6 +118,37 @@ const distill = (...a: string[]) => ['node', path.join(ROOT, 'bin/distill.mjs'),
 const exists = (file: string) => fs.existsSync(file);
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
 
+const shape = () => {
+  const t = plan.teacher;
+  return ['--layers', String(t.layers), '--hidden', String(t.hidden), '--heads', String(t.heads), '--ffn', String(t.ffn),
+    '--max-length', String(t.maxLength), '--seed', String(t.seed)];
+};
+
+let pretraining: Promise<string | undefined> | undefined;
+/**
+ * The masked-LM pre-trained encoder every task's teacher starts from (once, shared): the text of all tasks'
+ * train and test splits plus WordNet's glosses (teacher.py corpus), then BertForMaskedLM (teacher.py pretrain).
+ * Without `pretrain` in plan.json the teachers start from random weights.
+ */
+function pretrained(): Promise<string | undefined> {
+  const p = plan.pretrain;
+  if (!p) return Promise.resolve(undefined);
+  pretraining ??= (async () => {
+    const dir = path.join(RUNS, 'pretrain');
+    const corpus = path.join(dir, 'corpus.txt');
+    const model = path.join(dir, 'model');
+    if (!exists(corpus)) await run('all', 'corpus', [args.python!, 'scripts/real-glue/teacher.py', 'corpus', '--glue', args.glue!, '--out', corpus]);
+    if (!exists(path.join(model, 'summary.json'))) {
+      // Both cores: every teacher waits for it.
+      await run('all', 'pretrain', [args.python!, 'scripts/real-glue/teacher.py', 'pretrain', '--corpus', corpus, '--vocab', args.vocab!,
+        '--work', path.join(dir, 'work'), '--out', model, '--threads', String(os.cpus().length), ...shape(),
+        '--steps', String(p.steps), '--batch', String(p.batch), '--lr', String(p.lr)]);
+    }
+    return model;
+  })();
+  return pretraining;
+}
+
 async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
   const out = path.join(RUNS, task);
   const split = path.join(RUNS, 'data', task);
@@ -128,12 +162,11 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
     await run(task, 'split', [args.python!, 'scripts/real-glue/teacher.py', 'split', '--task', task, '--glue', args.glue!, '--out', split, '--holdout', String(tp.holdout)]);
   }
   if (!exists(path.join(teacher, 'summary.json'))) {
-    const t = plan.teacher;
+    const init = await pretrained();
     await run(task, 'teacher', [args.python!, 'scripts/real-glue/teacher.py', 'finetune', '--task', task, '--data', split, '--glue', args.glue!,
-      '--vocab', args.vocab!, '--work', path.join(out, 'teacher-work'), '--out', teacher, '--threads', threads,
-      '--layers', String(t.layers), '--hidden', String(t.hidden), '--heads', String(t.heads), '--ffn', String(t.ffn),
-      '--max-length', String(t.maxLength), '--batch', String(t.batch), '--seed', String(t.seed),
-      '--steps', String(tp.teacher.steps), '--lr', String(tp.teacher.lr), '--eval-every', String(tp.teacher.evalEvery)]);
+      '--vocab', args.vocab!, '--work', path.join(out, 'teacher-work'), '--out', teacher, '--threads', threads, ...shape(),
+      '--batch', String(plan.teacher.batch), '--steps', String(tp.teacher.steps), '--lr', String(tp.teacher.lr),
+      '--eval-every', String(tp.teacher.evalEvery), ...(init ? ['--init', init] : [])]);
   }
   const evalDir = path.join(out, 'eval');
   fs.mkdirSync(evalDir, { recursive: true });

@@ -10,6 +10,8 @@ export type Variant = (typeof VARIANTS)[number];
 
 export interface Plan {
   teacher: { layers: number; hidden: number; heads: number; ffn: number; maxLength: number; batch: number; seed: number };
+  /** Masked-LM pre-training of the teachers' encoder (absent: teachers start from random weights). */
+  pretrain?: { steps: number; batch: number; lr: number };
   tasks: Record<string, { holdout: number; teacher: { steps: number; lr: number; evalEvery: number } }>;
 }
 

@@ -447,7 +447,6 @@ def main() -> None:
     sub = p.add_subparsers(dest="cmd", required=True)
     for name in ("finetune", "pretrain"):
         s = sub.add_parser(name)
-        s.add_argument("--glue", required=True)
         s.add_argument("--vocab", required=True)
         s.add_argument("--work", required=True)
         s.add_argument("--out", required=True)
@@ -464,6 +463,7 @@ def main() -> None:
         s.add_argument("--threads", type=int, default=2)
     fin = sub.choices["finetune"]
     fin.add_argument("--task", required=True, choices=sorted(TASKS))
+    fin.add_argument("--glue", required=True)
     fin.add_argument("--data", required=True, help="folder with train.tsv and dev.tsv (the held-out selection slice)")
     fin.add_argument("--init", help="a pre-trained Hugging Face BERT folder to start from; random weights without it")
     fin.add_argument("--eval-every", type=int, default=250)

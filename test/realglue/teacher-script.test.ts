@@ -47,8 +47,8 @@ print(metric('sst2', p, g), metric('mrpc', p, g), metric('cola', p, g), metric('
   });
 });
 
-describe.skipIf(!py.python || !HAVE_SHARED)('teacher.py split → finetune → export, then the toolkit', () => {
-  it('holds out rows without overlap, trains a tiny HF teacher, and `distill cache` / `eval` accept its export', async () => {
+describe.skipIf(!py.python || !HAVE_SHARED)('teacher.py split → corpus → pretrain → finetune → export, then the toolkit', () => {
+  it('holds out rows without overlap, pre-trains and fine-tunes a tiny HF teacher, and `distill cache` / `eval` accept its export', async () => {
     const dir = tempDir('teacher-py-');
     // A 200-row SST-2 slice keeps the run short; the split is the script's own.
     const glue = path.join(dir, 'glue');
@@ -66,12 +66,29 @@ describe.skipIf(!py.python || !HAVE_SHARED)('teacher.py split → finetune → e
     const original = rows(path.join(glue, 'SST-2/train.tsv')).slice(1);
     expect([...train.slice(1), ...held.slice(1)].sort()).toEqual([...original].sort());
 
+    // Pre-training: the corpus holds train and test text, never the dev split that is reported.
+    fs.writeFileSync(path.join(glue, 'SST-2/test.tsv'), 'index\tsentence\n0\ta sentence only the test split has .\n');
+    const corpus = path.join(dir, 'corpus.txt');
+    python([SCRIPT, 'corpus', '--glue', glue, '--out', corpus, '--wordnet', '']);
+    const lines = new Set(rows(corpus));
+    expect(lines.has('a sentence only the test split has .')).toBe(true);
+    expect(original.every((r) => lines.has(r.split('\t')[0].trim()))).toBe(true);
+    for (const r of rows(path.join(glue, 'SST-2/dev.tsv')).slice(1)) if (!original.some((o) => o.startsWith(r.split('\t')[0] + '\t'))) expect(lines.has(r.split('\t')[0])).toBe(false);
+    const vocab = path.join(SHARED, 'vocab/bert-base-uncased-vocab.txt');
+    const tiny = ['--layers', '4', '--hidden', '32', '--heads', '2', '--ffn', '64', '--max-length', '32', '--threads', '1'];
+    const pre = path.join(dir, 'pretrained');
+    python([SCRIPT, 'pretrain', '--corpus', corpus, '--vocab', vocab, '--work', path.join(dir, 'pre-work'), '--out', pre, ...tiny, '--steps', '6', '--batch', '8', '--log-every', '3']);
+    const preSummary = JSON.parse(fs.readFileSync(path.join(pre, 'summary.json'), 'utf8'));
+    expect(preSummary.history.map((h: { step: number }) => h.step)).toEqual([3, 6]);
+    expect(preSummary.history.every((h: { loss: number }) => Number.isFinite(h.loss) && h.loss > 0)).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(pre, 'config.json'), 'utf8')).architectures).toEqual(['BertForMaskedLM']);
+
     const teacher = path.join(dir, 'teacher');
-    python([SCRIPT, 'finetune', '--task', 'sst2', '--data', data, '--glue', glue, '--vocab', path.join(SHARED, 'vocab/bert-base-uncased-vocab.txt'),
-      '--work', path.join(dir, 'work'), '--out', teacher, '--layers', '4', '--hidden', '32', '--heads', '2', '--ffn', '64',
-      '--max-length', '32', '--steps', '4', '--eval-every', '2', '--threads', '1']);
+    python([SCRIPT, 'finetune', '--task', 'sst2', '--data', data, '--glue', glue, '--vocab', vocab,
+      '--work', path.join(dir, 'work'), '--out', teacher, ...tiny, '--steps', '4', '--eval-every', '2', '--init', pre]);
     const summary = JSON.parse(fs.readFileSync(path.join(teacher, 'summary.json'), 'utf8'));
     expect(summary.metric).toBe('accuracy');
+    expect(summary.init).toBe('masked-LM pre-trained');
     const config = JSON.parse(fs.readFileSync(path.join(teacher, 'config.json'), 'utf8'));
     expect(config.id2label).toEqual({ 0: '0', 1: '1' });
     expect(fs.existsSync(path.join(teacher, 'onnx/model.onnx'))).toBe(true);
