@@ -69,18 +69,26 @@ function say(task: string, msg: string): void {
   console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s] ${task.padEnd(4)} ${msg}`);
 }
 
-/** At most `jobs` commands at a time across all tasks. */
+/**
+ * At most `jobs` commands at a time across all tasks. Waiting commands start by priority: short steps
+ * (export, eval) first, so results appear as soon as a training ends; then by the task's place in the plan,
+ * so the first task (SST-2) finishes first instead of every task advancing together.
+ */
 let free = jobs;
-const waiting: (() => void)[] = [];
-/** Short steps (export, eval) go to the front of the queue, so results appear as soon as a training ends. */
-async function slot<T>(work: () => Promise<T>, urgent = false): Promise<T> {
+const waiting: { priority: number; start: () => void }[] = [];
+async function slot<T>(work: () => Promise<T>, priority: number): Promise<T> {
   if (free > 0) free--;
-  else await new Promise<void>((r) => (urgent ? waiting.unshift(r) : waiting.push(r)));
+  else {
+    await new Promise<void>((start) => {
+      const at = waiting.findIndex((w) => w.priority > priority);
+      waiting.splice(at < 0 ? waiting.length : at, 0, { priority, start });
+    });
+  }
   try {
     return await work();
   } finally {
     const next = waiting.shift();
-    if (next) next();
+    if (next) next.start();
     else free++;
   }
 }
@@ -112,7 +120,7 @@ function run(task: string, stage: string, cmd: string[]): Promise<void> {
         } else reject(new Error(`${task} ${stage} failed (exit ${code}); see ${path.relative(ROOT, logFile)}`));
       });
     });
-  }, /^(export|eval)-/.test(stage));
+  }, /^(export|eval)-/.test(stage) ? -1 : Math.max(0, Object.keys(plan.tasks).indexOf(task)));
 }
 
 class NotRun extends Error {}
