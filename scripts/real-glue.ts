@@ -179,6 +179,18 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
       '--batch', String(plan.teacher.batch), '--steps', String(tp.teacher.steps), '--lr', String(tp.teacher.lr),
       '--eval-every', String(tp.teacher.evalEvery), ...(init ? ['--init', init] : [])]);
   }
+  // More teachers (plan "ensemble"): fine-tuned in parallel, each with its own seed; the config's
+  // multiTeacher lists their folders (teacher2, teacher3, ...), and `distill cache` caches their logits.
+  const members = tp.teacher.ensemble ?? [];
+  await Promise.all(members.map(async (m, i) => {
+    const dir = path.join(out, `teacher${i + 2}`);
+    if (exists(path.join(dir, 'summary.json'))) return;
+    const init = m.init === 'pretrained' ? await pretrained() : undefined;
+    await run(task, `teacher${i + 2}`, [args.python!, 'scripts/real-glue/teacher.py', 'finetune', '--task', task, '--data', split, '--glue', args.glue!,
+      '--vocab', args.vocab!, '--work', path.join(out, `teacher${i + 2}-work`), '--out', dir, '--threads', threads, ...shape(), '--seed', String(m.seed),
+      '--batch', String(plan.teacher.batch), '--steps', String(tp.teacher.steps), '--lr', String(m.lr),
+      '--eval-every', String(tp.teacher.evalEvery), ...(init ? ['--init', init] : [])]);
+  }));
   const evalDir = path.join(out, 'eval');
   fs.mkdirSync(evalDir, { recursive: true });
   const evaluate = async (name: string, model: string, latency: boolean) => {
@@ -190,12 +202,21 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
     return readJson(json).models[0];
   };
   const teacherRow = await evaluate('teacher', teacher, true);
+  let ensemble: TaskOutcome['ensemble'];
+  if (members.length) {
+    const json = path.join(evalDir, 'ensemble.json');
+    if (!exists(json)) {
+      await run(task, 'eval-ensemble', [args.python!, 'scripts/real-glue/teacher.py', 'ensemble', '--task', task, '--glue', args.glue!, '--out', json,
+        '--max-length', String(plan.teacher.maxLength), '--teachers', teacher, ...members.map((_, i) => path.join(out, `teacher${i + 2}`))]);
+    }
+    ensemble = readJson(json);
+  }
   const teacherSummary = readJson(path.join(teacher, 'summary.json'));
   // The targets concern tasks whose teacher beats the majority / constant baseline; below it there is
   // nothing to distil, so the students are not trained.
   if (!(teacherSummary.dev > teacherSummary.baseline)) {
     say(task, `teacher ${teacherSummary.dev.toFixed(4)} does not beat the baseline ${teacherSummary.baseline.toFixed(4)}: students not run`);
-    return { task, teacherSummary, teacherRow, students: [] };
+    return { task, teacherSummary, teacherRow, ensemble, students: [] };
   }
   const augmented = path.join(out, 'augmented');
   if (!exists(path.join(augmented, 'augment.json'))) {
@@ -224,7 +245,7 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
     if (e instanceof NotRun) return undefined;
     throw e;
   }))))).filter((s) => s !== undefined);
-  return { task, teacherSummary, teacherRow, students };
+  return { task, teacherSummary, teacherRow, ensemble, students };
 }
 
 /** The tasks this invocation runs; the plan's other tasks are only reported, from what their runs left. */

@@ -12,7 +12,17 @@ export interface Plan {
   teacher: { layers: number; hidden: number; heads: number; ffn: number; maxLength: number; batch: number; seed: number };
   /** Masked-LM pre-training of the teachers' encoder (absent: teachers start from random weights). */
   pretrain?: { steps: number; batch: number; lr: number };
-  tasks: Record<string, { holdout: number; teacher: { steps: number; lr: number; evalEvery: number } }>;
+  tasks: Record<string, { holdout: number; teacher: { steps: number; lr: number; evalEvery: number; ensemble?: EnsembleMember[] } }>;
+}
+
+/**
+ * Teachers besides the first whose mean prediction is the target (the config's multiTeacher, combine
+ * "mean"): each fine-tuned with its own seed, from the pre-trained encoder or from random weights.
+ */
+export interface EnsembleMember {
+  seed: number;
+  lr: number;
+  init: 'pretrained' | 'random';
 }
 
 /** The dev metric reported per task: the task's first official one (MRPC F1, STS-B Pearson). */
@@ -90,6 +100,8 @@ export interface TaskOutcome {
   task: string;
   teacherSummary: { dev: number; baseline: number; selection: number; chosen_step: number; steps: number; params: number; init: string; shape: Record<string, number> };
   teacherRow: ModelRow;
+  /** Set when the task distils from several teachers: their mean prediction's dev metric, and each one's. */
+  ensemble?: { dev: number; members: { dir: string; dev: number }[] };
   students: StudentOutcome[];
 }
 
@@ -109,7 +121,7 @@ export function taskEntry(o: TaskOutcome): TaskEntry {
   return {
     metric,
     baseline: o.teacherSummary.baseline,
-    teacher: score(o.teacherRow),
+    teacher: o.ensemble ? o.ensemble.dev : score(o.teacherRow),
     distilled: of('distilled'),
     hard: of('hard'),
     prediction_only: of('predonly'),
@@ -155,14 +167,18 @@ export function renderTables(outcomes: TaskOutcome[], run: { timings: Record<str
     (byStage[`${key.split('/')[0]} ${stage}`] ??= []).push(s);
   }
   for (const [k, v] of Object.entries(byStage)) costs.push(`- ${k}: ${v.length} × ${mean(v).toFixed(0)} s`);
+  const ensembles = outcomes.filter((o) => o.ensemble);
+  const teams = ensembles.length ? ['', 'Teacher ensembles (the "teacher" column is their mean prediction; each member alone on dev):', '',
+    ...ensembles.map((o) => `- ${displayName(o.task)}: ${pct(o.ensemble!.dev)} from ${o.ensemble!.members.map((m) => `${m.dir.split('/').pop()} ${pct(m.dev)}`).join(', ')}; ` +
+      'sizes and latency above are one member\'s (the ensemble costs that many times more)')] : [];
   const chosen = ['', 'Checkpoints chosen on the held-out slice (update, of the run\'s total):', ''];
   for (const o of outcomes) {
     chosen.push(`- ${displayName(o.task)} teacher: update ${o.teacherSummary.chosen_step} of ${o.teacherSummary.steps} (${o.teacherSummary.init} init); ` +
       o.students.map((s) => `${s.variant}-s${s.seed} ${s.summary.best?.step ?? '?'}${s.summary.best?.model ? ` (${s.summary.best.model})` : ''}`).join(', '));
   }
   const details = Object.fromEntries(outcomes.map((o) => [o.task, {
-    teacher: { ...o.teacherSummary, history: undefined, eval: o.teacherRow },
+    teacher: { ...o.teacherSummary, history: undefined, eval: o.teacherRow, ...(o.ensemble && { ensemble: o.ensemble }) },
     students: o.students.map((s) => ({ variant: s.variant, seed: s.seed, eval: s.row, chosen: s.summary.best, steps: s.summary.steps, seconds: s.summary.seconds })),
   }]));
-  return { results, details: { ...details, timings: run.timings, wallSeconds: run.wallSeconds }, markdown: [...lines, ...sizes, ...costs, ...chosen, ''].join('\n') };
+  return { results, details: { ...details, timings: run.timings, wallSeconds: run.wallSeconds }, markdown: [...lines, ...sizes, ...teams, ...costs, ...chosen, ''].join('\n') };
 }

@@ -13,6 +13,9 @@ onnx/model.onnx). Python is used here to make teachers only; the toolkit never n
             one scored once on the real GLUE dev split, then exported to ONNX and checked against
             PyTorch with onnxruntime.
 
+  ensemble  the dev metric of several exported teachers together (mean of their class probabilities, or
+            of their outputs for regression), as the toolkit's multi-teacher "mean" combines them.
+
 All are resumable: a killed run continues from <work>/latest.pt; a finished one (summary.json) is kept.
 
   .venv/bin/python scripts/real-glue/teacher.py split --task sst2 --glue ../shared/glue --out D --holdout 1000
@@ -296,6 +299,40 @@ def pretrain(args) -> None:
     os.replace(tmp, args.out)
     log(f"pretrain: {args.out}")
 
+
+# ----------------------------------------------------------------------------------------------- ensemble
+
+def ensemble(args) -> None:
+    """Scores the exported teachers on the GLUE dev split with onnxruntime, alone and together."""
+    import onnxruntime as ort
+    from transformers import BertTokenizer
+
+    labels = TASKS[args.task][5]
+    regression = labels is None
+    dev = read_split(args.task, os.path.join(glue_dir(args.glue, args.task), "dev.tsv"))
+    golds = [e.label for e in dev]
+    members, outputs = [], []
+    for folder in args.teachers:
+        tok = BertTokenizer.from_pretrained(folder)
+        ids, types = encode(tok, dev, args.max_length)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = args.threads
+        sess = ort.InferenceSession(os.path.join(folder, "onnx", "model.onnx"), opts, providers=["CPUExecutionProvider"])
+        rows = []
+        for k in range(0, len(ids), 64):
+            x, t = pad(ids[k:k + 64]).numpy(), pad(types[k:k + 64]).numpy()
+            rows.append(sess.run(["logits"], {"input_ids": x, "attention_mask": (x != 0).astype(np.int64), "token_type_ids": t})[0])
+        logits = np.concatenate(rows)
+        out = logits[:, 0] if regression else np.exp(logits - logits.max(-1, keepdims=True))
+        if not regression:
+            out = out / out.sum(-1, keepdims=True)
+        outputs.append(out)
+        members.append({"dir": folder, "dev": metric(args.task, out if regression else out.argmax(-1), golds)})
+    mean = np.mean(outputs, axis=0)
+    score = metric(args.task, mean if regression else mean.argmax(-1), golds)
+    write_json_atomic(args.out, {"task": args.task, "metric": TASKS[args.task][6], "dev": score, "members": members})
+    log(f"ensemble {args.task}: dev {score:.4f} from {len(members)} teachers ({', '.join('%.4f' % m['dev'] for m in members)})")
+
 # ----------------------------------------------------------------------------------------------- finetune
 
 def encode(tok, examples, max_length: int):
@@ -479,6 +516,13 @@ def main() -> None:
     co.add_argument("--wordnet", default=WORDNET if os.path.isdir(WORDNET) else None,
                     help=f"WordNet database folder (default {WORDNET} when present)")
     co.add_argument("--seed", type=int, default=1)
+    en = sub.add_parser("ensemble")
+    en.add_argument("--task", required=True, choices=sorted(TASKS))
+    en.add_argument("--glue", required=True)
+    en.add_argument("--teachers", nargs="+", required=True, help="exported teacher folders")
+    en.add_argument("--out", required=True, help="JSON file: the ensemble's and each member's dev metric")
+    en.add_argument("--max-length", type=int, default=64)
+    en.add_argument("--threads", type=int, default=1)
     sp = sub.add_parser("split")
     sp.add_argument("--task", required=True, choices=sorted(TASKS))
     sp.add_argument("--glue", required=True)
@@ -490,6 +534,8 @@ def main() -> None:
         return split(args)
     if args.cmd == "corpus":
         return corpus(args)
+    if args.cmd == "ensemble":
+        return ensemble(args)
     torch.set_num_threads(args.threads)
     (pretrain if args.cmd == "pretrain" else finetune)(args)
 

@@ -358,12 +358,12 @@ export const EmaSchema = z
 
 export const MultiTeacherSchema = z
   .object({
-    /** Teachers besides `teacher`, each a teacher folder (its cache is built in <out>/cache-teacher<i>) or a built cache. */
+    /** Teachers besides `teacher`, each a teacher folder (its cache is built next to the main cache, as cache-teacher<i>) or a built cache. */
     teachers: z
       .array(
         z
           .object({
-            /** A teacher folder (its logits are cached in <out>/cache-teacher<i>). */
+            /** A teacher folder (its logits are cached next to the main cache, in cache-teacher<i>). */
             dir: z.string().min(1).optional(),
             /** A teacher cache built earlier (`distill cache`) for the same training data. */
             cache: z.string().min(1).optional(),

@@ -173,7 +173,8 @@ export function trainerStages(c: Config, numTrain: number, mapping: LayerMapping
 /** Cache folder of extra teacher i (0-based in multiTeacher.teachers). */
 export function extraTeacherCacheDir(c: Config, i: number): string {
   const t = c.multiTeacher.teachers[i];
-  return t.cache ?? path.join(c.out, `cache-teacher${i + 1}`);
+  // Next to the main cache (shared by every run that shares it, e.g. seeds with their own `out`).
+  return t.cache ?? path.join(path.dirname(runPaths(c).cacheDir), `cache-teacher${i + 1}`);
 }
 
 /** What the run knows besides the config: the task, its encoded data, the student it starts from. */

@@ -61,9 +61,11 @@ const TRAIN_CASES: Record<keyof TrainOptions, Case | Runtime> = {
   batchSource: { runtime: 'the streamed corpus of `distill general`' },
   dev: { runtime: 'data.devSplit, read and encoded by the pipeline' },
   teachers: {
-    set: { 'multiTeacher.teachers': [{ cache: 'c2', weight: 0.25 }, { dir: 't3' }], 'multiTeacher.weight': 2 },
+    set: { 'multiTeacher.teachers': [{ cache: 'c2', weight: 0.25 }, { dir: 't3' }], 'multiTeacher.weight': 2, 'cache.dir': '/shared/sst2/cache' },
     check: (o) => {
       expect(o.teachers?.map((t) => [path.basename(t.cacheDir!), t.weight])).toEqual([['cache', 2], ['c2', 0.25], ['cache-teacher2', 1]]);
+      // A folder teacher's cache sits next to the main cache, so runs with their own `out` share it.
+      expect(o.teachers?.[2].cacheDir).toBe(path.resolve('/shared/sst2/cache-teacher2'));
     },
   },
   multiTeacher: {
