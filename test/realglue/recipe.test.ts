@@ -13,7 +13,7 @@ import { checkAgainstTeacher } from '../../src/cli/config-schema.ts';
 import { readSplit } from '../../src/data/reader.ts';
 import { loadTask } from '../../src/data/tasks.ts';
 import { computeTaskMetrics } from '../../src/metrics/metrics.ts';
-import { baselineStages, mean, metricOf, std, targets, type Plan } from '../../scripts/real-glue/results.ts';
+import { baselineStages, mean, metricOf, std, targets, taskEntry, type Plan, type TaskOutcome } from '../../scripts/real-glue/results.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GLUE = path.resolve(HERE, '../../../shared/glue');
@@ -70,6 +70,10 @@ describe('data/real-glue configs', () => {
         expect(o.distill.stages[0].losses[0].name).toBe(loss);
       }
       expect(metricOf(task)).toBeDefined();
+      // An ensemble in the plan is the config's multiTeacher, folder for folder (teacher2, teacher3, ...), mean of predictions.
+      const members = plan.tasks[task].teacher.ensemble ?? [];
+      expect(c.multiTeacher.teachers.map((t) => path.basename(t.dir!))).toEqual(members.map((_, i) => `teacher${i + 2}`));
+      if (members.length) expect(c.multiTeacher.combine).toBe('mean');
     });
   }
 });
@@ -88,5 +92,15 @@ describe('results statistics and targets', () => {
     expect(targets({ ...e, hard: [0.79, 0.80, 0.79] }).beatsHard).toBe(false); // gap 0.67 points
     expect(targets({ ...e, hard: [0.75, 0.80, 0.78] }).beatsHard).toBe(false); // gap 1.3 points but the intervals overlap
     expect(targets({ ...e, baseline: 0.9 }).teacherBeatsBaseline).toBe(false);
+  });
+  it('with an ensemble, the teacher of the table is the ensemble (its mean prediction), not the first member', () => {
+    const row = (accuracy: number) => ({ name: 'x', metrics: { accuracy } }) as unknown as TaskOutcome['teacherRow'];
+    const o = {
+      task: 'sst2', teacherSummary: { dev: 0.81, baseline: 0.509 } as TaskOutcome['teacherSummary'], teacherRow: row(0.81),
+      students: [{ variant: 'distilled', seed: 1, row: row(0.8), summary: { steps: 1, seconds: 1 } }],
+    } as TaskOutcome;
+    expect(taskEntry(o).teacher).toBe(0.81);
+    expect(taskEntry({ ...o, ensemble: { dev: 0.83, members: [{ dir: 't', dev: 0.81 }, { dir: 't2', dev: 0.815 }] } }).teacher).toBe(0.83);
+    expect(taskEntry(o).distilled).toEqual([0.8]);
   });
 });

@@ -93,6 +93,13 @@ describe.skipIf(!py.python || !HAVE_SHARED)('teacher.py split → corpus → pre
     expect(config.id2label).toEqual({ 0: '0', 1: '1' });
     expect(fs.existsSync(path.join(teacher, 'onnx/model.onnx'))).toBe(true);
 
+    // The ensemble scorer (onnxruntime, mean of probabilities): one teacher twice is that teacher.
+    const ens = path.join(dir, 'ensemble.json');
+    python([SCRIPT, 'ensemble', '--task', 'sst2', '--glue', glue, '--teachers', teacher, teacher, '--out', ens, '--max-length', '32']);
+    const scored = JSON.parse(fs.readFileSync(ens, 'utf8'));
+    expect(scored.dev).toBeCloseTo(summary.dev, 9);
+    expect(scored.members.map((m: { dev: number }) => m.dev)).toEqual([scored.dev, scored.dev]);
+
     // The toolkit scores the export on the same dev rows with the same accuracy PyTorch reported.
     const json = path.join(dir, 'eval.json');
     const ev = await runCli(['eval', '--model', teacher, '--task', 'sst2', '--data', path.join(glue, 'SST-2'), '--max-length', '32', '--json', json, '--quiet']);
