@@ -36,6 +36,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { readSplit } from '../src/data/reader.ts';
 import { loadTask } from '../src/data/tasks.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomic.ts';
 import { baselineStages, renderTables, type Plan, type TaskOutcome, type Variant, VARIANTS } from './real-glue/results.ts';
@@ -94,7 +95,7 @@ async function slot<T>(work: () => Promise<T>, priority: number): Promise<T> {
 }
 
 /** Runs one command (in a job slot) with its output in a log file; every 60 s its last line is shown. */
-function run(task: string, stage: string, cmd: string[]): Promise<void> {
+function run(task: string, stage: string, cmd: string[], later = 0): Promise<void> {
   if (args['report-only'] || !(task === 'all' || requested.has(task))) return Promise.reject(new NotRun(`${task} ${stage}`));
   return slot(() => {
     fs.mkdirSync(LOGS, { recursive: true });
@@ -120,7 +121,7 @@ function run(task: string, stage: string, cmd: string[]): Promise<void> {
         } else reject(new Error(`${task} ${stage} failed (exit ${code}); see ${path.relative(ROOT, logFile)}`));
       });
     });
-  }, /^(export|eval)-/.test(stage) ? -1 : Math.max(0, Object.keys(plan.tasks).indexOf(task)));
+  }, /^(export|eval)-/.test(stage) ? -1 : Math.max(0, Object.keys(plan.tasks).indexOf(task)) + later);
 }
 
 class NotRun extends Error {}
@@ -224,19 +225,43 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
   }
   // The augmented folder is the training folder of every run: its dev.tsv is the held-out selection slice.
   if (!exists(path.join(augmented, 'dev.tsv'))) writeFileAtomic(path.join(augmented, 'dev.tsv'), fs.readFileSync(path.join(split, 'dev.tsv')));
-  if (!exists(path.join(out, 'cache/manifest.json')) || !readJson(path.join(out, 'cache/manifest.json')).complete) {
+  // The main cache and, with an ensemble, each further teacher's (cache-teacher1, ... next to it).
+  const caches = ['cache', ...members.map((_, i) => `cache-teacher${i + 1}`)].map((c) => path.join(out, c, 'manifest.json'));
+  if (caches.some((m) => !exists(m) || !readJson(m).complete)) {
     await run(task, 'cache', distill('cache', '--config', config));
   }
 
   const stages = baselineStages(readJson(config).distill.stages, task === 'stsb');
-  const students = (await Promise.all(seeds.flatMap((seed) => VARIANTS.map(async (variant: Variant) => {
+  // TinyBERT's general distillation (plan `general`): the task's training sentences, labels unused, one
+  // general student per seed; the distilled run starts from it.
+  const general = tp.general;
+  const corpus = path.join(out, 'general-corpus.txt');
+  if (general && !exists(corpus)) {
+    const rows = readSplit(loadTask(task), split, 'train');
+    writeFileAtomic(corpus, rows.flatMap((r) => (r.textB ? [r.textA, r.textB] : [r.textA])).join('\n') + '\n');
+  }
+  const variants = VARIANTS.filter((v) => v !== 'taskonly' || general);
+  const students = (await Promise.all(seeds.flatMap((seed) => variants.map(async (variant: Variant) => {
     const name = `${variant}-s${seed}`;
     const dir = path.join(out, name);
-    const sets = ['--set', `seed=${seed}`, '--set', `out=${dir}`, ...(variant === 'distilled' ? [] : ['--set', `distill.stages=${JSON.stringify(stages[variant])}`])];
+    const own = variant === 'distilled' || variant === 'taskonly' ? [] : ['--set', `distill.stages=${JSON.stringify(stages[variant])}`];
+    const sets = ['--set', `seed=${seed}`, '--set', `out=${dir}`, ...own];
+    // The task-only control waits behind the rows of the table.
+    const later = variant === 'taskonly' ? 0.5 : 0;
+    let init: string[] = [];
+    if (general && variant === 'distilled') {
+      const g = path.join(out, `general-s${seed}`);
+      if (!exists(path.join(g, 'general-summary.json'))) {
+        const resume = exists(path.join(g, 'checkpoints/latest.json')) ? ['--resume'] : [];
+        await run(task, `general-s${seed}`, distill('general', '--config', config, '--corpus', corpus, '--out', g, '--seed', String(seed),
+          '--steps', String(general.steps), '--lr', String(general.lr), '--mode', 'online', '--checkpoint-every', '100', ...resume));
+      }
+      init = ['--init', path.join(g, 'student')];
+    }
     if (!exists(path.join(dir, 'train-summary.json'))) {
       // An interrupted training continues from its checkpoint; a fresh one starts without --resume.
       const resume = exists(path.join(dir, 'checkpoints/latest.json')) ? ['--resume'] : [];
-      await run(task, `train-${name}`, distill('train', '--config', config, ...sets, ...resume));
+      await run(task, `train-${name}`, distill('train', '--config', config, ...sets, ...init, ...resume), later);
     }
     if (!exists(path.join(dir, 'student-onnx/onnx/model.onnx'))) await run(task, `export-${name}`, distill('export', '--config', config, ...sets, '--force'));
     const row = await evaluate(name, path.join(dir, 'student-onnx'), variant === 'distilled' && seed === seeds[0]);

@@ -5,14 +5,23 @@
 import { loadTask } from '../../src/data/tasks.ts';
 import type { ModelRow } from '../../src/report/html.ts';
 
-export const VARIANTS = ['distilled', 'hard', 'predonly'] as const;
+/**
+ * distilled: the full recipe (with plan `general`: TinyBERT's general distillation, then the config's stages);
+ * hard / predonly: the baselines; taskonly (only with `general`): the config's stages from random weights.
+ */
+export const VARIANTS = ['distilled', 'hard', 'predonly', 'taskonly'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export interface Plan {
   teacher: { layers: number; hidden: number; heads: number; ffn: number; maxLength: number; batch: number; seed: number };
   /** Masked-LM pre-training of the teachers' encoder (absent: teachers start from random weights). */
   pretrain?: { steps: number; batch: number; lr: number };
-  tasks: Record<string, { holdout: number; teacher: { steps: number; lr: number; evalEvery: number; ensemble?: EnsembleMember[] } }>;
+  tasks: Record<string, {
+    holdout: number;
+    teacher: { steps: number; lr: number; evalEvery: number; ensemble?: EnsembleMember[] };
+    /** TinyBERT's general distillation (`distill general` on the task's training sentences, labels unused) before the distilled run. */
+    general?: { steps: number; lr: number };
+  }>;
 }
 
 /**
@@ -41,7 +50,7 @@ interface StageLike {
  * The baselines' single stage: as many updates as all distillation stages together, at the learning rate
  * and warm-up of the last (prediction) stage; gold labels (`hard`) or the teacher's logits (`predonly`).
  */
-export function baselineStages(stages: StageLike[], regression: boolean): Record<Exclude<Variant, 'distilled'>, StageLike[]> {
+export function baselineStages(stages: StageLike[], regression: boolean): Record<'hard' | 'predonly', StageLike[]> {
   if (stages.some((s) => !Number.isInteger(s.steps))) throw new Error('real-GLUE configs give each stage "steps" (the baselines match the total)');
   const steps = stages.reduce((a, s) => a + s.steps, 0);
   const last = stages[stages.length - 1];
@@ -69,6 +78,8 @@ export interface TaskEntry {
   distilled: number[];
   hard: number[];
   prediction_only: number[];
+  /** Present when the distilled row starts from general distillation: the same stages from random weights. */
+  task_only?: number[];
 }
 
 export interface Targets {
@@ -125,6 +136,7 @@ export function taskEntry(o: TaskOutcome): TaskEntry {
     distilled: of('distilled'),
     hard: of('hard'),
     prediction_only: of('predonly'),
+    ...(o.students.some((s) => s.variant === 'taskonly') && { task_only: of('taskonly') }),
   };
 }
 
@@ -145,6 +157,11 @@ export function renderTables(outcomes: TaskOutcome[], run: { timings: Record<str
     }
     lines.push(`| ${displayName(o.task)} | ${e.metric} | ${pct(e.baseline)} | ${pct(e.teacher)} | ${pm(e.distilled)} | ${(100 * mean(e.distilled) / e.teacher).toFixed(1)} | ` +
       `${pm(e.hard)} | ${pm(e.prediction_only)} | ${(100 * (mean(e.distilled) - mean(e.hard))).toFixed(1)} | ${yes(t.ofTeacher)}${applies} | ${yes(t.beatsHard)}${applies} |`);
+  }
+  const taskOnly = outcomes.filter((o) => results[o.task].task_only?.length);
+  if (taskOnly.length) {
+    lines.push('', 'Distilled = general distillation, then the two task stages. The two task stages alone, from random weights (same seeds):', '');
+    for (const o of taskOnly) lines.push(`- ${displayName(o.task)}: ${pm(results[o.task].task_only!)} (distilled − task-only: ${(100 * (mean(results[o.task].distilled) - mean(results[o.task].task_only!))).toFixed(1)})`);
   }
   const sizes = ['', '| task | model | params | ONNX MB | latency b=1 (ms) | latency b=32 (ms) | speed-up b=1 / b=32 |', '|---|---|---|---|---|---|---|'];
   for (const o of outcomes) {
