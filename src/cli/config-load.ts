@@ -68,11 +68,23 @@ function isPathLike(key: string, value: string): boolean {
   return key !== 'task' || /[\\/]|\.json$/i.test(value);
 }
 
+/** Path-valued keys of each entry of a list: multiTeacher.teachers[i].dir / .cache. */
+const LIST_PATH_KEYS = [['multiTeacher.teachers', ['dir', 'cache']]] as const;
+
 /** Makes the path-valued keys of a (raw) config absolute against `baseDir`. */
 export function absolutizePaths(raw: Record<string, unknown>, baseDir: string): void {
   for (const key of PATH_KEYS) {
     const v = getPath(raw, key.split('.'));
     if (typeof v === 'string' && isPathLike(key, v)) setPath(raw, key, path.resolve(baseDir, v));
+  }
+  for (const [list, keys] of LIST_PATH_KEYS) {
+    const entries = getPath(raw, list.split('.'));
+    if (!Array.isArray(entries)) continue;
+    for (const e of entries) {
+      if (!e || typeof e !== 'object') continue;
+      const entry = e as Record<string, unknown>;
+      for (const k of keys) if (typeof entry[k] === 'string') entry[k] = path.resolve(baseDir, entry[k] as string);
+    }
   }
 }
 
