@@ -3,6 +3,7 @@
  *
  *   npx tsx scripts/real-glue.ts [--tasks sst2,stsb,mrpc,cola,rte] [--seeds 1,2,3] [--jobs 2]
  *
+ * --teachers-only stops the requested tasks after their teachers (the table marks their students "not run").
  * The tables always cover every task of data/real-glue/plan.json whose runs exist, so tasks can be run in
  * separate invocations (`--tasks sst2`, later `--tasks stsb,mrpc`) and the last one reports them all.
  *        [--glue ../shared/glue] [--vocab ../shared/vocab/bert-base-uncased-vocab.txt] [--python .venv/bin/python]
@@ -50,6 +51,8 @@ const { values: args } = parseArgs({
     tasks: { type: 'string', default: 'sst2,stsb,mrpc,cola,rte' },
     seeds: { type: 'string', default: '1,2,3' },
     jobs: { type: 'string', default: '2' },
+    /** Teachers (and their evaluation) only: no augmentation, cache or students for the requested tasks. */
+    'teachers-only': { type: 'boolean', default: false },
     /** Run nothing: tabulate the runs that have finished (e.g. while the rest still trains). */
     'report-only': { type: 'boolean', default: false },
   },
@@ -215,6 +218,10 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
   const teacherSummary = readJson(path.join(teacher, 'summary.json'));
   // The targets concern tasks whose teacher beats the majority / constant baseline; below it there is
   // nothing to distil, so the students are not trained.
+  if (args['teachers-only'] && requested.has(task)) {
+    say(task, `teacher ${teacherSummary.dev.toFixed(4)} (baseline ${teacherSummary.baseline.toFixed(4)}); --teachers-only: students not run`);
+    return { task, teacherSummary, teacherRow, ensemble, students: [] };
+  }
   if (!(teacherSummary.dev > teacherSummary.baseline)) {
     say(task, `teacher ${teacherSummary.dev.toFixed(4)} does not beat the baseline ${teacherSummary.baseline.toFixed(4)}: students not run`);
     return { task, teacherSummary, teacherRow, ensemble, students: [] };

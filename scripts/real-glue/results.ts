@@ -152,7 +152,9 @@ export function renderTables(outcomes: TaskOutcome[], run: { timings: Record<str
     const t = targets(e);
     const applies = t.teacherBeatsBaseline ? '' : ' (teacher ≤ baseline: n/a)';
     if (e.distilled.length === 0) {
-      lines.push(`| ${displayName(o.task)} | ${e.metric} | ${pct(e.baseline)} | ${pct(e.teacher)} | not run | – | not run | not run | – | n/a (teacher ≤ baseline) | n/a (teacher ≤ baseline) |`);
+      // Below its baseline there is nothing to distil; above it, the students were left out (--teachers-only).
+      const why = t.teacherBeatsBaseline ? '**not run** (students not trained in this run)' : 'n/a (teacher ≤ baseline)';
+      lines.push(`| ${displayName(o.task)} | ${e.metric} | ${pct(e.baseline)} | ${pct(e.teacher)} | not run | – | not run | not run | – | ${why} | ${why} |`);
       continue;
     }
     lines.push(`| ${displayName(o.task)} | ${e.metric} | ${pct(e.baseline)} | ${pct(e.teacher)} | ${pm(e.distilled)} | ${(100 * mean(e.distilled) / e.teacher).toFixed(1)} | ` +
