@@ -1,0 +1,36 @@
+/** Every stage of a run in order, as `distill run` and the library's `run()` drive it. */
+import * as fs from 'node:fs';
+import { saveResolvedConfig } from './config-load.ts';
+import type { Config } from './config-schema.ts';
+import { augmentStep, cacheStep, exportStep, runExportOptions, trainStep, type RunEnv, type TrainSummary } from './pipeline.ts';
+import { evalStep, reportStep, type EvalFile } from './pipeline-eval.ts';
+import { needsTeacher, runPaths } from './stage-options.ts';
+
+export interface RunResult {
+  /** The run's output folder. */
+  out: string;
+  train: TrainSummary;
+  eval: EvalFile;
+  /** The HTML report, when report.enabled. */
+  report?: string;
+  seconds: number;
+}
+
+/** (augment →) cache → train → export → eval → report, each stage only when the config asks for it. */
+export async function runPipeline(config: Config, env: RunEnv): Promise<RunResult> {
+  const started = Date.now();
+  saveResolvedConfig(config, config.out);
+  if (config.augment.enabled) {
+    const dir = runPaths(config).augmentDir;
+    if (!fs.existsSync(dir) || env.force) await augmentStep(config, env, { force: true });
+    else env.io.err(`using the augmented data already in ${dir} (--force to redo it)\n`);
+  }
+  if (needsTeacher(config)) await cacheStep(config, env); // gold-label-only runs need no teacher outputs
+  const train = await trainStep(config, env);
+  if (config.export.enabled) await exportStep(runExportOptions(config), env);
+  const evalFile = await evalStep(config, env);
+  const report = config.report.enabled ? await reportStep(config, env) : undefined;
+  const seconds = (Date.now() - started) / 1000;
+  env.io.err(`run finished in ${seconds.toFixed(0)} s; outputs in ${config.out}\n`);
+  return { out: config.out, train, eval: evalFile, report, seconds };
+}
