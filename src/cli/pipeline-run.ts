@@ -9,6 +9,10 @@ import { needsTeacher, runPaths } from './stage-options.ts';
 export interface RunResult {
   /** The run's output folder. */
   out: string;
+  /** The saved best student (tfjs weights in safetensors, Hugging Face layout). */
+  student: string;
+  /** The ONNX export folder, when export.enabled. */
+  exported?: string;
   train: TrainSummary;
   eval: EvalFile;
   /** The HTML report, when report.enabled. */
@@ -27,10 +31,10 @@ export async function runPipeline(config: Config, env: RunEnv): Promise<RunResul
   }
   if (needsTeacher(config)) await cacheStep(config, env); // gold-label-only runs need no teacher outputs
   const train = await trainStep(config, env);
-  if (config.export.enabled) await exportStep(runExportOptions(config), env);
+  const exported = config.export.enabled ? await exportStep(runExportOptions(config), env) : undefined;
   const evalFile = await evalStep(config, env);
   const report = config.report.enabled ? await reportStep(config, env) : undefined;
   const seconds = (Date.now() - started) / 1000;
   env.io.err(`run finished in ${seconds.toFixed(0)} s; outputs in ${config.out}\n`);
-  return { out: config.out, train, eval: evalFile, report, seconds };
+  return { out: config.out, student: runPaths(config).studentDir, exported, train, eval: evalFile, report, seconds };
 }

@@ -1,12 +1,23 @@
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { describeBackend, initBackend, nativeBackendInfo, type BackendPreference } from '../../src/backend/select.ts';
 import { testBackends } from '../helpers/backends.ts';
 import { clampThreads } from '../../src/backend/wasm-threads.ts';
 import { UserError } from '../../src/util/errors.ts';
 
 describe('initBackend', () => {
+  it("starts cpu without tfjs's Node banner (the backend line is printed instead)", async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      await initBackend('cpu');
+      tf.tidy(() => tf.add(tf.tensor1d([1, 2]), 1).dataSync());
+      expect(warn.mock.calls.flat().join('\n')).not.toMatch(/looks like you are running TensorFlow\.js in Node/);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('rejects unknown names and bad thread counts with a UserError', async () => {
     await expect(initBackend('gpu' as BackendPreference)).rejects.toThrow(UserError);
     await expect(initBackend('wasm', { threads: 0 })).rejects.toThrow(/threads must be a positive integer/);

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend/select.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Features } from '../../src/distill/features.ts';
 import { attentionScoreMse, computeDistillLoss, hiddenMse, softCrossEntropy, type Match } from '../../src/distill/losses.ts';
 import { Projections, headMixInit, mixHeads } from '../../src/distill/projections.ts';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend('cpu'); // the project's backend start: no tfjs Node banner
 });
 
 const val = (x: tf.Scalar) => x.dataSync()[0];

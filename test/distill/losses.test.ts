@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend/select.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   attentionKl,
@@ -16,7 +17,7 @@ import {
 } from '../../src/distill/losses.ts';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend('cpu'); // the project's backend start: no tfjs Node banner
 });
 
 const ctx = (mask: number[][], temperature = 1, scaleT2 = false): LossContext => ({

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend/select.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   combineTeacherProbs,
@@ -10,7 +11,7 @@ import {
 } from '../../src/distill/targets.ts';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend('cpu'); // the project's backend start: no tfjs Node banner
 });
 
 const arr = (t: tf.Tensor) => t.arraySync() as number[][];

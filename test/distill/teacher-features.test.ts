@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend/select.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { collateTeacherFeatures, type CachedExample } from '../../src/distill/teacher-features.ts';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend('cpu'); // the project's backend start: no tfjs Node banner
 });
 
 /** H = 2, heads = 1, one layer; values encode (example, position) so placement can be checked. */

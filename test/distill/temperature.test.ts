@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend/select.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cwsmTemperature, flswTemperature, MIN_TEMPERATURE } from '../../src/distill/temperature.ts';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend('cpu'); // the project's backend start: no tfjs Node banner
 });
 
 describe('per-sample temperature rules (TextBrewer flsw / cwsm)', () => {

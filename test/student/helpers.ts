@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend/select.ts';
 import { DEFAULT_BERT_CONFIG, type BertConfig } from '../../src/student/config.ts';
 
 /** A tiny student config for fast tests. */
@@ -34,6 +35,6 @@ export function inputsFrom(rows: number[][], lengths?: number[]) {
 }
 
 export async function useCpu(): Promise<void> {
-  await tf.setBackend('cpu');
+  await initBackend('cpu'); // the project's backend start: no tfjs Node banner
   await tf.ready();
 }

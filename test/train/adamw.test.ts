@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend/select.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AdamW } from '../../src/train/adamw.ts';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend('cpu'); // the project's backend start: no tfjs Node banner
 });
 
 /** Scalar AdamW written out independently (torch.optim.AdamW's order: decay, moments, step). */

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend/select.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { biasCorrectedDecay, Ema, warmupDecay } from '../../src/train/ema.ts';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend('cpu'); // the project's backend start: no tfjs Node banner
 });
 
 const defaults = { beta: 0.9999, updateAfterStep: 100, invGamma: 1, power: 2 / 3, minValue: 0 };

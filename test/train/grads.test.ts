@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend/select.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { clipByGlobalNorm, GradAccumulator, globalNorm } from '../../src/train/grads.ts';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend('cpu'); // the project's backend start: no tfjs Node banner
 });
 
 describe('gradient clipping and accumulation', () => {
