@@ -30,6 +30,11 @@ const input: ConfigInput = {
 };
 const config: Config = resolveConfig(input); // defaults filled, paths absolute; throws a UserError naming the key
 
+// A key the config does not have is a compile error here, as it is a config error at run time.
+// @ts-expect-error: 'momentum' is not an ema key (momentum distillation is a stage's `momentum`)
+const misspelt: ConfigInput = { ...input, ema: { momentum: 0.9 } };
+void misspelt;
+
 const result: RunResult = await run(config, { force: true, progress: false, onMessage: (line: string) => console.error(line) });
 const predictions: Prediction[] = await predict(result.exported ?? result.student, ['a gripping , funny film']);
 

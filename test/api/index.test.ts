@@ -36,8 +36,8 @@ describe('config helpers', () => {
   it('loadConfig applies dotted overrides like --set, on the default stages too', () => {
     const dir = tempDir('api-config-');
     const file = writeConfig(dir, { task: 'sst2', teacher: { dir: 'teacher' }, data: { dir: 'data' } });
-    const c = api.loadConfig(file, { 'distill.stages.0.steps': 7, 'ema.enabled': true });
-    expect(c.distill.stages[0].steps).toBe(7);
+    const c = api.loadConfig(file, { 'distill.stages.0.epochs': 7, 'ema.enabled': true });
+    expect(c.distill.stages[0].epochs).toBe(7);
     expect(c.ema.enabled).toBe(true);
     expect(c.teacher.dir).toBe(path.join(dir, 'teacher'));
   });

@@ -84,6 +84,7 @@ describe('every recipe runs a few steps', () => {
       const r = await runCli(args);
       expect(r.err).not.toContain('internal error');
       expect(r.code, r.err).toBe(0);
+      if (loadConfig({ file }).student.init === 'teacher') expect(r.err).toContain('student initialised from teacher layers');
       const log = fs.readFileSync(path.join(out, 'train-log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       expect(log.filter((x) => x.type === 'step').length).toBeGreaterThanOrEqual(3);
       for (const x of log.filter((y) => y.type === 'step')) expect(Number.isFinite(x.loss)).toBe(true);
