@@ -2,8 +2,9 @@
  * Every shipped config (docs/recipes, data/demo, data/real-glue) parses, and every recipe runs for a
  * few steps through `distill run` on the tiny fixture teacher: the features the README lists are each
  * used by one of them (multi-teacher mean / weighted / most confident, momentum and self-distillation,
- * flsw / cwsm, scheduled and adaptive weights, the α mix, curriculum, augmentation, general-student and
- * teacher init, kd_mse on a regression task).
+ * flsw / cwsm, scheduled and adaptive weights, the α mix, curriculum, explicit layer pairs,
+ * augmentation (embedding and masked-LM candidates), general-student and teacher init, kd_mse on a
+ * regression task).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -61,6 +62,7 @@ function tinyArgs(file: string, out: string, regressionTeacher?: string): string
   c.distill.stages.forEach((_, i) => (set[`distill.stages.${i}.steps`] = 3));
   c.multiTeacher.teachers.forEach((t, i) => t.dir && (set[`multiTeacher.teachers.${i}.dir`] = teacher));
   if (c.augment.enabled) (set['augment.perExample'] = 1), (set['augment.candidates'] = 3);
+  if (c.augment.method === 'mlm') set['augment.mlmDir'] = path.join(ROOT, 'test/fixtures/tiny-mlm');
   return ['run', '--config', file, '--quiet', ...Object.entries(set).flatMap(([k, v]) => ['--set', `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`])];
 }
 
@@ -84,7 +86,9 @@ describe('every recipe runs a few steps', () => {
       const r = await runCli(args);
       expect(r.err).not.toContain('internal error');
       expect(r.code, r.err).toBe(0);
-      if (loadConfig({ file }).student.init === 'teacher') expect(r.err).toContain('student initialised from teacher layers');
+      const c = loadConfig({ file });
+      if (c.student.init === 'teacher') expect(r.err).toContain('student initialised from teacher layers');
+      if (c.augment.enabled) expect(r.err).toContain(`(${c.augment.method} candidates)`);
       const log = fs.readFileSync(path.join(out, 'train-log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       expect(log.filter((x) => x.type === 'step').length).toBeGreaterThanOrEqual(3);
       for (const x of log.filter((y) => y.type === 'step')) expect(Number.isFinite(x.loss)).toBe(true);
