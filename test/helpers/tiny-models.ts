@@ -35,6 +35,9 @@ export function tinyStudentConfig(labels: string[] | null, over: Partial<BertCon
 export async function tinyStudentFolders(dir: string, labels: string[] | null, seed = 3, over: Partial<BertConfig> = {}): Promise<{ studentDir: string; onnxDir: string }> {
   const { Student } = await import('../../src/student/model.ts');
   const { saveStudentFolder } = await import('../../src/student/folder.ts');
+  // No backend started yet: start cpu the project's way (tfjs's own default prints its Node banner).
+  const tf = await import('@tensorflow/tfjs');
+  if (!tf.engine().backendName) await (await import('../../src/backend/select.ts')).initBackend('cpu');
   const { exportStudent } = await import('../../src/export/export.ts');
   const student = Student.create(tinyStudentConfig(labels, over), seed);
   const studentDir = path.join(dir, 'student');
