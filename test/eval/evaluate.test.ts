@@ -24,7 +24,10 @@ function aloneLogits(s: Student, ids: number[]): number[] {
 }
 
 describe('evaluateStudent', () => {
-  const s = Student.create(tinyConfig({ initializer_range: 0.5 }), 5);
+  let s: Student; // made after useCpu: a tensor before any backend starts tfjs's default (and its Node banner)
+  beforeAll(() => {
+    s = Student.create(tinyConfig({ initializer_range: 0.5 }), 5);
+  });
   const dev = toyData(13, 9);
 
   it('returns predictions in input order that match one-at-a-time forward passes, and the task metrics', () => {
