@@ -12,6 +12,7 @@
  * probabilities (heads × length × length), all in `dtype`, little-endian.
  */
 import { UserError } from '../util/errors.ts';
+import { sha256 } from '../util/hash.ts';
 import type { AttentionKind } from '../teacher/surgery.ts';
 
 export const CACHE_FORMAT = 'distill-ts/teacher-cache';
@@ -167,4 +168,9 @@ export function formatBytes(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
   return `${(n / 1e3).toFixed(1)} kB`;
+}
+
+/** The tokenizer's part of the fingerprint: its tokenizer.json and tokenizer config. */
+export function tokenizerHash(json: Record<string, unknown>, config: Record<string, unknown>): string {
+  return sha256(JSON.stringify(json) + '\n' + JSON.stringify(config));
 }

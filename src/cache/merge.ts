@@ -3,12 +3,12 @@
  * recorded in some progress file (one per builder process); `verifyCache` re-reads every shard and
  * compares its checksum, naming any corrupt or missing file.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { sha256File } from '../util/hash.ts';
+import { checkFiles } from './integrity.ts';
 import {
   CACHE_FORMAT,
   CACHE_VERSION,
@@ -97,8 +97,11 @@ export interface VerifyReport {
   bytes: number;
 }
 
-/** Re-reads every shard and the index and compares sizes and sha256 with the manifest. */
-export function verifyCache(dir: string): VerifyReport {
+/**
+ * Compares the index and every shard with the manifest's sizes and sha256. `remembered` skips
+ * files unchanged since their last successful check (see integrity.ts); without it all are re-read.
+ */
+export function verifyCache(dir: string, opts: { remembered?: boolean } = {}): VerifyReport & { bad: string[]; hashedBytes: number } {
   const file = path.join(dir, 'manifest.json');
   if (!fs.existsSync(file)) {
     const hint = fs.existsSync(path.join(dir, 'build.json')) ? ' (the build has not finished: rerun it, or run the merge step after all parts)' : '';
@@ -106,24 +109,10 @@ export function verifyCache(dir: string): VerifyReport {
   }
   const m = readJson<CacheManifest>(file, 'cache manifest');
   if (m.fingerprint?.format !== CACHE_FORMAT || !m.complete) throw new UserError(`${file} is not a complete ${CACHE_FORMAT} manifest`);
-  const problems: string[] = [];
-  const check = (rel: string, bytes: number | undefined, sha: string) => {
-    const f = path.join(dir, rel);
-    if (!fs.existsSync(f)) return problems.push(`${f}: missing`);
-    const size = fs.statSync(f).size;
-    if (bytes !== undefined && size !== bytes) return problems.push(`${f}: ${size} bytes, expected ${bytes}`);
-    const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(1 << 22);
-    const fd = fs.openSync(f, 'r');
-    try {
-      let n: number;
-      while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) hash.update(buf.subarray(0, n));
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (hash.digest('hex') !== sha) problems.push(`${f}: checksum differs from the manifest (corrupt shard)`);
-  };
-  check(m.index.file, m.fingerprint.numExamples * m.index.entryBytes, m.index.sha256);
-  for (const s of m.shards) check(s.file, s.bytes, s.sha256);
-  return { ok: problems.length === 0, problems, shards: m.shards.length, bytes: m.totalBytes };
+  const r = checkFiles(
+    dir,
+    [{ file: m.index.file, bytes: m.fingerprint.numExamples * m.index.entryBytes, sha256: m.index.sha256 }, ...m.shards.map((s) => ({ file: s.file, bytes: s.bytes, sha256: s.sha256 }))],
+    { remembered: opts.remembered ?? false },
+  );
+  return { ok: r.problems.length === 0, problems: r.problems, bad: r.bad, hashedBytes: r.hashedBytes, shards: m.shards.length, bytes: m.totalBytes };
 }

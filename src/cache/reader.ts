@@ -24,8 +24,11 @@ export interface TeacherCache {
 }
 
 export interface OpenCacheOptions {
-  /** Re-read every shard and compare checksums first (slow on large caches). */
-  verify?: boolean;
+  /**
+   * Compare every shard's sha256 with the manifest first: true re-reads them all; 'remembered'
+   * re-reads only files changed since their last successful check (integrity.ts).
+   */
+  verify?: boolean | 'remembered';
   /** Open shard files kept at once. */
   maxOpenFiles?: number;
 }
@@ -46,8 +49,8 @@ export function openCache(dir: string, opts: OpenCacheOptions = {}): TeacherCach
     throw new UserError(`${manifestFile} is not a complete ${CACHE_FORMAT} v${CACHE_VERSION} manifest`);
   }
   if (opts.verify) {
-    const report = verifyCache(dir);
-    if (!report.ok) throw new UserError(`teacher cache ${dir} is damaged: ${report.problems.join('; ')}`);
+    const report = verifyCache(dir, { remembered: opts.verify === 'remembered' });
+    if (!report.ok) throw new UserError(`teacher cache ${dir} is damaged: ${report.problems.join('; ')}. Rerun the same \`distill cache\` command to rebuild the damaged shards`);
   }
   const n = manifest.fingerprint.numExamples;
   const indexFile = path.join(dir, manifest.index.file);

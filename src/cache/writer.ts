@@ -25,7 +25,10 @@ import { findLogitsOutput } from '../teacher/inputs.ts';
 import { parseLabelMap, teacherLabelOrder } from '../teacher/labels.ts';
 import * as format from './format.ts';
 import { type BuildInfo, type CacheDtype, type CacheFingerprint, type CacheLayout, type ProgressFile } from './format.ts';
-import { mergeCache, readProgressFiles } from './merge.ts';
+import { mergeCache, readProgressFiles, verifyCache } from './merge.ts';
+import { checkFiles, rememberFiles, STAMP_FILE } from './integrity.ts';
+import { acquireLock, isLockFile } from '../util/lock.ts';
+import { removeIfNoFiles, removeStaleTemps } from '../util/stale.ts';
 import { encodeIndex, planCache } from './plan.ts';
 import { encodeBatchRecords } from './records.ts';
 
@@ -99,10 +102,6 @@ export function parseShardOption(shard: BuildCacheOptions['shard']): { index: nu
   return s;
 }
 
-function tokenizerHash(json: Record<string, unknown>, config: Record<string, unknown>): string {
-  return sha256(JSON.stringify(json) + '\n' + JSON.stringify(config));
-}
-
 /** The manifest of a finished cache in `dir` built from exactly these inputs, if there is one. */
 function completeCache(dir: string, fingerprint: CacheFingerprint): format.CacheManifest | undefined {
   try {
@@ -115,7 +114,11 @@ function completeCache(dir: string, fingerprint: CacheFingerprint): format.Cache
 
 /** Names a cache folder holds while it is being built: its own folders, files and their temporaries. */
 function isCacheEntry(name: string): boolean {
-  return ['shards', 'progress', 'build.json', 'manifest.json', 'index.bin'].includes(name) || /^(build|manifest)\.json\.\d+\.\d+\.tmp$|^index\.bin\.\d+\.\d+\.tmp$/.test(name);
+  return (
+    ['shards', 'progress', 'build.json', 'manifest.json', 'index.bin', STAMP_FILE].includes(name) ||
+    isLockFile(name) ||
+    /^(build|manifest|verified)\.json\.\d+\.\d+\.tmp$|^index\.bin\.\d+\.\d+\.tmp$/.test(name)
+  );
 }
 
 /** Refuses a build.json from other inputs (unless force: then the old cache is removed). */
@@ -132,7 +135,7 @@ function prepareDir(dir: string, info: BuildInfo, force: boolean, soleBuilder: b
     // force rebuilds a matching cache too, but only for a sole builder: parts must not wipe each other.
     if (diffs.length > 0 || (force && soleBuilder)) {
       if (!force) throw new UserError(`${dir} holds a teacher cache built from other inputs: ${diffs.join('; ')}. Use --force to replace it, or another output folder`);
-      for (const f of ['manifest.json', 'build.json', 'index.bin', 'shards', 'progress']) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+      for (const f of ['manifest.json', 'build.json', 'index.bin', 'shards', 'progress', STAMP_FILE]) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
     }
   } else if (fs.existsSync(dir) && !force) {
     // Parts started together race here: another part may have made shards/ and progress/ but not yet build.json.
@@ -149,12 +152,35 @@ function prepareDir(dir: string, info: BuildInfo, force: boolean, soleBuilder: b
   }
 }
 
+/**
+ * One builder per part: a whole-cache builder locks `cache.lock` (and refuses while any part is
+ * being built), a part builder `cache.lock.part-i-of-n` (and refuses while a whole-cache build runs).
+ */
 export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheResult> {
+  const part = parseShardOption(opts.shard);
+  const freshDir = !fs.existsSync(opts.outDir);
+  const sole = part.count === 1;
+  const lock = acquireLock(opts.outDir, sole ? 'cache.lock' : `cache.lock.part-${part.index}-of-${part.count}`, 'teacher cache', (other) =>
+    sole ? other.startsWith('cache.lock.part-') : other === 'cache.lock',
+  );
+  try {
+    // With the lock held, temporaries of dead processes are stale (parts on other hosts: see prepareDir).
+    if (sole) for (const d of ['', 'progress']) removeStaleTemps(path.join(opts.outDir, d));
+    return await buildLocked(opts, part, freshDir);
+  } catch (e) {
+    lock.release();
+    if (freshDir) removeIfNoFiles(opts.outDir);
+    throw e;
+  } finally {
+    lock.release();
+  }
+}
+
+async function buildLocked(opts: BuildCacheOptions, part: { index: number; count: number }, freshDir: boolean): Promise<BuildCacheResult> {
   const notice = opts.notice ?? ((m: string) => process.stderr.write(m + '\n'));
   const maxLength = opts.maxLength ?? 128;
   const batchSize = opts.batchSize ?? 32;
   const dtype = opts.dtype ?? 'float16';
-  const part = parseShardOption(opts.shard);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`batchSize must be a positive integer, got ${batchSize}`);
   if (dtype !== 'float16' && dtype !== 'float32') throw new UserError(`cache dtype must be float16 or float32, got ${dtype}`);
 
@@ -212,7 +238,7 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
     task: task.name,
     split: opts.split,
     dataSha256: opts.encoded?.dataSha256 ?? sha256File(dataFile),
-    tokenizerSha256: tokenizerHash(tok.tokenizerJson, tok.tokenizerConfig),
+    tokenizerSha256: format.tokenizerHash(tok.tokenizerJson, tok.tokenizerConfig),
     maxLength,
     numExamples: encoded.length,
     batchSize,
@@ -247,10 +273,16 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
   };
   const done = completeCache(opts.outDir, fingerprint);
   if (done && !(opts.force && part.count === 1)) {
-    notice(`teacher cache: ${opts.outDir} is already complete for these inputs`);
-    return { dir: opts.outDir, complete: true, estimatedBytes: plan.totalBytes, shardsWritten: 0, shardsSkipped: plan.shards.length, provider: done.providers.join(','), examplesPerSecond: 0 };
+    // "Complete" is a claim about bytes on disk: check them (remembered, so cheap when unchanged).
+    const check = verifyCache(opts.outDir, { remembered: true });
+    if (check.ok) {
+      notice(`teacher cache: ${opts.outDir} is already complete for these inputs (${done.shards.length} shards verified)`);
+      return { dir: opts.outDir, complete: true, estimatedBytes: plan.totalBytes, shardsWritten: 0, shardsSkipped: plan.shards.length, provider: done.providers.join(','), examplesPerSecond: 0 };
+    }
+    notice(`teacher cache: ${opts.outDir} is damaged, rebuilding what is: ${check.problems.join('; ')}`);
+    for (const f of check.bad) fs.rmSync(path.join(opts.outDir, f), { force: true });
+    fs.rmSync(path.join(opts.outDir, 'manifest.json'), { force: true });
   }
-  const freshDir = !fs.existsSync(opts.outDir);
   let teacher: Teacher;
   try {
     prepareDir(opts.outDir, info, !!opts.force, part.count === 1);
@@ -272,11 +304,20 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
   }
   try {
     // Shards finished by any earlier run (of any part split) are kept when their size is right.
+    // Their checksums are checked too (remembered: a shard verified before is not read again).
     const finished = new Map<number, format.ShardInfo>();
     for (const p of readProgressFiles(opts.outDir, fingerprint)) {
       for (const [k, s] of Object.entries(p.shards)) {
         const file = path.join(opts.outDir, s.file);
-        if (fs.existsSync(file) && fs.statSync(file).size === s.bytes) finished.set(Number(k), s);
+        if (!finished.has(Number(k)) && fs.existsSync(file) && fs.statSync(file).size === s.bytes) finished.set(Number(k), s);
+      }
+    }
+    const damaged = checkFiles(opts.outDir, [...finished.values()]).bad;
+    if (damaged.length > 0) notice(`teacher cache: ${damaged.length} finished shard(s) fail their checksum and are rebuilt: ${damaged.slice(0, 3).join(', ')}${damaged.length > 3 ? ', …' : ''}`);
+    for (const [k, s] of finished) {
+      if (damaged.includes(s.file)) {
+        finished.delete(k);
+        fs.rmSync(path.join(opts.outDir, s.file), { force: true });
       }
     }
     const progressFile = path.join(opts.outDir, format.progressFileName(part.index, part.count));
@@ -291,6 +332,7 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
     let doneExamples = totalExamples - todo.reduce((s, k) => s + plan.shards[k].examples, 0);
     const started = performance.now();
     let ranExamples = 0;
+    const written: { file: string; sha256: string }[] = [];
     for (const k of todo) {
       const shard = plan.shards[k];
       const rel = format.shardFileName(k);
@@ -307,7 +349,9 @@ export async function buildCache(opts: BuildCacheOptions): Promise<BuildCacheRes
       fs.renameSync(tmp, final);
       progress.shards[k] = { file: rel, examples: shard.examples, bytes, sha256: sha };
       writeJsonAtomic(progressFile, progress);
+      written.push({ file: rel, sha256: sha });
     }
+    rememberFiles(opts.outDir, written); // hashed while writing: the first open need not re-read them
     const seconds = (performance.now() - started) / 1000;
     const complete = mergeCache(opts.outDir, { quiet: part.count > 1 }) !== undefined;
     if (!complete) notice(`teacher cache: part ${part.index}/${part.count} done; the manifest is written when every part has finished (or run the merge step)`);

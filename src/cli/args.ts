@@ -41,6 +41,8 @@ export interface CommandContext {
   io: Io;
   /** Dotted config key → value, from options with a configKey and from --set. */
   overrides: Record<string, unknown>;
+  /** SIGINT / SIGTERM state, for the commands that train. */
+  signals?: import('./signals.ts').StopSignals;
 }
 
 export interface CommandSpec {

@@ -18,18 +18,35 @@ export const RESOLVED_CONFIG_FILE = 'resolved-config.json';
 /** Parses a JSON or YAML config file (by extension) into plain data. */
 export function readConfigFile(file: string): unknown {
   if (!fs.existsSync(file)) throw new UserError(`config file ${file} does not exist`);
+  if (fs.statSync(file).isDirectory()) throw new UserError(`config file ${file} is a folder; expected a JSON or YAML file`);
   const text = fs.readFileSync(file, 'utf8');
   const yaml = /\.ya?ml$/i.test(file);
   try {
     return yaml ? YAML.parse(text) : JSON.parse(text);
   } catch (e) {
-    throw new UserError(`config file ${file} is not valid ${yaml ? 'YAML' : 'JSON'}: ${(e as Error).message}`);
+    const msg = (e as Error).message;
+    const at = /at position (\d+)/.exec(msg);
+    const where = !yaml && at && !/\(line \d+ column \d+\)/.test(msg) ? ` (${lineColumn(text, Number(at[1]))})` : '';
+    throw new UserError(`config file ${file} is not valid ${yaml ? 'YAML' : 'JSON'}: ${msg}${where}`);
   }
+}
+
+/** Keys that would reach Object.prototype instead of the config. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** "line L, column C" of a character offset (JSON.parse reports offsets). */
+export function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return `line ${line}, column ${column}`;
 }
 
 /** Sets `value` at a dotted path ("distill.stages.0.steps"), creating objects on the way. */
 export function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
   const keys = dotted.split('.');
+  const bad = keys.find((k) => FORBIDDEN_KEYS.has(k) || k === '');
+  if (bad !== undefined) throw new UserError(`override ${dotted}: "${bad}" is not a config key`);
   let node: Record<string, unknown> = target;
   keys.slice(0, -1).forEach((k, i) => {
     const next = node[k];

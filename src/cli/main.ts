@@ -2,7 +2,9 @@
  * `distill <command>`: dispatch, help, and the exit-code contract
  * (0 success, 1 user error: message only, 2 internal error: with stack).
  */
-import { isUserError } from '../util/errors.ts';
+import { InterruptedError, isUserError } from '../util/errors.ts';
+import { systemErrorMessage } from '../util/system-errors.ts';
+import { installStopHandlers } from './signals.ts';
 import { commandHelp, parseCommandArgs, type CommandSpec, type Io } from './args.ts';
 import { COMMANDS } from './commands/index.ts';
 
@@ -47,19 +49,42 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     io.err(`distill: unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})\n`);
     return EXIT_USER_ERROR;
   }
+  // Installed first thing, so a Ctrl-C right after start is handled too (see signals.ts).
+  const signals = TRAINING_COMMANDS.includes(cmd.name) ? installStopHandlers(io) : undefined;
   try {
     const { values, positionals, overrides } = parseCommandArgs(cmd, rest);
     if (values.help) {
       io.out(commandHelp(cmd));
       return EXIT_OK;
     }
-    return (await cmd.run({ values, positionals, overrides, io })) ?? EXIT_OK;
+    return (await cmd.run({ values, positionals, overrides, io, signals })) ?? EXIT_OK;
   } catch (e) {
+    if (e instanceof InterruptedError) {
+      io.err(`distill ${cmd.name}: ${e.message}\nresume with: ${resumeCommand(cmd.name, rest)}\n`);
+      return e.exitCode;
+    }
     if (isUserError(e)) {
       io.err(`distill ${cmd.name}: ${e.message}\n`);
       return EXIT_USER_ERROR;
     }
+    const sys = systemErrorMessage(e);
+    if (sys) {
+      io.err(`distill ${cmd.name}: ${sys}\n`);
+      return EXIT_USER_ERROR;
+    }
     io.err(`distill ${cmd.name}: internal error (please report it):\n${(e as Error)?.stack ?? String(e)}\n`);
     return EXIT_INTERNAL_ERROR;
+  } finally {
+    signals?.dispose();
   }
+}
+
+/** Commands whose training loop stops cleanly on SIGINT / SIGTERM. */
+const TRAINING_COMMANDS = ['train', 'run'];
+
+/** The command line that continues an interrupted run: the same arguments plus --resume. */
+export function resumeCommand(name: string, args: string[]): string {
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  const withResume = args.includes('--resume') || args.includes('-r') ? args : [...args, '--resume'];
+  return ['distill', name, ...withResume].map(quote).join(' ');
 }

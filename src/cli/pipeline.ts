@@ -17,12 +17,19 @@ import type { Io } from './args.ts';
 import { checkAgainstTeacher, type Config } from './config-schema.ts';
 import { saveResolvedConfig } from './config-load.ts';
 import * as opt from './stage-options.ts';
+import type { StopSignals } from './signals.ts';
+import { checkpointFolders, hasCheckpoint } from '../train/checkpoint.ts';
+import { acquireLock } from '../util/lock.ts';
+import { removeIfNoFiles, removeStaleTemps } from '../util/stale.ts';
 
 export interface RunEnv {
   io: Io;
   quiet: boolean;
   force: boolean;
   resume: boolean;
+  /** --allow-changed: resume with changed settings (listed in the log). */
+  allowChanged?: boolean;
+  signals?: StopSignals;
 }
 
 /** One progress bar per label, replaced when the label changes (a new training stage). */
@@ -138,10 +145,6 @@ export async function loadRunData(c: Config): Promise<RunData> {
   };
 }
 
-function hasCheckpoint(dir: string): boolean {
-  return fs.existsSync(path.join(dir, 'latest.json'));
-}
-
 export interface TrainSummary {
   steps: number;
   finalLoss: number;
@@ -149,16 +152,60 @@ export interface TrainSummary {
   seconds: number;
 }
 
+/**
+ * What --resume / --force mean for the run folder: continue the checkpoint, start over, or refuse.
+ * `--resume` never restarts silently over an earlier run: with no usable checkpoint it is an error
+ * unless the folder holds no trace of training at all (a first `npm start`).
+ */
+function prepareRunFolder(paths: ReturnType<typeof opt.runPaths>, env: RunEnv): void {
+  const ckpt = paths.checkpointDir;
+  const pointer = hasCheckpoint(ckpt);
+  if (pointer && !env.resume) {
+    if (!env.force) throw new UserError(`${ckpt} holds a training run; use --resume to continue it or --force to start over`);
+    fs.rmSync(ckpt, { recursive: true, force: true });
+    return;
+  }
+  if (pointer) {
+    env.io.err(`resuming the training run in ${ckpt} (a finished one is only saved and evaluated again; --force starts over)\n`);
+    return;
+  }
+  if (!env.resume) return;
+  const folders = checkpointFolders(ckpt);
+  const logged = fs.existsSync(paths.logFile) && fs.statSync(paths.logFile).size > 0;
+  if (env.force) {
+    fs.rmSync(ckpt, { recursive: true, force: true });
+    return;
+  }
+  if (folders.length > 0) {
+    throw new UserError(`--resume: ${path.join(ckpt, 'latest.json')} is missing but ${ckpt} holds ${folders.join(', ')}; restore latest.json (e.g. {"folder": "${folders[folders.length - 1]}"}) or start over with --force`);
+  }
+  if (logged) {
+    throw new UserError(`--resume: ${paths.logFile} records an earlier run but ${ckpt} holds no checkpoint to continue from (it stopped before its first checkpoint); start over with --force`);
+  }
+  env.io.err(`--resume: no earlier training run in ${paths.out}; starting a new one\n`);
+}
+
 /** Distils (or, with only gold-label losses, trains) the student and saves the best one as a student folder. */
 export async function trainStep(c: Config, env: RunEnv): Promise<TrainSummary> {
   const teacherConfig = await checkTeacher(c);
   const paths = opt.runPaths(c);
-  if (hasCheckpoint(paths.checkpointDir) && !env.resume) {
-    if (!env.force) throw new UserError(`${paths.checkpointDir} holds a training run; use --resume to continue it or --force to start over`);
-    fs.rmSync(paths.checkpointDir, { recursive: true, force: true });
-  } else if (hasCheckpoint(paths.checkpointDir)) {
-    env.io.err(`resuming the training run in ${paths.checkpointDir} (a finished one is only saved and evaluated again; --force starts over)\n`);
+  const freshOut = !fs.existsSync(paths.out);
+  const lock = acquireLock(paths.out, 'train.lock', 'training run');
+  try {
+    removeStaleTemps(paths.out);
+    removeStaleTemps(paths.checkpointDir);
+    prepareRunFolder(paths, env);
+    return await trainLocked(c, env, teacherConfig, paths);
+  } catch (e) {
+    lock.release();
+    if (freshOut) removeIfNoFiles(paths.out);
+    throw e;
+  } finally {
+    lock.release();
   }
+}
+
+async function trainLocked(c: Config, env: RunEnv, teacherConfig: Awaited<ReturnType<typeof checkTeacher>>, paths: ReturnType<typeof opt.runPaths>): Promise<TrainSummary> {
   const { initBackend, describeBackend } = await import('../backend/select.ts');
   const backend = await initBackend(c.backend, { threads: c.threads });
   env.io.err(`tfjs backend: ${describeBackend(backend)}\n`);
@@ -182,7 +229,10 @@ export async function trainStep(c: Config, env: RunEnv): Promise<TrainSummary> {
     initStudent = await studentFromInitFolder(c.student.initFolder, studentConfig, data.tokenizer.tokenizerJson, c.seed);
     env.io.err(`student initialised from ${c.student.initFolder} (encoder and pooler; fresh classifier)\n`);
   }
-  saveResolvedConfig(c, paths.out);
+  // Which teacher (and tokenizer) the caches must come from: a cache of another model is refused.
+  const { findOnnxFile } = await import('../teacher/folder.ts');
+  const { tokenizerHash } = await import('../cache/format.ts');
+  const teacherSha256 = [c.teacher.dir, ...c.multiTeacher.teachers.map((t) => t.dir)].map((d) => (d ? sha256File(findOnnxFile(d)) : undefined));
   const bars = progressBars(env);
   const started = Date.now();
   const options = opt.trainOptions(
@@ -194,14 +244,30 @@ export async function trainStep(c: Config, env: RunEnv): Promise<TrainSummary> {
       teacherLayers: teacherConfig.num_hidden_layers,
       studentConfig,
       initStudent,
-      cacheFingerprint: { dataSha256: sha256File(data.trainFile), maxLength: c.data.maxLength, split: c.data.trainSplit },
+      cacheFingerprint: {
+        dataSha256: sha256File(data.trainFile),
+        maxLength: c.data.maxLength,
+        split: c.data.trainSplit,
+        tokenizerSha256: tokenizerHash(data.tokenizer.tokenizerJson, data.tokenizer.tokenizerConfig),
+      },
+      teacherSha256,
     },
     {
       resume: env.resume,
+      allowChanged: env.allowChanged,
+      // The config describes the run only once the checks passed (a refused resume leaves it as it was).
+      onStart: () => {
+        saveResolvedConfig(c, paths.out);
+        env.signals?.setTraining(true);
+      },
+      stopRequested: env.signals?.requested,
       onProgress: (_step, _total, info) => bars.update(`train:${info.stage}`, info.stageStep, info.stageSteps, { loss: info.loss, lr: info.lr }),
     },
   );
-  const res = await train(options).finally(() => bars.stop());
+  const res = await train(options).finally(() => {
+    bars.stop();
+    env.signals?.setTraining(false);
+  });
   const chosen = res.best?.student ?? res.student;
   const { saveStudentFolder } = await import('../student/folder.ts');
   await saveStudentFolder(chosen, data.tokenizer, paths.studentDir, { force: true });

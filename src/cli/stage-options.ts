@@ -189,14 +189,22 @@ export interface TrainInputs {
   initStudent?: TrainOptions['initStudent'];
   /** Fingerprint fields of the training data the caches must match. */
   cacheFingerprint?: Partial<CacheFingerprint>;
+  /**
+   * sha256 of each teacher's ONNX file (the main teacher, then multiTeacher.teachers in order;
+   * undefined where only a cache is given): each cache must come from that model.
+   */
+  teacherSha256?: (string | undefined)[];
 }
 
 /** The trainer's options for a run: everything from the config, the data and student from `inputs`. */
-export function trainOptions(c: Config, inputs: TrainInputs, runtime: Pick<TrainOptions, 'resume' | 'onProgress'> = {}): TrainOptions {
+export function trainOptions(c: Config, inputs: TrainInputs, runtime: Pick<TrainOptions, 'resume' | 'onProgress' | 'allowChanged' | 'onStart' | 'stopRequested'> = {}): TrainOptions {
   const paths = runPaths(c);
   const mapping = layerMapping(c, inputs.teacherLayers);
   const teachers = needsTeacher(c)
-    ? [{ cacheDir: paths.cacheDir, weight: c.multiTeacher.weight }, ...c.multiTeacher.teachers.map((t, i) => ({ cacheDir: extraTeacherCacheDir(c, i), weight: t.weight }))]
+    ? [{ cacheDir: paths.cacheDir, weight: c.multiTeacher.weight }, ...c.multiTeacher.teachers.map((t, i) => ({ cacheDir: extraTeacherCacheDir(c, i), weight: t.weight }))].map((t, i) => {
+        const sha = inputs.teacherSha256?.[i];
+        return sha ? { ...t, fingerprint: { teacherSha256: sha } } : t;
+      })
     : undefined;
   const optimizer: Partial<AdamWOptions> = { weightDecay: c.distill.weightDecay, ...c.distill.optimizer };
   return {
@@ -224,6 +232,9 @@ export function trainOptions(c: Config, inputs: TrainInputs, runtime: Pick<Train
     logFile: paths.logFile,
     logEvery: c.distill.logEvery,
     ...(runtime.onProgress && { onProgress: runtime.onProgress }),
+    ...(runtime.allowChanged && { allowChanged: true }),
+    ...(runtime.onStart && { onStart: runtime.onStart }),
+    ...(runtime.stopRequested && { stopRequested: runtime.stopRequested }),
   };
 }
 
@@ -241,7 +252,7 @@ export const TRAIN_OPTION_SOURCES = {
   dev: 'data.devSplit',
   teachers: 'teacher (its cache) + multiTeacher.teachers[].{dir,cache,weight} + multiTeacher.weight',
   multiTeacher: 'multiTeacher.{combine,intermediate}',
-  cacheFingerprint: 'run input: checksums of the training file, data.maxLength, data.trainSplit',
+  cacheFingerprint: 'run input: checksums of the training file, teacher model and tokenizer, data.maxLength, data.trainSplit',
   stages: 'distill.stages',
   batchSize: 'distill.batchSize',
   gradAccumulation: 'distill.gradAccum',
@@ -256,6 +267,9 @@ export const TRAIN_OPTION_SOURCES = {
   checkpointDir: 'out (<out>/checkpoints)',
   checkpointEvery: 'distill.checkpointEvery',
   resume: 'run input: --resume',
+  allowChanged: 'run input: --allow-changed',
+  onStart: 'run input: writes resolved-config.json once the run really starts',
+  stopRequested: 'run input: SIGINT / SIGTERM',
   logFile: 'out (<out>/train-log.jsonl)',
   logEvery: 'distill.logEvery',
   onProgress: 'run input: the progress bars',

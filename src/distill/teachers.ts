@@ -32,6 +32,8 @@ export interface TeacherInput {
   cache?: TeacherCacheLike;
   /** Its weight when the multi-teacher combination is "weighted". */
   weight?: number;
+  /** Fingerprint fields of this teacher alone (its model's sha256), checked over the run's common ones. */
+  fingerprint?: Partial<CacheFingerprint>;
 }
 
 /** What the run expects the caches to agree with. */
@@ -75,11 +77,12 @@ export class TeacherSet {
       const owned = !cache;
       if (!cache) {
         if (!t.cacheDir) throw new UserError(`teachers[${i}]: give cacheDir`);
-        cache = openCache(t.cacheDir);
+        // Every shard's checksum, remembered between runs so a second open costs a few stat calls.
+        cache = openCache(t.cacheDir, { verify: 'remembered' });
         name = t.cacheDir;
       }
       try {
-        opened.push({ ...describe(cache, name, expect), owned });
+        opened.push({ ...describe(cache, name, t.fingerprint ? { ...expect, fingerprint: { ...expect.fingerprint, ...t.fingerprint } } : expect), owned });
       } catch (e) {
         if (owned) cache.close?.();
         for (const o of opened) if (o.owned) o.cache.close?.();

@@ -23,7 +23,7 @@ export interface ExportOptions {
   /** tokenizer.json or a folder holding it; defaults to studentFolder. */
   tokenizer?: string;
   outDir: string;
-  /** Replace outDir if it exists. */
+  /** Write into outDir if it exists, replacing the files export writes (other files are kept). */
   force?: boolean;
   /** Also output hidden_states.{i}, attention_scores.{i}, attentions.{i} (to serve as a teacher). */
   withIntermediates?: boolean;
@@ -103,7 +103,7 @@ export async function exportStudent(opts: ExportOptions): Promise<ExportResult> 
     }
     writeModelCard(tmp, opts.runDir, path.basename(opts.outDir));
     files.push('README.md');
-  });
+  }, { ownEntriesOnly: true });
   const sizes: Record<string, number> = {};
   for (const f of files) sizes[f] = fs.statSync(path.join(opts.outDir, f)).size;
   return { files, sizes };

@@ -64,9 +64,19 @@ export function mcc(predictions: Numbers, labels: Numbers): number {
   return denom === 0 ? 0 : (correct * s - pt) / denom;
 }
 
-/** Pearson correlation; 0 when either side is constant (SciPy gives NaN there). */
+/** Whether every value is a finite number (a diverged model predicts NaN / Infinity). */
+function allFinite(v: Numbers): boolean {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return false;
+  return true;
+}
+
+/**
+ * Pearson correlation; 0 when either side is constant (SciPy gives NaN there). NaN when any value
+ * is not finite: a diverged model has no score (never a perfect one), and callers treat NaN as a failure.
+ */
 export function pearson(x: Numbers, y: Numbers): number {
   checkPair('pearson', x, y);
+  if (!allFinite(x) || !allFinite(y)) return NaN;
   const n = x.length;
   let mx = 0;
   let my = 0;
@@ -107,6 +117,8 @@ export function averageRanks(values: Numbers): Float64Array {
 /** Spearman rank correlation: Pearson of the average ranks (ties handled as SciPy does). */
 export function spearman(x: Numbers, y: Numbers): number {
   checkPair('spearman', x, y);
+  // Ranks of NaN are arbitrary (sort comparisons fail): an all-NaN model would rank "perfectly".
+  if (!allFinite(x) || !allFinite(y)) return NaN;
   return pearson(averageRanks(x), averageRanks(y));
 }
 

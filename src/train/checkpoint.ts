@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
+import { sha256File } from '../util/hash.ts';
 import { readTensorFile, writeTensorFile, type NamedTensor } from './tensor-file.ts';
 
 /**
@@ -27,6 +28,8 @@ export interface CheckpointState {
   rngState: number;
   optimizerStep: number;
   ema?: { step: number; updates: number };
+  /** Loss of the last update (a resumed run with no steps left reports it). */
+  lastLoss?: number;
   /** Latest dev score (the adaptive loss weight reads it). */
   lastDevScore?: number;
   best?: BestInfo;
@@ -50,6 +53,8 @@ export interface Checkpoint<S = CheckpointState> {
 }
 
 const STATE_FILE = 'state.json';
+/** Field of state.json holding the sha256 of tensors.safetensors. */
+export const CHECKSUM_KEY = 'tensorsSha256';
 const TENSOR_FILE = 'tensors.safetensors';
 
 function pointerFile(root: string, slot: string): string {
@@ -64,8 +69,14 @@ export function saveCheckpoint<S extends { step: number }>(root: string, slot: s
   const tmp = path.join(root, `.${name}.${process.pid}.tmp`);
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp);
-  writeTensorFile(path.join(tmp, TENSOR_FILE), tensors);
-  writeJsonAtomic(path.join(tmp, STATE_FILE), state);
+  try {
+    // The tensors' checksum goes into state.json, so a flipped bit is caught on resume.
+    const sha = writeTensorFile(path.join(tmp, TENSOR_FILE), tensors);
+    writeJsonAtomic(path.join(tmp, STATE_FILE), { ...state, [CHECKSUM_KEY]: sha });
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true }); // a full disk leaves no half-written folder
+    throw e;
+  }
   // A folder of the same name can exist when a resumed run re-reaches a step it had saved.
   const current = readPointer(root, slot);
   if (fs.existsSync(final)) {
@@ -87,15 +98,27 @@ export function saveCheckpoint<S extends { step: number }>(root: string, slot: s
   return final;
 }
 
+/** Whether `root` holds a resumable run (a "latest" pointer) — used before naming it in messages. */
+export function hasCheckpoint(root: string, slot = 'latest'): boolean {
+  return fs.existsSync(pointerFile(root, slot));
+}
+
+/** Checkpoint folders of a slot, whatever the pointer says (to tell "no run" from "pointer lost"). */
+export function checkpointFolders(root: string, slot = 'latest'): string[] {
+  if (!fs.existsSync(root)) return [];
+  return fs.readdirSync(root).filter((e) => e.startsWith(`${slot}-`) && fs.statSync(path.join(root, e)).isDirectory());
+}
+
 function readPointer(root: string, slot: string): string | undefined {
   const file = pointerFile(root, slot);
   if (!fs.existsSync(file)) return undefined;
   try {
     const p = JSON.parse(fs.readFileSync(file, 'utf8')) as { folder?: unknown };
-    return typeof p.folder === 'string' ? p.folder : undefined;
+    if (typeof p?.folder === 'string') return p.folder;
   } catch {
-    throw new UserError(`${file}: checkpoint pointer is not valid JSON`);
+    throw new UserError(`${file}: checkpoint pointer is not valid JSON (damaged); start over with --force, or restore it`);
   }
+  throw new UserError(`${file}: checkpoint pointer names no folder (expected {"folder": "${slot}-…"}); start over with --force, or restore it`);
 }
 
 /** Removes the slot's other folders and leftover temporaries. */
@@ -113,8 +136,24 @@ export function loadCheckpoint<S = CheckpointState>(root: string, slot: string):
   const dir = path.join(root, folder);
   const stateFile = path.join(dir, STATE_FILE);
   if (!fs.existsSync(stateFile)) throw new UserError(`${pointerFile(root, slot)} names ${dir}, which has no ${STATE_FILE}`);
-  const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as S;
-  return { dir, state, tensors: readTensorFile(path.join(dir, TENSOR_FILE)) };
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new UserError(`${stateFile}: checkpoint state is not valid JSON (${(e as Error).message}); the checkpoint is damaged: start over with --force, or restore it`);
+  }
+  if (raw === null || typeof raw !== 'object' || typeof raw.step !== 'number') throw new UserError(`${stateFile}: not a checkpoint state (no "step")`);
+  const tensorFile = path.join(dir, TENSOR_FILE);
+  if (!fs.existsSync(tensorFile)) throw new UserError(`${tensorFile} is missing; the checkpoint is damaged: start over with --force, or restore it`);
+  const { [CHECKSUM_KEY]: expected, ...state } = raw;
+  // Checkpoints written before checksums existed carry none: they are read unchecked.
+  if (typeof expected === 'string') {
+    const actual = sha256File(tensorFile);
+    if (actual !== expected) {
+      throw new UserError(`${tensorFile} is damaged: its sha256 (${actual.slice(0, 12)}…) differs from the one recorded in ${stateFile} (${expected.slice(0, 12)}…); start over with --force, or restore the checkpoint`);
+    }
+  }
+  return { dir, state: state as S, tensors: readTensorFile(tensorFile) };
 }
 
 /** Tensors under a name prefix, with the prefix removed (e.g. "student." → parameter names). */

@@ -1,4 +1,6 @@
-import { readSafetensors, writeSafetensors, type SafeTensor } from '../io/safetensors.ts';
+import { encodeSafetensors, readSafetensors, type SafeTensor } from '../io/safetensors.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { sha256 } from '../util/hash.ts';
 import { UserError } from '../util/errors.ts';
 
 /**
@@ -10,14 +12,17 @@ export interface NamedTensor {
   data: Float32Array;
 }
 
-export function writeTensorFile(file: string, tensors: Map<string, NamedTensor>): void {
+/** Writes the file (atomically) and returns its sha256. */
+export function writeTensorFile(file: string, tensors: Map<string, NamedTensor>): string {
   const safe = new Map<string, SafeTensor>();
   for (const [name, t] of tensors) {
     const size = t.shape.reduce((a, b) => a * b, 1);
     if (size !== t.data.length) throw new Error(`tensor ${name}: shape [${t.shape}] holds ${size} values, data has ${t.data.length}`);
     safe.set(name, { dtype: 'F32', shape: t.shape, data: t.data });
   }
-  writeSafetensors(file, safe);
+  const bytes = encodeSafetensors(safe);
+  writeFileAtomic(file, bytes);
+  return sha256(bytes);
 }
 
 export function readTensorFile(file: string): Map<string, NamedTensor> {

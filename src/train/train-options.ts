@@ -130,6 +130,15 @@ export interface TrainOptions {
   checkpointEvery?: number;
   /** Continue from checkpointDir's latest checkpoint when there is one. */
   resume?: boolean;
+  /** On resume, accept settings that changed since the checkpoint (listed in the log) instead of refusing. */
+  allowChanged?: boolean;
+  /** Called once checks and any resume are done, before the first update (the run is really starting). */
+  onStart?: (info: { resumedFrom?: string; step: number; changed: string[] }) => void;
+  /**
+   * Polled after every update: a signal name ("SIGINT") stops training there, after writing the
+   * latest checkpoint; train() then throws an InterruptedError.
+   */
+  stopRequested?: () => string | undefined;
   logFile?: string;
   /** Step records every k updates (default 1). */
   logEvery?: number;

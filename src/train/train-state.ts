@@ -59,15 +59,30 @@ export function unpackTensors(
   return tensors;
 }
 
+/** Fields a resumed run cannot change at all: the checkpoint's tensors or data order depend on them. */
+const STRUCTURAL = ['seed', 'batchSize', 'gradAccumulation', 'stages', 'teachers', 'ema', 'parameters', 'trainData'] as const;
+
+/** Dotted paths of an object's leaves (arrays and objects below `depth` are kept whole). */
+function flatten(prefix: string, v: unknown, out: Record<string, unknown>): void {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (typeof x !== 'function') flatten(`${prefix}.${k}`, x, out);
+  } else {
+    out[prefix] = v === undefined ? null : v;
+  }
+}
+
 /**
  * What a resumed run must share with the run that wrote the checkpoint, as readable fields (so a
- * mismatch can be named) plus a hash of the training data's token ids.
+ * mismatch can be named) plus a hash of the training data's token ids. Besides the structural
+ * fields it holds every setting that changes the numbers (learning rates, losses, temperatures,
+ * clipping, weight decay, EMA, dropout...): changing one mid-run mixes two runs, so resume refuses
+ * it unless allowed.
  */
-export function runKeyOf(opts: TrainOptions, variables: Map<string, tf.Variable>): string {
+export function runKeyOf(opts: TrainOptions, variables: Map<string, tf.Variable>, studentConfig?: Record<string, unknown>): string {
   const dataHash = opts.train
     ? sha256(JSON.stringify(opts.train.encoded.map((e) => [e.inputIds, e.tokenTypeIds])) + JSON.stringify(opts.train.labels ?? null))
     : sha256(`stream:${opts.batchSource?.key ?? ''}`);
-  return JSON.stringify({
+  const key: Record<string, unknown> = {
     seed: opts.seed,
     batchSize: opts.batchSize,
     gradAccumulation: opts.gradAccumulation ?? 1,
@@ -76,16 +91,61 @@ export function runKeyOf(opts: TrainOptions, variables: Map<string, tf.Variable>
     ema: opts.ema != null,
     parameters: [...variables.keys()].length,
     trainData: dataHash.slice(0, 16),
+  };
+  opts.stages.forEach((s, i) => {
+    const at = `stages[${i}]`;
+    key[`${at}.lr`] = s.lr;
+    key[`${at}.lrSchedule`] = s.lrSchedule ?? null;
+    key[`${at}.losses`] = s.matches;
+    key[`${at}.temperature`] = s.temperature ?? null;
+    key[`${at}.temperatureRule`] = s.temperatureRule ?? null;
+    key[`${at}.weights`] = s.weights ?? null;
+    key[`${at}.curriculum`] = s.curriculum ?? null;
+    key[`${at}.momentum`] = s.momentum ?? null;
+    key[`${at}.alpha`] = s.alpha ?? null;
   });
+  key.maxGradNorm = opts.maxGradNorm ?? 1;
+  flatten('optimizer', { weightDecay: undefined, beta1: undefined, beta2: undefined, epsilon: undefined, ...opts.optimizer }, key);
+  if (opts.ema != null) flatten('ema', opts.ema, key);
+  key.bucketSize = opts.bucketSize ?? null;
+  key.sharedProjection = opts.sharedProjection ?? false;
+  key.evalEvery = opts.evalEvery ?? 0;
+  key.multiTeacherCombine = opts.multiTeacher?.combine ?? null;
+  key.teacherWeights = opts.teachers?.map((t) => t.weight ?? 1) ?? null;
+  if (studentConfig) {
+    for (const k of ['hidden_dropout_prob', 'attention_probs_dropout_prob', 'hidden_act', 'layer_norm_eps', 'initializer_range']) {
+      if (k in studentConfig) key[`student.${k}`] = studentConfig[k];
+    }
+  }
+  return JSON.stringify(key);
 }
 
-export function checkRunKey(saved: string, current: string, dir: string): void {
-  if (saved === current) return;
+export interface RunKeyCheck {
+  /** Settings that differ and were allowed (with --allow-changed), each "key (old there, new now)". */
+  changed: string[];
+}
+
+/**
+ * Refuses to resume with different settings, naming each. `allowChanged` lets settings that only
+ * change the numbers through (they are returned to be logged); structural ones are always refused.
+ * Fields a checkpoint did not record (written by an older version) are not compared.
+ */
+export function checkRunKey(saved: string, current: string, dir: string, allowChanged = false): RunKeyCheck {
+  if (saved === current) return { changed: [] };
   const a = JSON.parse(saved) as Record<string, unknown>;
   const b = JSON.parse(current) as Record<string, unknown>;
-  const diffs = Object.keys({ ...a, ...b }).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
-  throw new UserError(
-    `cannot resume from ${dir}: it was written by a run with different ${diffs.map((k) => `${k} (${JSON.stringify(a[k])} there, ${JSON.stringify(b[k])} now)`).join(', ')}; ` +
-      `use another checkpoint folder or drop resume`,
-  );
+  const diffs = Object.keys(a).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k] ?? null));
+  const describe = (k: string) => `${k} (${JSON.stringify(a[k])} there, ${JSON.stringify(b[k] ?? null)} now)`;
+  const structural = diffs.filter((k) => (STRUCTURAL as readonly string[]).includes(k));
+  const tunable = diffs.filter((k) => !structural.includes(k));
+  if (structural.length > 0) {
+    throw new UserError(`cannot resume from ${dir}: it was written by a run with different ${structural.map(describe).join(', ')}; use another output folder, or start over with --force`);
+  }
+  if (tunable.length > 0 && !allowChanged) {
+    throw new UserError(
+      `cannot resume from ${dir}: settings changed since the checkpoint: ${tunable.map(describe).join(', ')}; ` +
+        `restore them, start over with --force, or pass --allow-changed to continue with the new values`,
+    );
+  }
+  return { changed: tunable.map(describe) };
 }

@@ -5,10 +5,10 @@ import type { Batch } from '../data/types.ts';
 import { evaluateStudent, selectionMetric } from '../eval/evaluate.ts';
 import { loadStudentFolder } from '../student/folder.ts';
 import { Student } from '../student/model.ts';
-import { UserError } from '../util/errors.ts';
+import { InterruptedError, UserError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { AdamW } from './adamw.ts';
-import { loadCheckpoint, saveCheckpoint, tensorsWithPrefix, type BestInfo, type CheckpointState } from './checkpoint.ts';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint, tensorsWithPrefix, type BestInfo, type CheckpointState } from './checkpoint.ts';
 import { Ema } from './ema.ts';
 import { clipByGlobalNorm, disposeMap, GradAccumulator } from './grads.ts';
 import { TrainLog, type EvalRecord } from './log.ts';
@@ -60,7 +60,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const variables = new Map<string, tf.Variable>([...student.params, ...(projections?.variables ?? [])]);
   const rng = new Rng((opts.seed ^ 0x7a31c) >>> 0);
   const metric = selectionMetric(opts.task);
-  const runKey = runKeyOf(opts, variables);
+  const runKey = runKeyOf(opts, variables, config as unknown as Record<string, unknown>);
   const gradAccumulation = opts.gradAccumulation ?? 1;
   const maxGradNorm = opts.maxGradNorm ?? 1;
   const evalEvery = opts.evalEvery ?? 0;
@@ -73,9 +73,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   };
   let resumedOptimizer: Map<string, NamedTensor> | undefined;
   const latest = opts.resume && opts.checkpointDir ? loadCheckpoint(opts.checkpointDir, 'latest') : undefined;
+  let changed: string[] = [];
   if (latest) {
-    checkRunKey(latest.state.runKey, runKey, latest.dir);
-    state = latest.state;
+    changed = checkRunKey(latest.state.runKey, runKey, latest.dir, opts.allowChanged).changed;
+    state = { ...latest.state, runKey };
     resumedOptimizer = unpackTensors(latest.tensors, student, projections, ema, latest.dir);
     rng.state = state.rngState;
     if (ema && state.ema) {
@@ -92,7 +93,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   const log = new TrainLog(opts.logFile, opts.logEvery ?? 1);
   log.open(latest ? state.step : undefined);
-  if (latest) log.write({ type: 'event', step: state.step, stage: opts.stages[Math.min(state.stageIndex, opts.stages.length - 1)].name, message: `resumed from ${latest.dir}` });
+  if (latest) {
+    const stage = opts.stages[Math.min(state.stageIndex, opts.stages.length - 1)].name;
+    log.write({ type: 'event', step: state.step, stage, message: `resumed from ${latest.dir}` });
+    if (changed.length > 0) log.write({ type: 'event', step: state.step, stage, message: `settings changed on resume (--allow-changed): ${changed.join(', ')}` });
+  }
+  opts.onStart?.({ resumedFrom: latest?.dir, step: state.step, changed });
   const evals: EvalRecord[] = [];
   const lengths = opts.train?.encoded.map((e) => e.inputIds.length) ?? [];
   let plan: number[][] = [];
@@ -125,11 +131,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   };
   const nextBatch = (): Promise<Batch> | Batch => (opts.train ? nextInMemory(opts.train) : nextStreamed(opts.batchSource!));
 
+  let finalLoss = state.lastLoss ?? NaN;
   const saveLatest = (optimizer: AdamW) => {
     if (!opts.checkpointDir) return;
     state.rngState = rng.state;
     state.optimizerStep = optimizer.step;
     state.best = best;
+    if (Number.isFinite(finalLoss)) state.lastLoss = finalLoss;
     if (ema) state.ema = { step: ema.step, updates: ema.updates };
     saveCheckpoint(opts.checkpointDir, 'latest', state, packTensors(student, projections, optimizer, ema));
   };
@@ -159,7 +167,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
   };
 
-  let finalLoss = NaN;
   try {
     for (; state.stageIndex < opts.stages.length; state.stageIndex++, state.stageStep = 0) {
       const stage = opts.stages[state.stageIndex];
@@ -207,7 +214,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           const stageEnd = state.stageStep === stage.steps;
           if (stageEnd || (evalEvery > 0 && state.step % evalEvery === 0)) evaluate(stage);
           // A checkpoint at a stage's end resumes into the next stage (with a fresh optimizer there).
-          if (stageEnd || state.step % checkpointEvery === 0) saveLatest(optimizer);
+          const stop = opts.stopRequested?.();
+          if (stageEnd || state.step % checkpointEvery === 0 || stop) saveLatest(optimizer);
+          if (stop) {
+            const where = opts.checkpointDir ? `; checkpoint at step ${state.step} saved in ${opts.checkpointDir}` : '';
+            throw new InterruptedError(`interrupted by ${stop} after step ${state.step} of ${totalSteps}${where}`, stop);
+          }
         }
       } finally {
         acc.dispose();
@@ -256,7 +268,8 @@ function optimizerStateFrom(tensors: Map<string, NamedTensor>, variables: Map<st
 }
 
 function lastGood(dir: string | undefined): string {
-  return dir ? `; the last good checkpoint is kept in ${dir}` : '';
+  if (!dir) return '';
+  return hasCheckpoint(dir) ? `; the last good checkpoint is kept in ${dir}` : '; no checkpoint was written before it';
 }
 
 function checkFinite(loss: number, parts: Record<string, number>, step: number, stage: string, dir: string | undefined): void {

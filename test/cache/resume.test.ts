@@ -61,6 +61,6 @@ it('resumes after kill -9 and ends bit-identical to an uninterrupted build', asy
   expect(resumed.shardsWritten).toBe(r.shardsWritten - before);
   // No temp files left; every file equal to the uninterrupted build's.
   expect(fs.readdirSync(path.join(killed, 'shards')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-  expect(digests(killed, ['progress'])).toEqual(digests(whole, ['progress']));
+  expect(digests(killed, ['progress', 'verified.json'])).toEqual(digests(whole, ['progress', 'verified.json']));
   openCache(killed, { verify: true }).close();
 }, 120_000);

@@ -57,7 +57,7 @@ describe('n processes with the engines\' variables build the same cache as one',
     const whole = path.join(tmp, 'whole');
     const single = await buildCache({ ...opts(whole), notice: () => {} });
     expect(single.shardsWritten).toBeGreaterThanOrEqual(3); // every part really has shards to build
-    const reference = snapshot(whole, ['progress']);
+    const reference = snapshot(whole, ['progress', 'verified.json']);
 
     const k8s = path.join(tmp, 'k8s');
     const parts = await Promise.all([0, 1, 2].map((i) => run(k8s, { JOB_COMPLETION_INDEX: String(i), JOB_COMPLETIONS: '3' })));
@@ -76,7 +76,7 @@ describe('n processes with the engines\' variables build the same cache as one',
     expect(merge).toMatchObject({ complete: true, shardsWritten: 0 });
 
     for (const dir of [k8s, slurm]) {
-      const got = snapshot(dir, ['progress']);
+      const got = snapshot(dir, ['progress', 'verified.json']);
       expect([...got.keys()].sort()).toEqual([...reference.keys()].sort());
       for (const [f, data] of reference) expect(got.get(f)!.equals(data), `${dir}/${f}`).toBe(true);
     }

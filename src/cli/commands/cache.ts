@@ -34,9 +34,9 @@ export const cacheCommand: CommandSpec = {
   ],
   async run(ctx) {
     const config = configOf(ctx);
-    saveResolvedConfig(config, config.out);
     const shard = resolveShardOption(ctx.values.shard as string | undefined, process.env, (m) => ctx.io.err(m + '\n'));
     await cacheStep(config, envOf(ctx), shard);
+    saveResolvedConfig(config, config.out); // after success: a failed command leaves no config behind
     return 0;
   },
 };

@@ -31,7 +31,13 @@ export const PROVIDER_OPTION: OptionSpec = {
   configKey: 'teacher.provider',
 };
 
-export const RESUME_OPTION: OptionSpec = { name: 'resume', short: 'r', kind: 'flag', help: 'continue from the latest checkpoint' };
+export const RESUME_OPTION: OptionSpec = { name: 'resume', short: 'r', kind: 'flag', help: 'continue from the latest checkpoint (an error when the run folder holds an earlier run without one)' };
+
+export const ALLOW_CHANGED_OPTION: OptionSpec = {
+  name: 'allow-changed',
+  kind: 'flag',
+  help: 'with --resume: continue although settings that change the numbers (lr, losses, temperature, EMA, clipping...) differ from the checkpoint; they are listed in the log',
+};
 
 export const BACKEND_OPTION: OptionSpec = {
   name: 'backend',
@@ -52,5 +58,5 @@ export function modelFolderOf(arg: string): string {
 }
 
 export function envOf(ctx: CommandContext): RunEnv {
-  return { io: ctx.io, quiet: !!ctx.values.quiet, force: !!ctx.values.force, resume: !!ctx.values.resume };
+  return { io: ctx.io, quiet: !!ctx.values.quiet, force: !!ctx.values.force, resume: !!ctx.values.resume, allowChanged: !!ctx.values['allow-changed'], signals: ctx.signals };
 }

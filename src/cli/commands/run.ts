@@ -1,6 +1,6 @@
 import type { CommandSpec } from '../args.ts';
 import { runPipeline } from '../pipeline-run.ts';
-import { BACKEND_OPTION, configOf, envOf, INPUT_OPTIONS, PROVIDER_OPTION, RESUME_OPTION, RUN_OPTIONS } from './common.ts';
+import { ALLOW_CHANGED_OPTION, BACKEND_OPTION, configOf, envOf, INPUT_OPTIONS, PROVIDER_OPTION, RESUME_OPTION, RUN_OPTIONS } from './common.ts';
 
 export const runCommand: CommandSpec = {
   name: 'run',
@@ -9,7 +9,7 @@ export const runCommand: CommandSpec = {
   description:
     'Outputs under <out>: resolved-config.json, cache/, checkpoints/, train-log.jsonl, student/, student-onnx/,\n' +
     'eval.json and report.html. An interrupted run continues with --resume (the cache always resumes).',
-  options: [...RUN_OPTIONS, RESUME_OPTION, ...INPUT_OPTIONS, BACKEND_OPTION, PROVIDER_OPTION],
+  options: [...RUN_OPTIONS, RESUME_OPTION, ALLOW_CHANGED_OPTION, ...INPUT_OPTIONS, BACKEND_OPTION, PROVIDER_OPTION],
   examples: [
     'distill run --config data/demo/config.json          # what `npm start` runs',
     'distill run --config sst2.yaml --out runs/sst2-ema --set ema.enabled=true',

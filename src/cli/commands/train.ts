@@ -1,6 +1,6 @@
 import type { CommandSpec } from '../args.ts';
 import { trainStep } from '../pipeline.ts';
-import { BACKEND_OPTION, configOf, envOf, INPUT_OPTIONS, PROVIDER_OPTION, RESUME_OPTION, RUN_OPTIONS } from './common.ts';
+import { ALLOW_CHANGED_OPTION, BACKEND_OPTION, configOf, envOf, INPUT_OPTIONS, PROVIDER_OPTION, RESUME_OPTION, RUN_OPTIONS } from './common.ts';
 
 export const trainCommand: CommandSpec = {
   name: 'train',
@@ -13,6 +13,7 @@ export const trainCommand: CommandSpec = {
   options: [
     ...RUN_OPTIONS,
     RESUME_OPTION,
+    ALLOW_CHANGED_OPTION,
     ...INPUT_OPTIONS,
     BACKEND_OPTION,
     PROVIDER_OPTION,
