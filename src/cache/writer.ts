@@ -257,7 +257,7 @@ async function buildLocked(opts: BuildCacheOptions, part: { index: number; count
   if (gb > budget) {
     throw new UserError(
       `the teacher cache would take ${gb.toFixed(2)} GB, above --max-cache-gb ${budget}. Attention grows with heads × length² per layer: ` +
-        `store fewer layers (--layers), use --attention none or --logits-only, keep float16, lower --max-length, or raise --max-cache-gb`,
+        `store fewer layers (e.g. --set cache.layers=[0,4], or --set cache.layers=logits for logits only), keep float16, lower --max-length, or raise --max-cache-gb`,
     );
   }
   const index = encodeIndex(plan, lengths);
@@ -400,6 +400,8 @@ async function writeShardFile(
     await Promise.allSettled(writes);
     await fh.close();
     fs.rmSync(file, { force: true });
+    // Writes through a file handle fail without a path: name the shard (a full disk says where).
+    if (e !== null && typeof e === 'object' && 'code' in e && !('path' in e)) Object.assign(e, { path: file });
     throw e;
   }
   await fh.close();

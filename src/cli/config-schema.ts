@@ -62,6 +62,8 @@ export const CacheSchema = z
     attention: z.enum(['scores', 'probs', 'both']).default('scores'),
     /** Refuse to build a cache larger than this (estimated before starting). */
     maxCacheGb: z.number().positive().default(5),
+    /** Target size of one shard file in MB (each is written whole and atomically; resume works per shard). */
+    shardMb: z.number().positive().default(256),
   })
   .strict();
 

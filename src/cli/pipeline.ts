@@ -157,25 +157,23 @@ export interface TrainSummary {
  * `--resume` never restarts silently over an earlier run: with no usable checkpoint it is an error
  * unless the folder holds no trace of training at all (a first `npm start`).
  */
-function prepareRunFolder(paths: ReturnType<typeof opt.runPaths>, env: RunEnv): void {
+function prepareRunFolder(paths: ReturnType<typeof opt.runPaths>, env: RunEnv): { wipe: boolean } {
   const ckpt = paths.checkpointDir;
   const pointer = hasCheckpoint(ckpt);
+  // --force removes the old run only once the new one has passed its checks (onStart), so a
+  // refused command leaves it intact.
   if (pointer && !env.resume) {
     if (!env.force) throw new UserError(`${ckpt} holds a training run; use --resume to continue it or --force to start over`);
-    fs.rmSync(ckpt, { recursive: true, force: true });
-    return;
+    return { wipe: true };
   }
   if (pointer) {
     env.io.err(`resuming the training run in ${ckpt} (a finished one is only saved and evaluated again; --force starts over)\n`);
-    return;
+    return { wipe: false };
   }
-  if (!env.resume) return;
+  if (!env.resume) return { wipe: false };
   const folders = checkpointFolders(ckpt);
   const logged = fs.existsSync(paths.logFile) && fs.statSync(paths.logFile).size > 0;
-  if (env.force) {
-    fs.rmSync(ckpt, { recursive: true, force: true });
-    return;
-  }
+  if (env.force) return { wipe: true };
   if (folders.length > 0) {
     throw new UserError(`--resume: ${path.join(ckpt, 'latest.json')} is missing but ${ckpt} holds ${folders.join(', ')}; restore latest.json (e.g. {"folder": "${folders[folders.length - 1]}"}) or start over with --force`);
   }
@@ -183,6 +181,7 @@ function prepareRunFolder(paths: ReturnType<typeof opt.runPaths>, env: RunEnv): 
     throw new UserError(`--resume: ${paths.logFile} records an earlier run but ${ckpt} holds no checkpoint to continue from (it stopped before its first checkpoint); start over with --force`);
   }
   env.io.err(`--resume: no earlier training run in ${paths.out}; starting a new one\n`);
+  return { wipe: false };
 }
 
 /** Distils (or, with only gold-label losses, trains) the student and saves the best one as a student folder. */
@@ -194,8 +193,8 @@ export async function trainStep(c: Config, env: RunEnv): Promise<TrainSummary> {
   try {
     removeStaleTemps(paths.out);
     removeStaleTemps(paths.checkpointDir);
-    prepareRunFolder(paths, env);
-    return await trainLocked(c, env, teacherConfig, paths);
+    const { wipe } = prepareRunFolder(paths, env);
+    return await trainLocked(c, wipe ? { ...env, resume: false } : env, teacherConfig, paths, wipe);
   } catch (e) {
     lock.release();
     if (freshOut) removeIfNoFiles(paths.out);
@@ -205,7 +204,7 @@ export async function trainStep(c: Config, env: RunEnv): Promise<TrainSummary> {
   }
 }
 
-async function trainLocked(c: Config, env: RunEnv, teacherConfig: Awaited<ReturnType<typeof checkTeacher>>, paths: ReturnType<typeof opt.runPaths>): Promise<TrainSummary> {
+async function trainLocked(c: Config, env: RunEnv, teacherConfig: Awaited<ReturnType<typeof checkTeacher>>, paths: ReturnType<typeof opt.runPaths>, wipe: boolean): Promise<TrainSummary> {
   const { initBackend, describeBackend } = await import('../backend/select.ts');
   const backend = await initBackend(c.backend, { threads: c.threads });
   env.io.err(`tfjs backend: ${describeBackend(backend)}\n`);
@@ -257,6 +256,7 @@ async function trainLocked(c: Config, env: RunEnv, teacherConfig: Awaited<Return
       allowChanged: env.allowChanged,
       // The config describes the run only once the checks passed (a refused resume leaves it as it was).
       onStart: () => {
+        if (wipe) fs.rmSync(paths.checkpointDir, { recursive: true, force: true });
         saveResolvedConfig(c, paths.out);
         env.signals?.setTraining(true);
       },

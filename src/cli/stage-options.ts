@@ -74,6 +74,7 @@ export function cacheOptions(c: Config): Omit<BuildCacheOptions, 'onProgress' | 
     layers: Array.isArray(layers) ? layers : undefined,
     attention: c.cache.attention,
     maxCacheGb: c.cache.maxCacheGb,
+    shardBytes: Math.round(c.cache.shardMb * 1e6),
     provider: c.teacher.provider,
     intraOpThreads: c.teacher.threads || undefined,
     labelMap: c.teacher.labelMap,

@@ -27,7 +27,9 @@ interface SystemError {
 export function systemErrorMessage(e: unknown): string | undefined {
   if (e === null || typeof e !== 'object') return undefined;
   const err = e as SystemError;
-  const cause = typeof err.code === 'string' ? CAUSES[err.code] : undefined;
+  // Recursive mkdir reports ENOENT when a parent cannot be made (read-only or vanished parent).
+  const mkdirFailed = err.code === 'ENOENT' && err.syscall === 'mkdir' ? 'the folder cannot be created (a parent is missing, read-only or not a folder)' : undefined;
+  const cause = mkdirFailed ?? (typeof err.code === 'string' ? CAUSES[err.code] : undefined);
   if (!cause) return undefined;
   const where = typeof err.path === 'string' ? err.path : undefined;
   const dest = typeof err.dest === 'string' ? ` → ${err.dest}` : '';
