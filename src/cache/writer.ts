@@ -29,6 +29,7 @@ import { mergeCache, readProgressFiles, verifyCache } from './merge.ts';
 import { checkFiles, rememberFiles, STAMP_FILE } from './integrity.ts';
 import { acquireLock, isLockFile } from '../util/lock.ts';
 import { removeIfNoFiles, removeStaleTemps } from '../util/stale.ts';
+import { withPath } from '../util/system-errors.ts';
 import { encodeIndex, planCache } from './plan.ts';
 import { encodeBatchRecords } from './records.ts';
 
@@ -401,8 +402,7 @@ async function writeShardFile(
     await fh.close();
     fs.rmSync(file, { force: true });
     // Writes through a file handle fail without a path: name the shard (a full disk says where).
-    if (e !== null && typeof e === 'object' && 'code' in e && !('path' in e)) Object.assign(e, { path: file });
-    throw e;
+    throw withPath(e, file);
   }
   await fh.close();
   return hash.digest('hex');

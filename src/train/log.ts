@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { withPath } from '../util/system-errors.ts';
 
 /**
  * The JSONL training log: one JSON object per line. The report draws curves from it, so the record
@@ -65,7 +66,11 @@ export class TrainLog {
   write(record: LogRecord): void {
     if (this.fd === null) return;
     if (record.type === 'step' && this.every > 1 && record.step % this.every !== 0) return;
-    fs.writeSync(this.fd, JSON.stringify(record) + '\n');
+    try {
+      fs.writeSync(this.fd, JSON.stringify(record) + '\n');
+    } catch (e) {
+      throw withPath(e, this.file ?? 'train log'); // a full disk names the log
+    }
   }
 
   close(): void {

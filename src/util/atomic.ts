@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { withPath } from './system-errors.ts';
 
 /** writeSync may write less than asked (full disk, signals, pipes); loop until every byte is out. */
 export function writeAll(fd: number, data: Uint8Array): void {
@@ -21,7 +22,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true }); // a full disk leaves no half-written temp behind
-    throw e;
+    throw withPath(e, file);
   }
 }
 

@@ -36,3 +36,9 @@ export function systemErrorMessage(e: unknown): string | undefined {
   const op = typeof err.syscall === 'string' ? ` (${err.syscall}, ${err.code})` : ` (${err.code})`;
   return where ? `cannot use ${where}${dest}: ${cause}${op}` : `${cause}${op}`;
 }
+
+/** Writes through a file descriptor fail without a path: attach the file so the message can name it. */
+export function withPath<E>(e: E, file: string): E {
+  if (e !== null && typeof e === 'object' && 'code' in e && !('path' in e)) Object.assign(e, { path: file });
+  return e;
+}
