@@ -215,7 +215,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           if (stageEnd || (evalEvery > 0 && state.step % evalEvery === 0)) evaluate(stage);
           // A checkpoint at a stage's end resumes into the next stage (with a fresh optimizer there).
           // Signals arrive through the event loop, which a synchronous step loop never reaches: yield one turn.
-          if (opts.stopRequested) await new Promise<void>((r) => (globalThis.setImmediate ? setImmediate(r) : setTimeout(r, 0)));
+          if (opts.stopRequested) await new Promise<void>((r) => setTimeout(r, 0));
           const stop = opts.stopRequested?.();
           if (stageEnd || state.step % checkpointEvery === 0 || stop) saveLatest(optimizer);
           if (stop) {
