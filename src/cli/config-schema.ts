@@ -322,6 +322,39 @@ export const DistillSchema = z
     checkpointEvery: int().min(0).default(0),
     /** Log a step record every N updates. */
     logEvery: positiveInt().default(1),
+    /**
+     * Stop training (all remaining stages) when the dev selection metric has not improved for
+     * `patience` evaluations (every evalEvery updates and at stage ends). Resumable.
+     */
+    earlyStopping: z
+      .object({
+        /** Evaluations without improvement before training stops. */
+        patience: positiveInt(),
+        /** An improvement must beat the best score by more than this. */
+        minDelta: z.number().min(0).default(0),
+        /** "max": higher is better (every GLUE metric); "min": lower is better. */
+        mode: z.enum(['max', 'min']).default('max'),
+      })
+      .strict()
+      .optional(),
+    /** Multiply the learning rate by `factor` when the dev selection metric has not improved for `patience` evaluations. Resumable. */
+    reduceLrOnPlateau: z
+      .object({
+        /** Evaluations without improvement before a reduction. */
+        patience: positiveInt(),
+        /** Multiplier of the learning rate at each reduction. */
+        factor: z.number().gt(0).lt(1).default(0.5),
+        /** An improvement must beat the best score by more than this. */
+        minDelta: z.number().min(0).default(0),
+        /** "max": higher is better; "min": lower is better. */
+        mode: z.enum(['max', 'min']).default('max'),
+        /** Evaluations after a reduction before plateaus are counted again. */
+        cooldown: int().min(0).default(0),
+        /** Floor of each stage's peak learning rate after reductions. */
+        minLr: z.number().min(0).default(0),
+      })
+      .strict()
+      .optional(),
     /** TinyBERT's task distillation: intermediate layers first, then the prediction layer. */
     stages: z
       .array(StageSchema)
@@ -556,6 +589,11 @@ function checkDependentFields(c: RawConfig, ctx: z.RefinementCtx): void {
   }
   if (c.distill.selfDistillation && c.multiTeacher.teachers.length > 0) {
     ctx.addIssue({ code: 'custom', path: ['distill', 'selfDistillation'], message: 'self-distillation reads no teacher outputs; remove multiTeacher.teachers' });
+  }
+  const es = c.distill.earlyStopping;
+  const rl = c.distill.reduceLrOnPlateau;
+  if (es && rl && es.mode !== rl.mode) {
+    ctx.addIssue({ code: 'custom', path: ['distill', 'reduceLrOnPlateau', 'mode'], message: `must equal distill.earlyStopping.mode ("${es.mode}"): both watch the same metric` });
   }
   const seen = new Set<string>();
   c.distill.stages.forEach((st, i) => {

@@ -232,6 +232,8 @@ export function trainOptions(c: Config, inputs: TrainInputs, runtime: Pick<Train
     resume: runtime.resume ?? false,
     logFile: paths.logFile,
     logEvery: c.distill.logEvery,
+    ...(c.distill.earlyStopping && { earlyStopping: c.distill.earlyStopping }),
+    ...(c.distill.reduceLrOnPlateau && { reduceLrOnPlateau: c.distill.reduceLrOnPlateau }),
     ...(runtime.onProgress && { onProgress: runtime.onProgress }),
     ...(runtime.allowChanged && { allowChanged: true }),
     ...(runtime.onStart && { onStart: runtime.onStart }),
@@ -273,6 +275,8 @@ export const TRAIN_OPTION_SOURCES = {
   stopRequested: 'run input: SIGINT / SIGTERM',
   logFile: 'out (<out>/train-log.jsonl)',
   logEvery: 'distill.logEvery',
+  earlyStopping: 'distill.earlyStopping.{patience,minDelta,mode}',
+  reduceLrOnPlateau: 'distill.reduceLrOnPlateau.{patience,factor,minDelta,mode,cooldown,minLr}',
   onProgress: 'run input: the progress bars',
 } as const satisfies Record<keyof TrainOptions, string>;
 

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { sha256File } from '../util/hash.ts';
+import type { PlateauState } from './plateau.ts';
 import { readTensorFile, writeTensorFile, type NamedTensor } from './tensor-file.ts';
 
 /**
@@ -33,6 +34,10 @@ export interface CheckpointState {
   /** Latest dev score (the adaptive loss weight reads it). */
   lastDevScore?: number;
   best?: BestInfo;
+  /** Early-stopping / reduce-on-plateau counters, when either is on. */
+  plateau?: PlateauState;
+  /** Set when early stopping ended the run at this update: a resumed run does not train further. */
+  stoppedEarlyAt?: number;
   /** Hash of the options a resumed run must share with the run that wrote the checkpoint. */
   runKey: string;
 }

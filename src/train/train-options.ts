@@ -5,6 +5,7 @@ import type { Student } from '../student/model.ts';
 import { UserError } from '../util/errors.ts';
 import type { AdamWOptions } from './adamw.ts';
 import type { EmaOptions } from './ema.ts';
+import type { EarlyStoppingOptions, ReduceLrOptions } from './plateau.ts';
 import type { Match, MatchFeature } from '../distill/losses.ts';
 import type { Curriculum, LrSchedule, ValueSchedule, WeightSchedule } from './schedules.ts';
 import type { TeacherCombine } from '../distill/targets.ts';
@@ -123,6 +124,14 @@ export interface TrainOptions {
   evalBatchSize?: number;
   /** EMA of the student's weights; evaluated next to the raw student. Omit or null for none. */
   ema?: Partial<EmaOptions> | null;
+  /**
+   * Stop training (all remaining stages) after `patience` evaluations without an improvement of the
+   * selection metric by more than minDelta. Needs dev labels; only evaluations that compete for the
+   * best checkpoint count. The state is in the checkpoint, so a resumed run stops at the same update.
+   */
+  earlyStopping?: EarlyStoppingOptions;
+  /** Multiply the learning rate by `factor` after `patience` evaluations without improvement (Keras' rules). */
+  reduceLrOnPlateau?: ReduceLrOptions;
   /** Hidden projections: one per matched student layer (default) or one shared (TinyBERT's code). */
   sharedProjection?: boolean;
   checkpointDir?: string;
@@ -186,6 +195,25 @@ export function validateTrainOptions(o: TrainOptions): void {
       if (!(typeof t.weight === 'number' && t.weight >= 0)) throw new UserError(`teachers[${i}].weight must be a number ≥ 0 for the "weighted" combination`);
     });
   }
+  if (o.earlyStopping || o.reduceLrOnPlateau) {
+    if (!o.dev?.labels) throw new UserError('earlyStopping / reduceLrOnPlateau watch the dev metric: give dev data with labels');
+  }
+  const es = o.earlyStopping;
+  if (es) {
+    if (!isPositiveInt(es.patience)) throw new UserError(`earlyStopping.patience must be a positive integer, got ${es.patience}`);
+    if (!(es.minDelta >= 0)) throw new UserError(`earlyStopping.minDelta must be >= 0, got ${es.minDelta}`);
+    if (es.mode !== 'max' && es.mode !== 'min') throw new UserError(`earlyStopping.mode must be "max" or "min", got ${String(es.mode)}`);
+  }
+  const rl = o.reduceLrOnPlateau;
+  if (rl) {
+    if (!isPositiveInt(rl.patience)) throw new UserError(`reduceLrOnPlateau.patience must be a positive integer, got ${rl.patience}`);
+    if (!(rl.factor > 0 && rl.factor < 1)) throw new UserError(`reduceLrOnPlateau.factor must be in (0, 1), got ${rl.factor}`);
+    if (!(rl.minDelta >= 0)) throw new UserError(`reduceLrOnPlateau.minDelta must be >= 0, got ${rl.minDelta}`);
+    if (!(Number.isInteger(rl.cooldown) && rl.cooldown >= 0)) throw new UserError(`reduceLrOnPlateau.cooldown must be an integer >= 0, got ${rl.cooldown}`);
+    if (!(rl.minLr >= 0)) throw new UserError(`reduceLrOnPlateau.minLr must be >= 0, got ${rl.minLr}`);
+    if (rl.mode !== 'max' && rl.mode !== 'min') throw new UserError(`reduceLrOnPlateau.mode must be "max" or "min", got ${String(rl.mode)}`);
+  }
+  if (es && rl && es.mode !== rl.mode) throw new UserError(`earlyStopping.mode (${es.mode}) and reduceLrOnPlateau.mode (${rl.mode}) must agree`);
   const it = o.multiTeacher?.intermediateTeacher ?? 0;
   if (hasTeacher && !(Number.isInteger(it) && it >= 0 && it < o.teachers!.length)) {
     throw new UserError(`multiTeacher.intermediateTeacher must index teachers (0..${o.teachers!.length - 1}), got ${it}`);

@@ -91,6 +91,9 @@ export function runKeyOf(opts: TrainOptions, variables: Map<string, tf.Variable>
     ema: opts.ema != null,
     parameters: [...variables.keys()].length,
     trainData: dataHash.slice(0, 16),
+    // Only when set, so checkpoints of runs without them keep resuming.
+    ...(opts.earlyStopping && { earlyStopping: opts.earlyStopping }),
+    ...(opts.reduceLrOnPlateau && { reduceLrOnPlateau: opts.reduceLrOnPlateau }),
   };
   opts.stages.forEach((s, i) => {
     const at = `stages[${i}]`;

@@ -14,6 +14,7 @@ import { clipByGlobalNorm, disposeMap, GradAccumulator } from './grads.ts';
 import { TrainLog, type EvalRecord } from './log.ts';
 import { Projections } from '../distill/projections.ts';
 import { lrFactor } from './schedules.ts';
+import { initialPlateauState, plateauStep, type PlateauOptions } from './plateau.ts';
 import { microBatchGrads, neededTeacherFeatures, type StepContext } from './step-loss.ts';
 import { TeacherSet } from '../distill/teachers.ts';
 import type { NamedTensor } from './tensor-file.ts';
@@ -32,6 +33,8 @@ export interface TrainResult {
   steps: number;
   finalLoss: number;
   evals: EvalRecord[];
+  /** The update after which early stopping ended training, when it did. */
+  stoppedEarlyAt?: number;
 }
 
 /**
@@ -66,10 +69,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const evalEvery = opts.evalEvery ?? 0;
   const checkpointEvery = opts.checkpointEvery ?? (evalEvery || 100);
   const totalSteps = opts.stages.reduce((a, s) => a + s.steps, 0);
+  const plateau: PlateauOptions = { earlyStopping: opts.earlyStopping, reduceLr: opts.reduceLrOnPlateau };
+  const plateauOn = !!(plateau.earlyStopping || plateau.reduceLr);
 
   let state: CheckpointState = {
     version: 1, step: 0, stageIndex: 0, stageStep: 0, epoch: 0, batchCursor: 0,
     rngState: rng.state, optimizerStep: 0, runKey,
+    ...(plateauOn && { plateau: initialPlateauState() }),
   };
   let resumedOptimizer: Map<string, NamedTensor> | undefined;
   const latest = opts.resume && opts.checkpointDir ? loadCheckpoint(opts.checkpointDir, 'latest') : undefined;
@@ -151,9 +157,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const eligible = !anyStageTrainsHead || trainsHead(stage);
     const candidates: [EvalRecord['model'], Student][] = [['raw', student]];
     if (emaStudent) candidates.push(['ema', emaStudent]);
+    const scores: number[] = [];
     for (const [model, s] of candidates) {
       const r = evaluateStudent(s, opts.dev.encoded, opts.dev.labels, opts.task, opts.evalBatchSize ?? 64);
       const score = r.metrics[metric];
+      scores.push(score);
       if (model === 'raw') state.lastDevScore = score;
       const improved = eligible && Number.isFinite(score) && (!best || score > best.score);
       const rec: EvalRecord = { type: 'eval', step: state.step, stage: stage.name, model, metrics: r.metrics, best: improved || undefined };
@@ -165,10 +173,28 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       evals.push(rec);
       log.write(rec);
     }
+    // Evaluations that do not compete for "best" (untrained head) do not count towards a plateau either.
+    if (state.plateau && eligible) updatePlateau(stage, scores);
   };
+  // The selection score of one evaluation is its better model's (raw or EMA), as for "best".
+  const updatePlateau = (stage: StageOptions, scores: number[]) => {
+    const finite = scores.filter(Number.isFinite);
+    const mode = plateau.earlyStopping?.mode ?? plateau.reduceLr?.mode ?? 'max';
+    const score = finite.length === 0 ? NaN : mode === 'max' ? Math.max(...finite) : Math.min(...finite);
+    const { state: next, event } = plateauStep(state.plateau!, plateau, score, stage.lr);
+    state.plateau = next;
+    if (event.newLrScale !== undefined) {
+      log.write({ type: 'event', step: state.step, stage: stage.name, message: `reduce on plateau: ${metric} has not improved for ${plateau.reduceLr!.patience} evaluations; learning rate × ${event.newLrScale}` });
+    }
+    if (event.stop) {
+      state.stoppedEarlyAt = state.step;
+      log.write({ type: 'event', step: state.step, stage: stage.name, message: `early stopping: ${metric} has not improved for ${plateau.earlyStopping!.patience} evaluations` });
+    }
+  };
+  const stopped = () => state.stoppedEarlyAt !== undefined;
 
   try {
-    for (; state.stageIndex < opts.stages.length; state.stageIndex++, state.stageStep = 0) {
+    for (; state.stageIndex < opts.stages.length && !stopped(); state.stageIndex++, state.stageStep = 0) {
       const stage = opts.stages[state.stageIndex];
       const optimizer = new AdamW(variables, opts.optimizer);
       if (resumedOptimizer) {
@@ -177,7 +203,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       const acc = new GradAccumulator();
       try {
-        while (state.stageStep < stage.steps) {
+        while (state.stageStep < stage.steps && !stopped()) {
           const ctx: StepContext = {
             student, emaStudent, projections, teachers, rng, variables, stage, regression,
             combine: opts.multiTeacher?.combine ?? 'mean',
@@ -202,7 +228,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
             disposeMap(grads);
             throw new UserError(`gradient norm is ${norm} at step ${state.step + 1} (stage ${stage.name}); training stopped${lastGood(opts.checkpointDir)}`);
           }
-          const lr = stage.lr * lrFactor(stage.lrSchedule ?? { kind: 'linear', warmupSteps: Math.round(0.1 * stage.steps) }, state.stageStep, stage.steps);
+          const lrScale = state.plateau?.reduce.lrScale ?? 1;
+          const lr = stage.lr * lrScale * lrFactor(stage.lrSchedule ?? { kind: 'linear', warmupSteps: Math.round(0.1 * stage.steps) }, state.stageStep, stage.steps);
           optimizer.apply(grads, lr);
           disposeMap(grads);
           ema?.update();
@@ -217,7 +244,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           // Signals arrive through the event loop, which a synchronous step loop never reaches: yield one turn.
           if (opts.stopRequested) await new Promise<void>((r) => setTimeout(r, 0));
           const stop = opts.stopRequested?.();
-          if (stageEnd || state.step % checkpointEvery === 0 || stop) saveLatest(optimizer);
+          if (stageEnd || stopped() || state.step % checkpointEvery === 0 || stop) saveLatest(optimizer);
           if (stop) {
             const where = opts.checkpointDir ? `; checkpoint at step ${state.step} saved in ${opts.checkpointDir}` : '';
             throw new InterruptedError(`interrupted by ${stop} after step ${state.step} of ${totalSteps}${where}`, stop);
@@ -249,6 +276,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     steps: state.step,
     finalLoss,
     evals,
+    ...(state.stoppedEarlyAt !== undefined && { stoppedEarlyAt: state.stoppedEarlyAt }),
   };
 }
 

@@ -99,6 +99,14 @@ const TRAIN_CASES: Record<keyof TrainOptions, Case | Runtime> = {
   logFile: { set: { out: 'elsewhere' }, check: (o) => expect(o.logFile).toMatch(/elsewhere[\\/]train-log\.jsonl$/) },
   logEvery: { set: { 'distill.logEvery': 6 }, check: (o) => expect(o.logEvery).toBe(6) },
   onProgress: { runtime: 'the CLI progress bars' },
+  earlyStopping: {
+    set: { 'distill.earlyStopping': { patience: 3, minDelta: 0.01, mode: 'min' } },
+    check: (o) => expect(o.earlyStopping).toEqual({ patience: 3, minDelta: 0.01, mode: 'min' }),
+  },
+  reduceLrOnPlateau: {
+    set: { 'distill.reduceLrOnPlateau': { patience: 2, factor: 0.3, minDelta: 0.001, cooldown: 1, minLr: 1e-6 } },
+    check: (o) => expect(o.reduceLrOnPlateau).toEqual({ patience: 2, factor: 0.3, minDelta: 0.001, mode: 'max', cooldown: 1, minLr: 1e-6 }),
+  },
 };
 
 const schedule = { schedule: 'linear', from: 0.9, to: 0.1 };

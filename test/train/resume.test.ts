@@ -9,9 +9,9 @@ import { readLog } from '../../src/train/log.ts';
 const child = fileURLToPath(new URL('./fixtures/train-child.ts', import.meta.url));
 
 /** Runs the child; with killAfter, sends SIGKILL as soon as it reports that step. Resolves with the last step seen. */
-function runChild(dir: string, out: string, resume: boolean, killAfter?: number): Promise<{ lastStep: number; killed: boolean }> {
+function runChild(dir: string, out: string, resume: boolean, killAfter?: number, plateau = false): Promise<{ lastStep: number; killed: boolean }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, dir, out, resume ? 'resume' : ''], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', child, dir, out, resume ? 'resume' : '', plateau ? 'plateau' : ''], { stdio: ['ignore', 'pipe', 'pipe'] });
     let lastStep = 0;
     let stderr = '';
     let buf = '';
@@ -59,4 +59,32 @@ describe('resume after kill -9', () => {
     const evals = readLog(path.join(dir, 'log.jsonl')).filter((r) => r.type === 'eval');
     expect(evals).toEqual(refEvals);
   });
+
+  it('with reduce-on-plateau and early stopping: the same learning rates, stop step and weights after kills', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'resume-plateau-'));
+    const refOut = path.join(root, 'ref.safetensors');
+    const ref = await runChild(path.join(root, 'ref'), refOut, false, undefined, true);
+    expect(ref.lastStep).toBe(25);
+
+    const dir = path.join(root, 'killed');
+    const out = path.join(root, 'resumed.safetensors');
+    // Killed before any reduction, then between the first reduction (eval at 20) and the stop (25).
+    expect((await runChild(dir, out, true, 17, true)).killed).toBe(true);
+    expect((await runChild(dir, out, true, 22, true)).killed).toBe(true);
+    const last = await runChild(dir, out, true, undefined, true);
+    expect(last).toEqual({ lastStep: 25, killed: false });
+
+    expect(fs.readFileSync(out).equals(fs.readFileSync(refOut))).toBe(true);
+    const refLog = readLog(path.join(root, 'ref', 'log.jsonl'));
+    const log = readLog(path.join(dir, 'log.jsonl'));
+    const lrs = (records: typeof log) => records.flatMap((r) => (r.type === 'step' ? [[r.step, r.lr]] : []));
+    expect(lrs(log)).toEqual(lrs(refLog));
+    const at = new Map(lrs(refLog) as [number, number][]);
+    // Prediction stage: steps 13..26, lr 5e-3, linear decay after 1 warm-up step; step 21 is its update 8.
+    expect(at.get(20)).toBeCloseTo((5e-3 * 7) / 13, 15);
+    expect(at.get(21)).toBeCloseTo((5e-3 * 0.5 * 6) / 13, 15);
+    const plateauEvents = (records: typeof log) => records.filter((r) => r.type === 'event' && /plateau|early stopping/.test(r.message)).map((r) => [r.step, r.type === 'event' && r.message]);
+    expect(plateauEvents(log)).toEqual(plateauEvents(refLog));
+    expect(plateauEvents(refLog).map(([s]) => s)).toEqual([20, 25, 25]);
+  }, 300_000); // four child processes; slow only on a loaded machine
 });
