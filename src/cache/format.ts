@@ -9,7 +9,8 @@
  *
  * One record per example, only its real tokens: logits (float32 × numLabels) if stored, then each
  * stored hidden layer (length × hidden), then each stored layer's attention scores and then
- * probabilities (heads × length × length), all in `dtype`, little-endian.
+ * probabilities (heads × length × length), then for each stored query/key/value layer its query, key and
+ * value projections (3 × length × hidden), all in `dtype`, little-endian.
  */
 import { UserError } from '../util/errors.ts';
 import { sha256 } from '../util/hash.ts';
@@ -41,6 +42,8 @@ export interface CacheFingerprint {
   shardBytes: number;
   /** Teacher logit column of each task label, when not 0, 1, 2, … (labels matched by name). */
   labelOrder?: number[];
+  /** Layers (1-based) whose query/key/value projections are stored; absent when none. */
+  qkvLayers?: number[];
 }
 
 export interface CacheLayout {
@@ -54,6 +57,8 @@ export interface CacheLayout {
   attentionLayers: number[];
   scores: boolean;
   probs: boolean;
+  /** Layers (1-based) whose query, key and value projections are stored (relation losses); absent: none. */
+  qkvLayers?: number[];
 }
 
 export interface ShardInfo {
@@ -105,6 +110,8 @@ export interface RecordSections {
   hidden: number[];
   scores: number[];
   probs: number[];
+  /** One per layout.qkvLayers entry: query, key, value (length × hidden each) back to back. */
+  qkv: number[];
   total: number;
 }
 
@@ -129,7 +136,13 @@ export function recordSections(layout: CacheLayout, length: number): RecordSecti
       : [];
   const scores = attention(layout.scores);
   const probs = attention(layout.probs);
-  return { logits, hidden, scores, probs, total: at };
+  // Q, K and V grow with length × hidden, like a hidden state, not with length² as attention does.
+  const qkv = (layout.qkvLayers ?? []).map(() => {
+    const start = at;
+    at += 3 * width * length * layout.hiddenSize;
+    return start;
+  });
+  return { logits, hidden, scores, probs, qkv, total: at };
 }
 
 export function recordBytes(layout: CacheLayout, length: number): number {

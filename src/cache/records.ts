@@ -19,6 +19,8 @@ export interface CachedExample {
   attention: Float32Array[];
   /** Softmax probabilities, when stored: heads × length × length each. */
   attentionProbs?: Float32Array[];
+  /** One per layout.qkvLayers entry: query, key and value projections, 3 × length × hidden (in that order). */
+  qkv?: Float32Array[];
 }
 
 function expectDims(name: string, t: OutputTensor | undefined, dims: number[]): OutputTensor {
@@ -62,6 +64,9 @@ export function encodeBatchRecords(out: TeacherOutputs, batch: Batch, layout: Ca
   const hidden = layout.hiddenLayers.map((l) => withBits(expectDims(`hidden ${l}`, out.hidden.get(l), [B, L, H])));
   const scores = layout.scores ? layout.attentionLayers.map((l) => withBits(expectDims(`attention scores ${l}`, out.scores.get(l), [B, A, L, L]))) : [];
   const probs = layout.probs ? layout.attentionLayers.map((l) => withBits(expectDims(`attention probs ${l}`, out.probs.get(l), [B, A, L, L]))) : [];
+  const qkv = (layout.qkvLayers ?? []).map((l) =>
+    (['query', 'key', 'value'] as const).map((part) => withBits(expectDims(`${part} ${l}`, out[part]?.get(l), [B, L, H]))),
+  );
   let base = 0;
   for (let b = 0; b < B; b++) {
     const len = batch.lengths[b];
@@ -74,6 +79,7 @@ export function encodeBatchRecords(out: TeacherOutputs, batch: Batch, layout: Ca
     };
     scores.forEach((t, k) => block(t, base + s.scores[k]));
     probs.forEach((t, k) => block(t, base + s.probs[k]));
+    qkv.forEach((parts, k) => parts.forEach((t, j) => copy(t, b * L * H, len * H, base + s.qkv[k] + j * width * len * H)));
     base += s.total;
   }
   return buf;
@@ -94,5 +100,6 @@ export function decodeRecord(buf: Uint8Array, layout: CacheLayout, index: number
   };
   if (layout.logits) ex.logits = new Float32Array(buf.buffer, buf.byteOffset + s.logits, layout.numLabels).slice();
   if (layout.probs) ex.attentionProbs = s.probs.map((at) => read(at, block));
+  if (layout.qkvLayers?.length) ex.qkv = s.qkv.map((at) => read(at, 3 * length * layout.hiddenSize));
   return ex;
 }

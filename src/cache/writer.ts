@@ -61,6 +61,8 @@ export interface BuildCacheOptions {
   attentionLayers?: number[];
   /** 'scores' (pre-softmax, default), 'probs', 'both' or 'none'. */
   attention?: AttentionKind;
+  /** Layers (1-based, or "last") whose query / key / value projections to store, for relation losses. Default none. */
+  qkvLayers?: (number | 'last')[];
   /** Refuse when the estimated size is above this (default 20). */
   maxCacheGb?: number;
   /**
@@ -195,6 +197,11 @@ async function buildLocked(opts: BuildCacheOptions, part: { index: number; count
   const hiddenLayers = opts.logitsOnly ? [] : [...new Set(opts.hiddenLayers ?? opts.layers ?? all)].sort((a, b) => a - b);
   let attentionLayers = attention === 'none' ? [] : [...new Set(opts.attentionLayers ?? (opts.layers ?? all).filter((l) => l > 0))].sort((a, b) => a - b);
 
+  let qkvLayers = [...new Set((opts.logitsOnly ? [] : (opts.qkvLayers ?? [])).map((l) => (l === 'last' ? n : l)))].sort((a, b) => a - b);
+  for (const l of qkvLayers) {
+    if (!Number.isInteger(l) || l < 1 || l > n) throw new UserError(`query/key/value layer ${l} does not exist in teacher ${opts.teacherDir}: valid are 1 to ${n} (or "last")`);
+  }
+
   const task = typeof opts.task === 'string' ? loadTask(opts.task) : opts.task;
   const spec = task.splits[opts.split];
   if (!spec) throw new UserError(`task ${task.name} has no split "${opts.split}"; expected one of: ${Object.keys(task.splits).join(', ')}`);
@@ -204,11 +211,13 @@ async function buildLocked(opts: BuildCacheOptions, part: { index: number; count
   const folder = await loadTeacherFolder(opts.teacherDir);
   const proto = loadModelProto(folder.onnxPath);
   // onnxruntime-optimised graphs may hold attention inside one fused op per layer: distil what remains.
-  const fusedAttention = attention === 'none' ? undefined : findBertStructure(new GraphIndex(proto.graph!, path.dirname(folder.onnxPath)), `teacher model ${folder.onnxPath}`).fusedAttention;
+  const fusedAttention = attention === 'none' && qkvLayers.length === 0 ? undefined : findBertStructure(new GraphIndex(proto.graph!, path.dirname(folder.onnxPath)), `teacher model ${folder.onnxPath}`).fusedAttention;
   if (fusedAttention) {
     notice(`teacher cache: attention is fused into onnxruntime ${fusedAttention} ops, so only hidden states and logits are cached; attention losses will be refused`);
     attention = 'none';
     attentionLayers = [];
+    if (qkvLayers.length > 0) notice('teacher cache: query/key/value projections are inside the fused ops too; relation losses will be refused');
+    qkvLayers = [];
   }
   const hasLogits = !opts.noLogits && findLogitsOutput(proto.graph!, config.num_labels).name !== undefined;
   const tok = folder.tokenizer;
@@ -225,6 +234,7 @@ async function buildLocked(opts: BuildCacheOptions, part: { index: number; count
     attentionLayers,
     scores: attention === 'scores' || attention === 'both',
     probs: attention === 'probs' || attention === 'both',
+    ...(qkvLayers.length > 0 && { qkvLayers }),
   };
   const labels = layout.logits && layout.numLabels > 0
     ? teacherLabelOrder(task.labels, config.id2label, layout.numLabels, typeof opts.labelMap === 'string' ? parseLabelMap(opts.labelMap) : opts.labelMap, `teacher ${opts.teacherDir}`)
@@ -250,6 +260,7 @@ async function buildLocked(opts: BuildCacheOptions, part: { index: number; count
     attention,
     shardBytes: opts.shardBytes ?? 256e6,
     ...(labels && !labels.identity && { labelOrder: labels.order }),
+    ...(qkvLayers.length > 0 && { qkvLayers }),
   };
   const plan = planCache(lengths, batchSize, layout, fingerprint.shardBytes);
   const gb = plan.totalBytes / 1e9;
@@ -291,7 +302,7 @@ async function buildLocked(opts: BuildCacheOptions, part: { index: number; count
     writeFileAtomic(path.join(opts.outDir, 'index.bin'), index);
     teacher = await Teacher.fromFolder(
       folder,
-      { hiddenLayers, attentionLayers, attention, float16: dtype === 'float16', labelOrder: fingerprint.labelOrder, workDir: opts.outDir, provider: opts.provider, intraOpThreads: opts.intraOpThreads, notice },
+      { hiddenLayers, attentionLayers, attention, qkvLayers, float16: dtype === 'float16', labelOrder: fingerprint.labelOrder, workDir: opts.outDir, provider: opts.provider, intraOpThreads: opts.intraOpThreads, notice },
       proto,
     );
     if (maxLength > teacher.maxPositions) {

@@ -14,9 +14,11 @@ const fraction = () => z.number().min(0).max(1);
 /** Loss terms a stage may use; they are looked up by name in src/distill/losses.ts. */
 // Kept as literals so reading a config does not load tfjs; a test checks they equal LOSSES' keys and
 // BACKEND_PREFERENCES.
-export const LOSS_NAMES = ['hidden_mse', 'attention_mse', 'attention_probs_mse', 'attention_kl', 'kd_ce', 'kd_kl', 'kd_mse', 'ce', 'mse'] as const;
+export const LOSS_NAMES = ['hidden_mse', 'attention_mse', 'attention_probs_mse', 'attention_kl', 'relation_kl', 'kd_ce', 'kd_kl', 'kd_mse', 'ce', 'mse'] as const;
 /** Losses that compare hidden states or attention maps: expanded over the layer mapping. */
 export const INTERMEDIATE_LOSSES: readonly string[] = ['hidden_mse', 'attention_mse', 'attention_probs_mse', 'attention_kl'];
+/** Losses on the teacher's query/key/value projections (cached for the layers they name). */
+export const RELATION_LOSSES: readonly string[] = ['relation_kl'];
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
 export const TeacherSchema = z
@@ -64,6 +66,7 @@ export const CacheSchema = z
     maxCacheGb: z.number().positive().default(5),
     /** Target size of one shard file in MB (each is written whole and atomically; resume works per shard). */
     shardMb: z.number().positive().default(256),
+    // The query/key/value layers stored follow from the relation_kl losses (their teacherLayer).
   })
   .strict();
 
@@ -92,7 +95,7 @@ export const StudentSchema = z
 
 export const LossTermSchema = z
   .object({
-    /** The loss: hidden_mse, attention_mse, attention_probs_mse, attention_kl (intermediate); kd_ce, kd_kl, kd_mse (teacher predictions); ce, mse (gold labels). */
+    /** The loss: hidden_mse, attention_mse, attention_probs_mse, attention_kl (intermediate); relation_kl (MiniLM-v2 Q/K/V relations); kd_ce, kd_kl, kd_mse (teacher predictions); ce, mse (gold labels). */
     name: z.enum(LOSS_NAMES),
     /** Multiplier of this loss term (0 drops it). */
     weight: z.number().min(0).default(1),
@@ -100,6 +103,14 @@ export const LossTermSchema = z
     temperature: z.number().positive().optional(),
     /** Prediction losses (kd_ce, kd_kl) only: multiply by T² (Hinton's gradient-scale correction). */
     scaleT2: z.boolean().optional(),
+    /** relation_kl only: relation heads both models' Q/K/V are split into (must divide both widths; MiniLM-v2: 48 for base-size teachers). */
+    relationHeads: positiveInt().optional(),
+    /** relation_kl only: which self-attention relations (query–query, key–key, value–value). */
+    relations: z.array(z.enum(['qq', 'kk', 'vv'])).min(1).optional(),
+    /** relation_kl only: teacher layer (1-based) whose relations are taught; default its last (MiniLM-v2 also uses an upper-middle one). */
+    teacherLayer: positiveInt().optional(),
+    /** relation_kl only: student layer (1-based) that learns them; default its last. */
+    studentLayer: positiveInt().optional(),
   })
   .strict();
 
@@ -568,12 +579,12 @@ function checkDependentFields(c: RawConfig, ctx: z.RefinementCtx): void {
       ctx.addIssue({ code: 'custom', path: ['distill', 'mapping'], message: 'explicit mapping has no pairs' });
     }
   }
-  const intermediate = c.distill.stages.some((st) => st.losses.some((l) => INTERMEDIATE_LOSSES.includes(l.name)));
+  const intermediate = c.distill.stages.some((st) => st.losses.some((l) => INTERMEDIATE_LOSSES.includes(l.name) || RELATION_LOSSES.includes(l.name)));
   if (intermediate && c.cache.layers === 'logits') {
     ctx.addIssue({
       code: 'custom',
       path: ['cache', 'layers'],
-      message: '"logits" stores no hidden states or attention, but a stage uses an intermediate loss (hidden_mse / attention_*)',
+      message: '"logits" stores no hidden states, attention or query/key/value, but a stage uses an intermediate loss (hidden_mse / attention_* / relation_kl)',
     });
   }
   if (c.augment.method === 'mlm' && !c.augment.mlmDir) {
@@ -600,7 +611,22 @@ function checkDependentFields(c: RawConfig, ctx: z.RefinementCtx): void {
     if (st.momentum && !c.ema.enabled) {
       ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'momentum'], message: 'needs ema.enabled: true (the EMA student is the momentum teacher)' });
     }
-    if (c.distill.selfDistillation && st.losses.some((l) => INTERMEDIATE_LOSSES.includes(l.name))) {
+    st.losses.forEach((l, j) => {
+      if (l.name === 'relation_kl' && l.relationHeads === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'losses', j, 'relationHeads'], message: 'required for relation_kl (relation heads; must divide both hidden sizes)' });
+      }
+      if (l.name === 'relation_kl' && l.studentLayer !== undefined && l.studentLayer > s.numLayers) {
+        ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'losses', j, 'studentLayer'], message: `${l.studentLayer} is out of range 1..${s.numLayers} (student.numLayers)` });
+      }
+      if (l.name === 'relation_kl' && l.relationHeads !== undefined && s.hiddenSize % l.relationHeads !== 0) {
+        ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'losses', j, 'relationHeads'], message: `must divide student.hiddenSize (${s.hiddenSize}); ${l.relationHeads} does not` });
+      }
+      const relationOnly = ['relationHeads', 'relations', 'teacherLayer', 'studentLayer'] as const;
+      for (const k of relationOnly) {
+        if (l.name !== 'relation_kl' && l[k] !== undefined) ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'losses', j, k], message: `only relation_kl takes "${k}" (this loss is ${l.name})` });
+      }
+    });
+    if (c.distill.selfDistillation && st.losses.some((l) => INTERMEDIATE_LOSSES.includes(l.name) || RELATION_LOSSES.includes(l.name))) {
       ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'losses'], message: 'self-distillation has no teacher hidden states or attention to match' });
     }
     if (st.curriculum && st.curriculum.endStep < st.curriculum.startStep) {
@@ -652,6 +678,12 @@ export function checkAgainstTeacher(c: Config, t: TeacherShape): string[] {
       });
     });
   }
+  c.distill.stages.forEach((st, i) => st.losses.forEach((l, j) => {
+    if (l.name !== 'relation_kl') return;
+    const at = `distill.stages[${i}].losses[${j}]`;
+    if (l.teacherLayer !== undefined && l.teacherLayer > t.numLayers) errs.push(`${at}.teacherLayer: ${l.teacherLayer} is out of range 1..${t.numLayers} (the teacher has ${t.numLayers} layers)`);
+    if (l.relationHeads !== undefined && t.hiddenSize % l.relationHeads !== 0) errs.push(`${at}.relationHeads: ${l.relationHeads} must divide the teacher's hidden_size (${t.hiddenSize})`);
+  }));
   if (c.data.maxLength > t.maxPositions) {
     errs.push(`data.maxLength: ${c.data.maxLength} exceeds the teacher's max_position_embeddings (${t.maxPositions})`);
   }

@@ -17,7 +17,7 @@ import type { CacheFingerprint } from '../cache/format.ts';
 import type { AdamWOptions } from '../train/adamw.ts';
 import { DEFAULT_BERT_CONFIG, type BertConfig } from '../student/config.ts';
 import { UserError } from '../util/errors.ts';
-import { INTERMEDIATE_LOSSES, type Config, type StageConfig, type ValueScheduleConfig } from './config-schema.ts';
+import { INTERMEDIATE_LOSSES, RELATION_LOSSES, type Config, type StageConfig, type ValueScheduleConfig } from './config-schema.ts';
 
 /** Where a run keeps each output, all under config.out unless the config says otherwise. */
 export interface RunPaths {
@@ -73,12 +73,20 @@ export function cacheOptions(c: Config): Omit<BuildCacheOptions, 'onProgress' | 
     logitsOnly: layers === 'logits',
     layers: Array.isArray(layers) ? layers : undefined,
     attention: c.cache.attention,
+    ...(relationTeacherLayers(c).length > 0 && { qkvLayers: relationTeacherLayers(c) }),
     maxCacheGb: c.cache.maxCacheGb,
     shardBytes: Math.round(c.cache.shardMb * 1e6),
     provider: c.teacher.provider,
     intraOpThreads: c.teacher.threads || undefined,
     labelMap: c.teacher.labelMap,
   };
+}
+
+/** Teacher layers (1-based, or "last") whose query/key/value the relation losses read: what the cache stores. */
+export function relationTeacherLayers(c: Config): (number | 'last')[] {
+  const out = new Set<number | 'last'>();
+  for (const s of c.distill.stages) for (const l of s.losses) if (RELATION_LOSSES.includes(l.name) && l.weight > 0) out.add(l.teacherLayer ?? 'last');
+  return [...out];
 }
 
 export function mappingSpec(m: Config['distill']['mapping']): MappingSpec {
@@ -103,8 +111,17 @@ export function stageSteps(stage: StageConfig, numTrain: number, batchSize: numb
   return Math.max(1, Math.round((stage.epochs ?? 1) * perEpoch));
 }
 
-/** A stage's loss list as trainer matches: intermediate losses expand over the mapped layer pairs. */
-export function stageMatches(stage: StageConfig, mapping: LayerMapping | undefined, where: string): Match[] {
+/** Depths the relation losses resolve their default layers ("last") against. */
+export interface Depths {
+  teacherLayers: number;
+  studentLayers: number;
+}
+
+/**
+ * A stage's loss list as trainer matches: intermediate losses expand over the mapped layer pairs;
+ * relation_kl gives one match per relation between its student and teacher layer (default: the last ones).
+ */
+export function stageMatches(stage: StageConfig, mapping: LayerMapping | undefined, where: string, depths?: Depths): Match[] {
   const out: Match[] = [];
   stage.losses.forEach((l, i) => {
     const w = l.weight;
@@ -119,6 +136,15 @@ export function stageMatches(stage: StageConfig, mapping: LayerMapping | undefin
         if (!mapping) throw new UserError(`${where}.losses[${i}]: "${l.name}" needs a layer mapping`);
         for (const p of mapping.attention) out.push({ feature: 'attention', layerS: p.s, layerT: p.t, loss: l.name, weight: w });
         break;
+      case 'relation_kl': {
+        if (!depths) throw new UserError(`${where}.losses[${i}]: "${l.name}" needs the teacher's and student's depths`);
+        const layerT = (l.teacherLayer ?? depths.teacherLayers) - 1;
+        const layerS = (l.studentLayer ?? depths.studentLayers) - 1;
+        for (const relation of l.relations ?? ['qq', 'kk', 'vv']) {
+          out.push({ feature: 'relation', layerS, layerT, loss: l.name, weight: w, relation, relationHeads: l.relationHeads! });
+        }
+        break;
+      }
       case 'kd_ce':
       case 'kd_kl':
       case 'kd_mse':
@@ -151,13 +177,14 @@ export function temperature(stage: StageConfig): number | ValueSchedule {
   return valueSchedule({ schedule: t.schedule, from: t.from, to: t.to, startStep: t.startStep, endStep: t.endStep });
 }
 
-export function trainerStages(c: Config, numTrain: number, mapping: LayerMapping | undefined): StageOptions[] {
+export function trainerStages(c: Config, numTrain: number, mapping: LayerMapping | undefined, teacherLayers?: number): StageOptions[] {
+  const depths = teacherLayers === undefined ? undefined : { teacherLayers, studentLayers: c.student.numLayers };
   return c.distill.stages.map((s, i) => {
     const steps = stageSteps(s, numTrain, c.distill.batchSize, c.distill.gradAccum);
     const stage: StageOptions = {
       name: s.name,
       steps,
-      matches: stageMatches(s, mapping, `distill.stages[${i}]`),
+      matches: stageMatches(s, mapping, `distill.stages[${i}]`, depths),
       lr: s.lr,
       lrSchedule: lrSchedule(s, steps),
       temperature: temperature(s),
@@ -216,7 +243,7 @@ export function trainOptions(c: Config, inputs: TrainInputs, runtime: Pick<Train
     teachers,
     multiTeacher: teachers ? { combine: c.multiTeacher.combine, intermediateTeacher: c.multiTeacher.intermediate } : undefined,
     cacheFingerprint: inputs.cacheFingerprint,
-    stages: trainerStages(c, inputs.train.encoded.length, mapping),
+    stages: trainerStages(c, inputs.train.encoded.length, mapping, inputs.teacherLayers),
     batchSize: c.distill.batchSize,
     gradAccumulation: c.distill.gradAccum,
     maxGradNorm: c.distill.gradClip,
@@ -283,7 +310,7 @@ export const TRAIN_OPTION_SOURCES = {
 export const STAGE_OPTION_SOURCES = {
   name: 'distill.stages[].name',
   steps: 'distill.stages[].steps or .epochs',
-  matches: 'distill.stages[].losses + distill.mapping',
+  matches: 'distill.stages[].losses (relation_kl: .relationHeads, .relations, .teacherLayer, .studentLayer) + distill.mapping',
   lr: 'distill.stages[].lr',
   lrSchedule: 'distill.stages[].{lrSchedule,warmup,lrMinRatio}',
   temperature: 'distill.stages[].temperature',

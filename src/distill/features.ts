@@ -18,4 +18,15 @@ export interface Features {
   attentionProbs?: tf.Tensor4D[];
   /** [B, L], 1 for real tokens, 0 for padding. */
   mask: tf.Tensor2D;
+  /**
+   * Per layer (0-based, like attentionScores): the query, key and value projections [B, L, H] before
+   * the head split and the 1/√d scale (what relation losses compare). Teachers fill only needed layers.
+   */
+  qkv?: Qkv[];
+}
+
+export interface Qkv {
+  query: tf.Tensor3D;
+  key: tf.Tensor3D;
+  value: tf.Tensor3D;
 }

@@ -20,9 +20,14 @@ export interface LossContext {
   temperature: number;
   /** Multiply soft prediction losses by T² (Hinton et al.) so gradients keep their scale as T grows. */
   scaleT2: boolean;
+  /** Relation losses: the number of relation heads both sides are split into. */
+  relationHeads?: number;
 }
 
-export type MatchFeature = 'hidden' | 'attention' | 'logits' | 'labels';
+export type MatchFeature = 'hidden' | 'attention' | 'logits' | 'labels' | 'relation';
+/** Which self-attention relation: query–query, key–key or value–value (MiniLM-v2). */
+export type RelationKind = 'qq' | 'kk' | 'vv';
+export const RELATION_KINDS: readonly RelationKind[] = ['qq', 'kk', 'vv'];
 export type LossFn = (s: tf.Tensor, t: tf.Tensor, ctx: LossContext) => tf.Scalar;
 /** `input` says which attention tensor the loss reads: pre-softmax scores or probabilities. */
 export interface LossEntry {
@@ -90,6 +95,32 @@ export function attentionKl(s: tf.Tensor, t: tf.Tensor, ctx: LossContext): tf.Sc
   return tf.div(tf.sum(weighted), tf.mul(tf.sum(ctx.mask), heads)) as tf.Scalar;
 }
 
+/**
+ * Self-attention relation of one projection (MiniLM-v2): x [B, L, H] split into A relation heads of
+ * H/A features, then softmax-ready scores x_a x_aᵀ / √(H/A) per head: [B, A, L, L]. A must divide H;
+ * it need not equal the model's attention heads, so teacher and student may differ in heads and width.
+ */
+export function relationScores(x: tf.Tensor, heads: number): tf.Tensor4D {
+  const [B, L, H] = x.shape as [number, number, number];
+  if (!(Number.isInteger(heads) && heads > 0 && H % heads === 0)) {
+    throw new UserError(`relationHeads ${heads} must divide the width ${H} of both models' query/key/value projections`);
+  }
+  const d = H / heads;
+  const split = tf.transpose(tf.reshape(x, [B, L, heads, d]), [0, 2, 1, 3]); // [B, A, L, d]
+  return tf.div(tf.matMul(split, split, false, true), Math.sqrt(d)) as tf.Tensor4D;
+}
+
+/**
+ * MiniLM-v2 relation loss: KL(teacher ‖ student) between the row-softmaxed relations of one
+ * projection (Q–Q, K–K or V–V), over real keys; mean over relation heads × real query rows (the same
+ * reduction as attention_kl). s [B, L, Hs] and t [B, L, Ht] may have different widths.
+ */
+export function relationKl(s: tf.Tensor, t: tf.Tensor, ctx: LossContext): tf.Scalar {
+  const heads = ctx.relationHeads;
+  if (heads === undefined) throw new UserError('relation_kl needs relationHeads');
+  return attentionKl(relationScores(s, heads), relationScores(t, heads), ctx);
+}
+
 const t2 = (loss: tf.Scalar, ctx: LossContext) => (ctx.scaleT2 ? tf.mul(loss, ctx.temperature ** 2) as tf.Scalar : loss);
 
 /**
@@ -132,6 +163,7 @@ export const LOSSES = {
   attention_mse: { feature: 'attention', fn: attentionScoreMse, input: 'scores' },
   attention_probs_mse: { feature: 'attention', fn: attentionProbMse, input: 'probs' },
   attention_kl: { feature: 'attention', fn: attentionKl, input: 'scores' },
+  relation_kl: { feature: 'relation', fn: relationKl },
   kd_ce: { feature: 'logits', fn: softCrossEntropy },
   kd_kl: { feature: 'logits', fn: softKl },
   kd_mse: { feature: 'logits', fn: logitMse },
@@ -157,6 +189,8 @@ export function lossByName(name: string, field = 'loss'): LossEntry & { name: Lo
 export type Match =
   | { feature: 'hidden'; layerS: number; layerT: number; loss: NamesFor<'hidden'>; weight: number }
   | { feature: 'attention'; layerS: number; layerT: number; loss: NamesFor<'attention'>; weight: number }
+  /** Layers 0-based as for attention; one match per relation kind. */
+  | { feature: 'relation'; layerS: number; layerT: number; loss: NamesFor<'relation'>; weight: number; relation: RelationKind; relationHeads: number }
   | { feature: 'logits'; loss: NamesFor<'logits'>; weight: number; temperature?: number; scaleT2?: boolean }
   | { feature: 'labels'; loss: NamesFor<'labels'>; weight: number };
 
@@ -182,6 +216,7 @@ export function predictionMatches(opts: {
 
 /** A short stable key for a match, used for the logged parts: e.g. `hidden_mse/s2-t6`, `kd_ce`. */
 export function matchKey(m: Match): string {
+  if (m.feature === 'relation') return `${m.loss}/${m.relation}/s${m.layerS}-t${m.layerT}`;
   return m.feature === 'hidden' || m.feature === 'attention' ? `${m.loss}/s${m.layerS}-t${m.layerT}` : m.loss;
 }
 
@@ -251,6 +286,11 @@ export function computeDistillLoss(
         sa = mixHeads(sa, projections.headMix);
       }
       value = entry.fn(sa, ta, ctx);
+    } else if (m.feature === 'relation') {
+      const part = ({ qq: 'query', kk: 'key', vv: 'value' } as const)[m.relation];
+      const sx = pick(s.qkv, m.layerS, 'student query/key/value')[part];
+      const tx = pick(t.qkv, m.layerT, 'teacher query/key/value')[part];
+      value = entry.fn(sx, tx, { ...ctx, relationHeads: m.relationHeads });
     } else if (m.feature === 'logits') {
       if (!s.logits) throw new UserError('prediction match: the student produced no logits');
       if (!t.logits) throw new UserError(`prediction match "${m.loss}": the teacher cache has no logits (encoder-only teacher); remove prediction matches`);

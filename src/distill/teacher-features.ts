@@ -16,6 +16,8 @@ export interface CachedExample {
   hidden: Float32Array[];
   /** numLayers arrays of heads × length × length (pre-softmax scores). */
   attention: Float32Array[];
+  /** By 0-based layer: query, key, value projections back to back, 3 × length × H. */
+  qkv?: Float32Array[];
 }
 
 export interface TeacherDims {
@@ -28,6 +30,8 @@ export interface NeededFeatures {
   hidden: number[];
   attention: number[];
   logits: boolean;
+  /** 0-based layers whose query / key / value projections are read (relation losses). */
+  qkv?: number[];
 }
 
 /**
@@ -85,7 +89,20 @@ export function collateTeacherFeatures(
     });
     attentionScores[layer] = tf.tensor4d(out, [B, nh, seqLen, seqLen]);
   }
-  const features: Features = { hidden, attentionScores, mask };
+  const qkv: Features['qkv'] = [];
+  for (const layer of need.qkv ?? []) {
+    const parts = [new Float32Array(B * seqLen * H), new Float32Array(B * seqLen * H), new Float32Array(B * seqLen * H)];
+    examples.forEach((e, b) => {
+      const src = e.qkv?.[layer];
+      const n = e.length * H;
+      if (!src) throw new UserError(`teacher cache: example ${indices[b]} has no query/key/value of layer ${layer + 1}`);
+      if (src.length !== 3 * n) throw new UserError(`teacher cache: example ${indices[b]} query/key/value of layer ${layer + 1} has ${src.length} values, expected 3×${e.length}×${H}`);
+      parts.forEach((dst, j) => dst.set(src.subarray(j * n, (j + 1) * n), b * seqLen * H));
+    });
+    const [query, key, value] = parts.map((d) => tf.tensor3d(d, [B, seqLen, H]));
+    qkv[layer] = { query, key, value };
+  }
+  const features: Features = { hidden, attentionScores, mask, ...(need.qkv?.length && { qkv }) };
   if (need.logits) features.logits = collateTeacherLogits(examples, indices, dims.numLabels);
   return features;
 }

@@ -56,6 +56,8 @@ interface OpenedTeacher {
   /** Layer number → position in the cached record. */
   hiddenPos: Map<number, number>;
   attentionPos: Map<number, number>;
+  /** 0-based layer → position among the cached query/key/value blocks. */
+  qkvPos: Map<number, number>;
 }
 
 /** The cached teachers of a run: one designated for intermediate matches, all for predictions. */
@@ -152,6 +154,14 @@ function checkAgreement(opened: OpenedTeacher[], intermediate: number, need: Nee
         throw new UserError(`teacher cache ${main.name} does not store the attention of encoder layer ${layer + 1} (0-based match layerT ${layer}; stored layers: ${stored}); rebuild it with that layer or change the layer mapping`);
       }
     }
+    for (const layer of need.qkv ?? []) {
+      if (!main.qkvPos.has(layer)) {
+        const stored = [...main.qkvPos.keys()].map((l) => l + 1).join(', ') || 'none';
+        const fused = main.cache.manifest?.teacher?.attentionUnavailable;
+        if (fused) throw new UserError(`teacher cache ${main.name} holds no query/key/value: the teacher's attention is ${fused}; remove the relation losses`);
+        throw new UserError(`teacher cache ${main.name} does not store the query/key/value projections of encoder layer ${layer + 1} (stored layers: ${stored}); rebuild it with that layer (cache.qkvLayers) or change the relation loss's teacherLayer`);
+      }
+    }
     if (need.logits) {
       for (const o of opened) if (o.cache.manifest?.layout?.logits === false) throw new UserError(`teacher cache ${o.name} stores no logits (encoder-only teacher); remove prediction losses or use a classifier teacher`);
     }
@@ -163,7 +173,9 @@ function byLayer(t: OpenedTeacher, e: CachedExample, need: NeededFeatures): Cach
   const attention: Float32Array[] = [];
   for (const layer of need.hidden) hidden[layer] = e.hidden[t.hiddenPos.get(layer)!];
   for (const layer of need.attention) attention[layer] = e.attention[t.attentionPos.get(layer)!];
-  return { length: e.length, logits: e.logits, hidden, attention };
+  const qkv: Float32Array[] = [];
+  for (const layer of need.qkv ?? []) qkv[layer] = e.qkv?.[t.qkvPos.get(layer)!] as Float32Array;
+  return { length: e.length, logits: e.logits, hidden, attention, qkv };
 }
 
 /** Checks one cache against the run and works out its dimensions and stored layers. */
@@ -206,5 +218,7 @@ function describe(c: TeacherCacheLike, name: string, expect: CacheExpectations):
     dims: { hiddenSize, numHeads, numLabels, numLayers },
     hiddenPos: new Map(hiddenLayers.map((layer, k) => [layer, k])),
     attentionPos: new Map(attentionLayers.map((layer, k) => [layer, k])),
+    // Without a layout (in-memory caches), qkv position k is 0-based layer k, as for attention.
+    qkvPos: new Map((layout ? (layout.qkvLayers ?? []).map((l) => l - 1) : (first.qkv ?? []).map((_, k) => k)).map((layer, k) => [layer, k])),
   };
 }

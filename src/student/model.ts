@@ -191,15 +191,20 @@ export class Student {
     const hidden: tf.Tensor3D[] = [tf.reshape(x, [B, L, H])];
     const attentionScores: tf.Tensor4D[] = [];
     const attentionProbs: tf.Tensor4D[] = [];
+    const qkv: NonNullable<Features['qkv']> = [];
     const scale = 1 / Math.sqrt(d);
 
     for (let i = 0; i < c.num_hidden_layers; i++) {
       const pre = `encoder.layer.${i}.`;
       // Self-attention. The 1/sqrt(d) scale is folded into q ([B,h,L,d], smaller than the scores);
       // k is laid out [B,h,d,L] by its one transpose so the score product needs no transpose flag.
-      const q = tf.transpose(tf.reshape(tf.mul(this.dense(x, `${pre}attention.self.query`), scale), [B, L, heads, d]), [0, 2, 1, 3]);
-      const k = tf.transpose(tf.reshape(this.dense(x, `${pre}attention.self.key`), [B, L, heads, d]), [0, 2, 3, 1]);
-      const v = tf.transpose(tf.reshape(this.dense(x, `${pre}attention.self.value`), [B, L, heads, d]), [0, 2, 1, 3]);
+      const qProj = this.dense(x, `${pre}attention.self.query`);
+      const kProj = this.dense(x, `${pre}attention.self.key`);
+      const vProj = this.dense(x, `${pre}attention.self.value`);
+      qkv.push({ query: tf.reshape(qProj, [B, L, H]), key: tf.reshape(kProj, [B, L, H]), value: tf.reshape(vProj, [B, L, H]) });
+      const q = tf.transpose(tf.reshape(tf.mul(qProj, scale), [B, L, heads, d]), [0, 2, 1, 3]);
+      const k = tf.transpose(tf.reshape(kProj, [B, L, heads, d]), [0, 2, 3, 1]);
+      const v = tf.transpose(tf.reshape(vProj, [B, L, heads, d]), [0, 2, 1, 3]);
       const scores = tf.add(tf.matMul(q, k), keyBias) as tf.Tensor4D; // [B, h, L, L]
       const probs = tf.softmax(scores) as tf.Tensor4D;
       attentionScores.push(scores);
@@ -219,7 +224,7 @@ export class Student {
     const first = tf.reshape(tf.slice(hidden[hidden.length - 1], [0, 0, 0], [B, 1, H]), [B, H]);
     const pooled = tf.tanh(this.dense(first as tf.Tensor2D, 'pooler.dense'));
     const logits = this.dense(this.dropout(pooled, pHidden, rng), 'classifier');
-    return { logits, hidden, attentionScores, attentionProbs, mask };
+    return { logits, hidden, attentionScores, attentionProbs, mask, qkv };
   }
 
   dispose(): void {

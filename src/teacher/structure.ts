@@ -232,3 +232,47 @@ export function checkBertInputs(g: GraphIndex, what: string): { hasTokenTypeIds:
   }
   return { hasTokenTypeIds: g.inputNames.includes('token_type_ids') };
 }
+
+/** Ops between a Q/K/V projection and the attention MatMuls: head split, transposes, scaling, layout. */
+const QKV_PATH = new Set(['Reshape', 'Transpose', 'Mul', 'Div', 'Cast', 'Identity', 'Dropout', 'Unsqueeze', 'Squeeze', 'Sqrt']);
+
+/**
+ * The linear projection (MatMul/Gemm by a constant weight, plus its constant bias Add when there is
+ * one) whose output reaches `tensor` through head-splitting and scaling ops only: [B, L, hidden].
+ */
+export function findProjectionOutput(g: GraphIndex, tensor: string, depth = 8): string | undefined {
+  let t = tensor;
+  for (let d = 0; d < depth; d++) {
+    const p = g.producer(t);
+    if (!p) return undefined;
+    if (p.op === 'Add') {
+      const c = constOperand(g, p);
+      const mm = c && g.producer(c.other);
+      if (mm && (isMatMul(mm) || mm.op === 'Gemm') && g.isConstant(mm.inputs[1])) return p.outputs[0];
+      if (!c) return undefined;
+      t = c.other;
+      continue;
+    }
+    if ((isMatMul(p) || p.op === 'Gemm') && g.isConstant(p.inputs[1])) return p.outputs[0];
+    if (!QKV_PATH.has(p.op)) return undefined;
+    // Scaling by a constant, or a layout op whose first input is the data.
+    const c = (p.op === 'Mul' || p.op === 'Div') ? constOperand(g, p) : undefined;
+    if ((p.op === 'Mul' || p.op === 'Div') && !c) return undefined;
+    t = c ? c.other : p.inputs[0];
+  }
+  return undefined;
+}
+
+/** Query, key and value projection outputs ([B, L, hidden], before the head split) of one attention site. */
+export function findQkvProjections(g: GraphIndex, site: AttentionSite, what: string, layer: number): { query: string; key: string; value: string } {
+  const [qIn, kIn] = site.scoresMatMul.inputs;
+  const vIn = site.contextMatMul.inputs[1];
+  const found = { query: findProjectionOutput(g, qIn), key: findProjectionOutput(g, kIn), value: findProjectionOutput(g, vIn) };
+  const missing = Object.entries(found).filter(([, v]) => !v).map(([k]) => k);
+  if (missing.length > 0) {
+    throw new UserError(
+      `${what}: layer ${layer}: the ${missing.join(', ')} projection(s) could not be traced back from the attention MatMuls (expected MatMul by a weight [+ bias] → Reshape/Transpose/scaling → Q×Kᵀ or probs×V); relation losses need them`,
+    );
+  }
+  return found as { query: string; key: string; value: string };
+}

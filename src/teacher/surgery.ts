@@ -8,7 +8,7 @@ import { GraphIndex } from '../onnx/graph.ts';
 import type onnxProto from 'onnx-proto';
 import { DataType, onnx, type GraphProto, type ModelProto } from '../onnx/proto.ts';
 import { UserError } from '../util/errors.ts';
-import { checkBertInputs, findBertStructure, type BertStructure } from './structure.ts';
+import { checkBertInputs, findBertStructure, findQkvProjections, type BertStructure } from './structure.ts';
 
 export type AttentionKind = 'scores' | 'probs' | 'both' | 'none';
 
@@ -18,6 +18,8 @@ export interface FeatureSelection {
   /** Layers (1-based) whose attention to expose. */
   attentionLayers: number[];
   attention: AttentionKind;
+  /** Layers (1-based) whose query, key and value projections ([B, L, hidden]) to expose (relation losses). */
+  qkvLayers?: number[];
   /**
    * Emit the features as float16 (clipped to ±65504, then Cast), so onnxruntime converts them in
    * native code and copies half the bytes; the fp16 cache stores these bits as they are.
@@ -31,12 +33,24 @@ export interface FeatureOutputs {
   hidden: Map<number, string>;
   scores: Map<number, string>;
   probs: Map<number, string>;
+  /** Query / key / value projection outputs by layer (1-based). */
+  query: Map<number, string>;
+  key: Map<number, string>;
+  value: Map<number, string>;
+}
+
+/** Feature outputs with nothing exposed yet. */
+export function emptyFeatureOutputs(): FeatureOutputs {
+  return { hidden: new Map(), scores: new Map(), probs: new Map(), query: new Map(), key: new Map(), value: new Map() };
 }
 
 export const outputName = {
   hidden: (layer: number) => `distill.hidden.${layer}`,
   scores: (layer: number) => `distill.attention_scores.${layer}`,
   probs: (layer: number) => `distill.attention_probs.${layer}`,
+  query: (layer: number) => `distill.query.${layer}`,
+  key: (layer: number) => `distill.key.${layer}`,
+  value: (layer: number) => `distill.value.${layer}`,
 };
 
 /** The element type of a tensor if the graph records it, else that of the first output. */
@@ -56,6 +70,11 @@ export function checkSelection(sel: FeatureSelection, numLayers: number, what: s
   for (const l of sel.attentionLayers) {
     if (!Number.isInteger(l) || l < 1 || l > numLayers) {
       throw new UserError(`attention layer ${l} does not exist in ${what}: valid are 1 to ${numLayers}`);
+    }
+  }
+  for (const l of sel.qkvLayers ?? []) {
+    if (!Number.isInteger(l) || l < 1 || l > numLayers) {
+      throw new UserError(`query/key/value layer ${l} does not exist in ${what}: valid are 1 to ${numLayers}`);
     }
   }
 }
@@ -80,14 +99,14 @@ export function addFeatureOutputs(
   checkBertInputs(index, what);
   const structure = findBertStructure(index, what);
   checkSelection(sel, structure.numLayers, what);
-  if (sel.attentionLayers.length > 0 && structure.fusedAttention) {
+  if ((sel.attentionLayers.length > 0 || (sel.qkvLayers?.length ?? 0) > 0) && structure.fusedAttention) {
     throw new UserError(
       `${what}: attention is fused into onnxruntime ${structure.fusedAttention} ops (one per layer), so attention maps cannot be read. ` +
-        'Hidden states and logits can: cache without attention (attention layers none) and train without attention losses, or export the model without attention fusion',
+        'Hidden states and logits can: cache without attention (attention layers none) and train without attention or relation losses, or export the model without attention fusion',
     );
   }
 
-  const outputs: FeatureOutputs = { hidden: new Map(), scores: new Map(), probs: new Map() };
+  const outputs: FeatureOutputs = emptyFeatureOutputs();
   outputs.logits = logitsName;
   const opset = (copy.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version;
   const clipBounds = sel.float16 ? addClipBounds(graph, Number(opset ?? 0)) : undefined;
@@ -116,6 +135,13 @@ export function addFeatureOutputs(
     if (sel.attention === 'probs' || sel.attention === 'both') {
       outputs.probs.set(l, outputName.probs(l));
       expose(site.probs, outputName.probs(l));
+    }
+  }
+  for (const l of sel.qkvLayers ?? []) {
+    const found = findQkvProjections(index, structure.attention[l - 1], what, l);
+    for (const part of ['query', 'key', 'value'] as const) {
+      outputs[part].set(l, outputName[part](l));
+      expose(found[part], outputName[part](l));
     }
   }
   return { model: copy, outputs, structure };

@@ -13,7 +13,7 @@ import { createSession, type OnnxSession, type OutputTensor, type ProviderPrefer
 import { checkBertInputs } from './structure.ts';
 import { reorderLogits } from './labels.ts';
 import { findLogitsOutput, graphInputs, logitsNotice, positionLimit, positionTableRows, type GraphInput, type PositionLimit } from './inputs.ts';
-import { addFeatureOutputs, type AttentionKind, type FeatureOutputs, type FeatureSelection } from './surgery.ts';
+import { addFeatureOutputs, emptyFeatureOutputs, type AttentionKind, type FeatureOutputs, type FeatureSelection } from './surgery.ts';
 import { wordEmbeddingRows } from './weights.ts';
 
 export interface TeacherOptions {
@@ -21,6 +21,8 @@ export interface TeacherOptions {
   attentionLayers?: number[];
   /** Default 'scores' (what TinyBERT's attention loss compares). */
   attention?: AttentionKind;
+  /** Layers (1-based) whose query / key / value projections are returned (relation losses). Default none. */
+  qkvLayers?: number[];
   /** Teacher logit column of each task label (src/teacher/labels.ts); logits come back in the task's order. */
   labelOrder?: number[];
   /** Emit hidden states and attention as float16 (see FeatureSelection.float16). */
@@ -40,6 +42,10 @@ export interface TeacherOutputs {
   /** By layer (1-based): [B, heads, L, L]. */
   scores: Map<number, OutputTensor>;
   probs: Map<number, OutputTensor>;
+  /** By layer (1-based): query / key / value projections, [B, L, H]. */
+  query: Map<number, OutputTensor>;
+  key: Map<number, OutputTensor>;
+  value: Map<number, OutputTensor>;
 }
 
 /** File name of the modified model inside workDir. */
@@ -77,6 +83,7 @@ export class Teacher {
       hiddenLayers: opts.hiddenLayers ?? Array.from({ length: n + 1 }, (_, i) => i),
       attentionLayers: opts.attentionLayers ?? Array.from({ length: n }, (_, i) => i + 1),
       attention: opts.attention ?? 'scores',
+      qkvLayers: opts.qkvLayers ?? [],
       float16: opts.float16,
     };
     if (selection.attention === 'none') selection.attentionLayers = [];
@@ -94,8 +101,8 @@ export class Teacher {
     if (warn) (opts.notice ?? ((m: string) => process.stderr.write(m + '\n')))(warn);
     const positions = positionLimit(folder.config, positionTableRows(index, rows));
     let runPath = folder.onnxPath;
-    let outputs: FeatureOutputs = { hidden: new Map(), scores: new Map(), probs: new Map() };
-    const needsSurgery = selection.hiddenLayers.length > 0 || selection.attentionLayers.length > 0;
+    let outputs: FeatureOutputs = emptyFeatureOutputs();
+    const needsSurgery = selection.hiddenLayers.length > 0 || selection.attentionLayers.length > 0 || (selection.qkvLayers?.length ?? 0) > 0;
     if (needsSurgery && /^deberta/.test(folder.config.model_type ?? '')) {
       throw new UserError(
         `${what}: ${folder.config.model_type} adds disentangled relative-position terms (c2p / p2c) to every attention score, which the BERT-layout ` +
@@ -167,13 +174,15 @@ export class Teacher {
     const fixedBatch = this.inputs.find((i) => i.name === 'input_ids')?.dims[0];
     if (fixedBatch !== undefined && fixedBatch !== batch.size) return this.runInChunks(batch, fixedBatch, opts);
     const o = this.outputs;
-    const wanted = opts.logitsOnly ? [o.logits!] : [o.logits, ...o.hidden.values(), ...o.scores.values(), ...o.probs.values()].filter((x): x is string => !!x);
+    const wanted = opts.logitsOnly
+      ? [o.logits!]
+      : [o.logits, ...o.hidden.values(), ...o.scores.values(), ...o.probs.values(), ...o.query.values(), ...o.key.values(), ...o.value.values()].filter((x): x is string => !!x);
     const raw = await this.session.run(this.feeds(batch), wanted);
     const r = this.fixedLength !== undefined && this.fixedLength !== batch.seqLen ? cropSequence(raw, batch.seqLen, this.outputs) : raw;
     const pick = (m: Map<number, string>) => new Map(opts.logitsOnly ? [] : [...m].map(([l, name]) => [l, r[name]] as const));
     const logits = o.logits ? r[o.logits] : undefined;
     const ordered = logits && this.labelOrder ? { data: reorderLogits(logits.data, this.labelOrder), dims: logits.dims } : logits;
-    return { logits: ordered, hidden: pick(o.hidden), scores: pick(o.scores), probs: pick(o.probs) };
+    return { logits: ordered, hidden: pick(o.hidden), scores: pick(o.scores), probs: pick(o.probs), query: pick(o.query), key: pick(o.key), value: pick(o.value) };
   }
 
   /** A fixed-batch export (e.g. batch 1) runs `size` rows at a time; the pieces are joined on axis 0. */
@@ -193,8 +202,12 @@ export class Teacher {
       ts.forEach((t, i) => data.set(t!.data.subarray(0, Math.min(size, batch.size - i * size) * per), i * size * per));
       return { data, dims: [batch.size, ...ts[0].dims.slice(1)] };
     };
-    const joinMap = (key: 'hidden' | 'scores' | 'probs') => new Map([...parts[0][key].keys()].map((l) => [l, join(parts.map((p) => p[key].get(l)))!] as const));
-    return { logits: join(parts.map((p) => p.logits)), hidden: joinMap('hidden'), scores: joinMap('scores'), probs: joinMap('probs') };
+    const joinMap = (key: 'hidden' | 'scores' | 'probs' | 'query' | 'key' | 'value') => new Map([...parts[0][key].keys()].map((l) => [l, join(parts.map((p) => p[key].get(l)))!] as const));
+    return {
+      logits: join(parts.map((p) => p.logits)),
+      hidden: joinMap('hidden'), scores: joinMap('scores'), probs: joinMap('probs'),
+      query: joinMap('query'), key: joinMap('key'), value: joinMap('value'),
+    };
   }
 
   async dispose(): Promise<void> {
@@ -219,7 +232,7 @@ function cropSequence(r: Record<string, OutputTensor>, L: number, o: FeatureOutp
     for (let b = 0; b < B * A; b++) for (let i = 0; i < L; i++) data.set(src.subarray((b * Lf + i) * Lf, (b * Lf + i) * Lf + L), (b * L + i) * L);
     return { data, dims: [B, A, L, L] };
   };
-  for (const name of o.hidden.values()) if (r[name]) out[name] = crop(r[name], false);
+  for (const name of [...o.hidden.values(), ...o.query.values(), ...o.key.values(), ...o.value.values()]) if (r[name]) out[name] = crop(r[name], false);
   for (const name of [...o.scores.values(), ...o.probs.values()]) if (r[name]) out[name] = crop(r[name], true);
   return out;
 }

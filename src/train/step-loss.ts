@@ -52,18 +52,20 @@ export interface MicroBatchResult {
 export function neededTeacherFeatures(matches: Match[]): NeededFeatures {
   const hidden = new Set<number>();
   const attention = new Set<number>();
+  const qkv = new Set<number>();
   let logits = false;
   for (const m of matches) {
     if (m.feature === 'hidden') hidden.add(m.layerT);
     else if (m.feature === 'attention') attention.add(m.layerT);
+    else if (m.feature === 'relation') qkv.add(m.layerT);
     else if (m.feature === 'logits') logits = true;
   }
-  return { hidden: [...hidden], attention: [...attention], logits };
+  return { hidden: [...hidden], attention: [...attention], logits, ...(qkv.size > 0 && { qkv: [...qkv] }) };
 }
 
 /** Multiplier per feature at this step: the stage's weight schedules, its α mix and the curriculum's handover. */
 export function featureScales(stage: StageOptions, stageStep: number, lastDevScore?: number): Record<MatchFeature, number> {
-  const scales: Record<MatchFeature, number> = { hidden: 1, attention: 1, logits: 1, labels: 1 };
+  const scales: Record<MatchFeature, number> = { hidden: 1, attention: 1, logits: 1, labels: 1, relation: 1 };
   for (const f of Object.keys(scales) as MatchFeature[]) {
     const s = stage.weights?.[f];
     if (s) scales[f] = lossWeight(s, stageStep, stage.steps, lastDevScore);
@@ -77,6 +79,7 @@ export function featureScales(stage: StageOptions, stageStep: number, lastDevSco
     const c = curriculumWeights(stage.curriculum, stageStep);
     scales.hidden *= c.intermediate;
     scales.attention *= c.intermediate;
+    scales.relation *= c.intermediate;
     scales.logits *= c.prediction;
     scales.labels *= c.prediction;
   }
