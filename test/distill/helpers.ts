@@ -74,6 +74,13 @@ export function cacheFromModel(teacher: Student, encoded: Encoded[], transform?:
         logits: out.logits.dataSync() as Float32Array,
         hidden: out.hidden.map((h) => h.dataSync() as Float32Array),
         attention: out.attentionScores.map((a) => a.dataSync() as Float32Array),
+        // Query, key, value back to back per layer, as src/cache stores them.
+        qkv: (out.qkv ?? []).map((p) => {
+          const parts = [p.query, p.key, p.value].map((t) => t.dataSync() as Float32Array);
+          const all = new Float32Array(parts.reduce((n, a) => n + a.length, 0));
+          parts.forEach((a, j) => all.set(a, j * a.length));
+          return all;
+        }),
       };
     });
     return transform ? transform(row, i) : row;
@@ -89,6 +96,7 @@ export function cacheFromModel(teacher: Student, encoded: Encoded[], transform?:
         logits: true,
         hiddenLayers: rows[0].hidden.map((_, k) => k),
         attentionLayers: rows[0].attention.map((_, k) => k + 1), // 1-based, as src/cache numbers them
+        qkvLayers: (rows[0].qkv ?? []).map((_, k) => k + 1),
       },
       tokenizer: { vocabSize: teacher.config.vocab_size },
     },
