@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/cli/config-load.ts';
-import { BACKENDS, LOSS_NAMES } from '../../src/cli/config-schema.ts';
+import { BACKENDS, checkAgainstTeacher, LOSS_NAMES } from '../../src/cli/config-schema.ts';
 import * as opt from '../../src/cli/stage-options.ts';
 import { BACKEND_PREFERENCES } from '../../src/backend/select.ts';
 import { LOSSES } from '../../src/distill/losses.ts';
@@ -114,5 +114,45 @@ describe('majority-class baseline (the "is the teacher fine-tuned?" check)', asy
   });
   it('none for regression', async () => {
     expect(await majorityBaseline(loadTask('stsb'), ex([1, 2]))).toBeUndefined();
+  });
+});
+
+describe('relation_kl from the config', () => {
+  const rel = (loss: Record<string, unknown>, student: Record<string, unknown> = {}) =>
+    cfg({ student: { hiddenSize: 32, numHeads: 2, numLayers: 2, ...student }, distill: { stages: [{ name: 'r', steps: 5, losses: [{ name: 'relation_kl', relationHeads: 4, ...loss }] }] } });
+
+  it('one match per relation between the last layers by default; the cache stores the teacher layer\'s Q/K/V', () => {
+    const c = rel({});
+    expect(opt.stageMatches(c.distill.stages[0], undefined, 'x', { teacherLayers: 6, studentLayers: 2 })).toEqual(
+      ['qq', 'kk', 'vv'].map((relation) => ({ feature: 'relation', layerS: 1, layerT: 5, loss: 'relation_kl', weight: 1, relation, relationHeads: 4 })),
+    );
+    expect(opt.cacheOptions(c).qkvLayers).toEqual(['last']);
+    // No layer mapping is needed (no hidden / attention losses).
+    expect(opt.layerMapping(c, 6)).toBeUndefined();
+  });
+
+  it('chosen relations and layers (1-based in the config, 0-based in matches)', () => {
+    const c = rel({ relations: ['vv'], teacherLayer: 4, studentLayer: 1, weight: 2 });
+    expect(opt.stageMatches(c.distill.stages[0], undefined, 'x', { teacherLayers: 6, studentLayers: 2 })).toEqual([
+      { feature: 'relation', layerS: 0, layerT: 3, loss: 'relation_kl', weight: 2, relation: 'vv', relationHeads: 4 },
+    ]);
+    expect(opt.cacheOptions(c).qkvLayers).toEqual([4]);
+    expect(opt.cacheOptions(cfg()).qkvLayers).toBeUndefined();
+  });
+
+  it('refuses a missing relationHeads, one that does not divide the width, relation keys on other losses', () => {
+    expect(() => cfg({ distill: { stages: [{ name: 'r', steps: 5, losses: [{ name: 'relation_kl' }] }] } })).toThrow(/distill.stages\[0\].losses\[0\].relationHeads: required for relation_kl/);
+    expect(() => rel({ relationHeads: 5 })).toThrow(/relationHeads: must divide student.hiddenSize \(32\); 5 does not/);
+    expect(() => rel({ studentLayer: 3 })).toThrow(/studentLayer: 3 is out of range 1..2/);
+    expect(() => cfg({ distill: { stages: [{ name: 'r', steps: 5, losses: [{ name: 'kd_ce', relationHeads: 2 }] }] } })).toThrow(/only relation_kl takes "relationHeads"/);
+  });
+
+  it('checks the teacher side once the teacher is known: teacherLayer in range, relationHeads divides its width', () => {
+    const c = rel({ teacherLayer: 7, relationHeads: 8 });
+    expect(checkAgainstTeacher(c, { numLayers: 6, hiddenSize: 60, numHeads: 6, maxPositions: 512 })).toEqual([
+      'distill.stages[0].losses[0].teacherLayer: 7 is out of range 1..6 (the teacher has 6 layers)',
+      "distill.stages[0].losses[0].relationHeads: 8 must divide the teacher's hidden_size (60)",
+    ]);
+    expect(checkAgainstTeacher(rel({}), { numLayers: 6, hiddenSize: 64, numHeads: 4, maxPositions: 512 })).toEqual([]);
   });
 });
