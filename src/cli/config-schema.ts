@@ -584,7 +584,7 @@ function checkDependentFields(c: RawConfig, ctx: z.RefinementCtx): void {
     ctx.addIssue({
       code: 'custom',
       path: ['cache', 'layers'],
-      message: '"logits" stores no hidden states, attention or query/key/value, but a stage uses an intermediate loss (hidden_mse / attention_* / relation_kl)',
+      message: '"logits" stores no hidden states or attention (nor query/key/value), but a stage uses an intermediate loss (hidden_mse / attention_* / relation_kl)',
     });
   }
   if (c.augment.method === 'mlm' && !c.augment.mlmDir) {

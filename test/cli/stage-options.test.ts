@@ -144,6 +144,7 @@ describe('relation_kl from the config', () => {
     expect(() => cfg({ distill: { stages: [{ name: 'r', steps: 5, losses: [{ name: 'relation_kl' }] }] } })).toThrow(/distill.stages\[0\].losses\[0\].relationHeads: required for relation_kl/);
     expect(() => rel({ relationHeads: 5 })).toThrow(/relationHeads: must divide student.hiddenSize \(32\); 5 does not/);
     expect(() => rel({ studentLayer: 3 })).toThrow(/studentLayer: 3 is out of range 1..2/);
+    expect(() => cfg({ cache: { layers: 'logits' }, student: { hiddenSize: 32, numHeads: 2 }, distill: { stages: [{ name: 'r', steps: 5, losses: [{ name: 'relation_kl', relationHeads: 4 }] }] } })).toThrow(/"logits" stores no hidden states or attention \(nor query\/key\/value\)/);
     expect(() => cfg({ distill: { stages: [{ name: 'r', steps: 5, losses: [{ name: 'kd_ce', relationHeads: 2 }] }] } })).toThrow(/only relation_kl takes "relationHeads"/);
   });
 
