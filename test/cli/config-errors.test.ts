@@ -23,7 +23,7 @@ describe('config errors through the CLI (exit 1, key path and what is allowed)',
 
   it('unknown key inside an array element', async () => {
     const err = await trainWith({ ...MINIMAL, distill: { stages: [{ name: 'a', steps: 5, losses: [{ name: 'kd_ce', wieght: 2 }] }] } });
-    expect(err).toContain('distill.stages[0].losses[0].wieght: unknown key "wieght" (allowed keys: name, weight, temperature, scaleT2)');
+    expect(err).toContain('distill.stages[0].losses[0].wieght: unknown key "wieght" (allowed keys: name, weight, temperature, scaleT2, relationHeads, relations, teacherLayer, studentLayer)');
   });
 
   it('wrong type: names the expected type and the value given', async () => {
