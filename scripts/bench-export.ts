@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { collate, encodeExamples, planBatches } from '../src/data/batching.ts';
 import { readSplit } from '../src/data/reader.ts';
 import { loadTask } from '../src/data/tasks.ts';
-import { loadTokenizer } from '../src/data/tokenizer.ts';
+import { loadTokenizer, saveTokenizer } from '../src/data/tokenizer.ts';
 import type { Batch, Example, TaskSpec } from '../src/data/types.ts';
 import { buildOnnxModel } from '../src/export/bert-graph.ts';
 import { exportStudent } from '../src/export/export.ts';
@@ -104,7 +104,7 @@ async function writeRandomFolder(dir: string, vocabFile: string, shape: keyof ty
     weights.set(name, { shape: dims, data });
   }
   fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
-  tokenizer.save(dir);
+  saveTokenizer(tokenizer, dir);
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(hfConfigJson(config), null, 2));
   fs.writeFileSync(path.join(dir, 'onnx', 'model.onnx'), buildOnnxModel(config, weights));
   if (exported) fs.writeFileSync(path.join(dir, 'onnx', 'model_quantized.onnx'), buildOnnxModel(config, weights, { weightFormat: 'int8' }));

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BertTokenizer } from '../src/data/tokenizer.ts';
+import { BertTokenizer, saveTokenizer } from '../src/data/tokenizer.ts';
 import { buildBertTokenizerJson, buildTokenizerConfig } from '../src/data/tokenizer-json.ts';
 import { writeFileAtomic } from '../src/util/atomic.ts';
 import { Rng } from '../src/util/rng.ts';
@@ -184,7 +184,7 @@ function main(): void {
   writeFileAtomic(path.join(OUT, 'vocab.txt'), vocab.join('\n') + '\n');
   const opts = { modelMaxLength: 128 };
   const tokenizer = new BertTokenizer(buildBertTokenizerJson(vocab, opts), buildTokenizerConfig(opts), 'demo vocabulary');
-  tokenizer.save(OUT);
+  saveTokenizer(tokenizer, OUT);
   let maxTokens = 0;
   for (const { text } of all) {
     const ids = tokenizer.encode(text, undefined, 10_000).inputIds;

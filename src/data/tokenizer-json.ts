@@ -2,9 +2,7 @@
  * Builds the Hugging Face `tokenizer.json` (and `tokenizer_config.json`) objects of a standard BERT
  * WordPiece tokenizer from a plain vocab.txt, exactly as `BertTokenizerFast` serializes them.
  */
-import * as fs from 'node:fs';
 import { UserError } from '../util/errors.ts';
-import { readLines } from './lines.ts';
 
 export interface BertTokenizerOptions {
   /** Lower-case the input (uncased models). Default true. */
@@ -26,27 +24,6 @@ export interface SpecialTokens {
 }
 
 export const BERT_SPECIALS: SpecialTokens = { pad: '[PAD]', unk: '[UNK]', cls: '[CLS]', sep: '[SEP]', mask: '[MASK]' };
-
-/** vocab.txt: one token per line, the line number (0-based) is the id. Duplicates and blanks are errors. */
-export function readVocabFile(file: string): string[] {
-  const tokens: string[] = [];
-  const seen = new Map<string, number>();
-  let blank = 0;
-  for (const { text, line } of readLines(file)) {
-    const token = text.trim();
-    if (token === '') {
-      blank ||= line;
-      continue;
-    }
-    if (blank) throw new UserError(`${file}:${blank}: empty line in vocabulary; expected one token per line`);
-    const prev = seen.get(token);
-    if (prev !== undefined) throw new UserError(`${file}:${line}: duplicate token ${JSON.stringify(token)} (first on line ${prev})`);
-    seen.set(token, line);
-    tokens.push(token);
-  }
-  if (tokens.length === 0) throw new UserError(`${file}: vocabulary is empty; expected one token per line`);
-  return tokens;
-}
 
 export function checkSpecials(vocab: Map<string, number> | Record<string, number>, specials: SpecialTokens, where: string): void {
   const has = (t: string) => (vocab instanceof Map ? vocab.has(t) : Object.hasOwn(vocab, t));
@@ -112,15 +89,4 @@ export function buildTokenizerConfig(opts: BertTokenizerOptions = {}, specials =
     unk_token: specials.unk,
     mask_token: specials.mask,
   };
-}
-
-export function readJsonFile(file: string, what: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UserError(`cannot read ${what} ${file}: ${(e as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserError(`${file}: expected a JSON object (${what})`);
-  return value as Record<string, unknown>;
 }

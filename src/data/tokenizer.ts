@@ -1,216 +1,55 @@
 /**
- * BERT WordPiece tokenizer on top of @huggingface/tokenizers (the library transformers.js uses, so
- * ids match it). The library has no truncation; pairs are truncated here with HF's longest_first rule.
+ * Tokenizers from files: a folder (tokenizer.json [+ tokenizer_config.json], vocab.txt, or vocab.json +
+ * merges.txt), and saving one. The tokenizer itself (no file I/O, shared with the web playground) is
+ * ./bert-tokenizer.ts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Tokenizer } from '@huggingface/tokenizers';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
-import {
-  buildBertTokenizerJson,
-  buildTokenizerConfig,
-  readJsonFile,
-  readVocabFile,
-  type BertTokenizerOptions,
-  type SpecialTokens,
-} from './tokenizer-json.ts';
+import { BertTokenizer, configToken, parseJsonObject, tokenizerFromJson } from './bert-tokenizer.ts';
+import { buildBertTokenizerJson, buildTokenizerConfig, type BertTokenizerOptions } from './tokenizer-json.ts';
 import { readLines } from './lines.ts';
-import { truncateLongestFirst } from './truncation.ts';
-import type { Encoded } from './types.ts';
 
+export { BertTokenizer, templateOf, tokenizerFromJson, type SpecialTemplate, type TemplatePiece } from './bert-tokenizer.ts';
 export type { BertTokenizerOptions } from './tokenizer-json.ts';
 
-/** One position of a special-token template: a special token's ids, or sequence A / B. */
-export type TemplatePiece = { ids: number[]; typeId: number } | { seq: 'A' | 'B'; typeId: number };
-
-/** How special tokens wrap one text and a pair (BERT: [CLS] A [SEP] B [SEP]; RoBERTa: <s> A </s></s> B </s>). */
-export interface SpecialTemplate {
-  single: TemplatePiece[];
-  pair: TemplatePiece[];
+/** Writes tokenizer.json + tokenizer_config.json (loadable by transformers / transformers.js). */
+export function saveTokenizer(tokenizer: Pick<BertTokenizer, 'tokenizerJson' | 'tokenizerConfig'>, folder: string): void {
+  fs.mkdirSync(folder, { recursive: true });
+  writeJsonAtomic(path.join(folder, 'tokenizer.json'), tokenizer.tokenizerJson);
+  writeJsonAtomic(path.join(folder, 'tokenizer_config.json'), tokenizer.tokenizerConfig);
 }
 
-/**
- * A Hugging Face tokenizer (WordPiece, byte-level BPE or Unigram, as tokenizer.json describes it) on
- * top of @huggingface/tokenizers (the library transformers.js uses, so ids match it), with the
- * family's special tokens and pair template read from the file. The library has no truncation;
- * pairs are truncated here with HF's longest_first rule. (The name is historical: BERT's WordPiece
- * was the first and is still the default.)
- */
-export class BertTokenizer {
-  readonly vocabSize: number;
-  readonly clsId: number;
-  readonly sepId: number;
-  readonly padId: number;
-  /** -1 when the vocabulary has no mask token. */
-  readonly maskId: number;
-  readonly unkId: number;
-  /** Longest input (special tokens included) the model accepts. */
-  readonly modelMaxLength: number;
-  /** "WordPiece", "BPE" or "Unigram". */
-  readonly modelType: string;
-  readonly template: SpecialTemplate;
-  private readonly inner: Tokenizer;
-  private readonly lowercases: boolean;
-
-  constructor(
-    readonly tokenizerJson: Record<string, unknown>,
-    readonly tokenizerConfig: Record<string, unknown>,
-    where = 'tokenizer',
-  ) {
-    const model = tokenizerJson.model as { type?: string; vocab?: unknown; unk_token?: unknown } | undefined;
-    if (!model || !MODEL_TYPES.includes(model.type as string) || typeof model.vocab !== 'object') {
-      throw new UserError(`${where}: expected a WordPiece, BPE or Unigram tokenizer (model.type), got ${JSON.stringify(model?.type)}`);
-    }
-    this.modelType = model.type!;
-    try {
-      this.inner = new Tokenizer(tokenizerJson, tokenizerConfig);
-    } catch (e) {
-      throw new UserError(`${where}: the tokenizer library cannot build this tokenizer: ${(e as Error).message}`);
-    }
-    const vocab = this.inner.get_vocab(true) as Map<string, number>;
-    const specials = resolveSpecials(tokenizerConfig, tokenizerJson, vocab, where);
-    const id = (t: string | undefined) => (t === undefined ? -1 : (this.inner.token_to_id(t) ?? -1));
-    this.clsId = id(specials.cls);
-    this.sepId = id(specials.sep);
-    this.padId = id(specials.pad);
-    this.maskId = id(specials.mask);
-    this.unkId = id(specials.unk);
-    this.vocabSize = vocab.size;
-    this.template = templateOf(tokenizerJson, this.clsId, this.sepId, where);
-    this.lowercases = /"type":"Lowercase"/.test(JSON.stringify(tokenizerJson.normalizer ?? null));
-    const max = tokenizerConfig.model_max_length;
-    this.modelMaxLength = typeof max === 'number' && max > 0 && max < 1e9 ? max : 512;
+export function readJsonFile(file: string, what: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`cannot read ${what} ${file}: ${(e as Error).message}`);
   }
-
-  /** Ids of one text, no special tokens. */
-  tokenizeToIds(text: string): number[] {
-    return this.inner.encode(this.prepare(text), { add_special_tokens: false }).ids;
-  }
-
-  /** Tokens of one text, no special tokens. */
-  tokenize(text: string): string[] {
-    return this.inner.tokenize(this.prepare(text));
-  }
-
-  /**
-   * The Lowercase normalizer of Rust's library (the Python one's) maps Σ to σ everywhere; JavaScript's toLowerCase
-   * writes ς at the end of a word, a token the vocabulary may lack. Doing Σ → σ first agrees with Rust.
-   */
-  private prepare(text: string): string {
-    return this.lowercases ? text.replace(/\u03a3/g, '\u03c3') : text;
-  }
-
-  /** Special tokens the template adds to one text (`pair` false) or a pair. */
-  numSpecialTokens(pair: boolean): number {
-    return (pair ? this.template.pair : this.template.single).reduce((n, p) => n + ('ids' in p ? p.ids.length : 0), 0);
-  }
-
-  /**
-   * One text or a pair wrapped by the family's template (`[CLS] A [SEP] B [SEP]` with token types
-   * 0 / 1 for BERT), truncated to `maxLength` tokens (special tokens included; default
-   * modelMaxLength) with longest_first.
-   */
-  encode(textA: string, textB?: string, maxLength: number = this.modelMaxLength): Encoded {
-    const a = this.tokenizeToIds(textA);
-    const b = textB === undefined ? undefined : this.tokenizeToIds(textB);
-    const specials = this.numSpecialTokens(b !== undefined);
-    if (!Number.isInteger(maxLength) || maxLength < specials) {
-      throw new UserError(`maxLength ${maxLength} is too small: expected an integer >= ${specials} (room for the special tokens)`);
-    }
-    const [na, nb] = truncateLongestFirst(a.length, b?.length ?? 0, maxLength - specials);
-    const inputIds: number[] = [];
-    const tokenTypeIds: number[] = [];
-    for (const piece of b === undefined ? this.template.single : this.template.pair) {
-      const ids = 'ids' in piece ? piece.ids : piece.seq === 'A' ? a.slice(0, na) : b!.slice(0, nb);
-      inputIds.push(...ids);
-      for (let i = 0; i < ids.length; i++) tokenTypeIds.push(piece.typeId);
-    }
-    return { inputIds, tokenTypeIds };
-  }
-
-  tokenToId(token: string): number | undefined {
-    return this.inner.token_to_id(token);
-  }
-
-  idToToken(id: number): string | undefined {
-    return this.inner.id_to_token(id);
-  }
-
-  decode(ids: number[], skipSpecialTokens = true): string {
-    return ids.length ? this.inner.decode(ids, { skip_special_tokens: skipSpecialTokens }) : '';
-  }
-
-  /** Writes tokenizer.json + tokenizer_config.json (loadable by transformers / transformers.js). */
-  save(folder: string): void {
-    fs.mkdirSync(folder, { recursive: true });
-    writeJsonAtomic(path.join(folder, 'tokenizer.json'), this.tokenizerJson);
-    writeJsonAtomic(path.join(folder, 'tokenizer_config.json'), this.tokenizerConfig);
-  }
+  return parseJsonObject(text, file, what);
 }
 
-const MODEL_TYPES = ['WordPiece', 'BPE', 'Unigram'];
-
-/** Candidate spellings of each special token when tokenizer_config.json does not name it. */
-const SPECIAL_GUESSES: Record<keyof SpecialTokens, string[]> = {
-  cls: ['[CLS]', '<s>', '<cls>'],
-  sep: ['[SEP]', '</s>', '<sep>'],
-  pad: ['[PAD]', '<pad>'],
-  unk: ['[UNK]', '<unk>'],
-  mask: ['[MASK]', '<mask>'],
-};
-
-function configToken(config: Record<string, unknown>, key: string): string | undefined {
-  const v = config[key];
-  if (typeof v === 'string') return v;
-  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
-  return undefined;
-}
-
-/** Special tokens from tokenizer_config.json, else the family's usual spelling found in the vocabulary. */
-function resolveSpecials(config: Record<string, unknown>, json: Record<string, unknown>, vocab: Map<string, number>, where: string): Partial<SpecialTokens> {
-  const out: Partial<SpecialTokens> = {};
-  for (const k of Object.keys(SPECIAL_GUESSES) as (keyof SpecialTokens)[]) {
-    const named = configToken(config, `${k}_token`) ?? (k === 'unk' ? ((json.model as { unk_token?: string }).unk_token ?? undefined) : undefined);
-    out[k] = named ?? SPECIAL_GUESSES[k].find((t) => vocab.has(t));
+/** vocab.txt: one token per line, the line number (0-based) is the id. Duplicates and blanks are errors. */
+export function readVocabFile(file: string): string[] {
+  const tokens: string[] = [];
+  const seen = new Map<string, number>();
+  let blank = 0;
+  for (const { text, line } of readLines(file)) {
+    const token = text.trim();
+    if (token === '') {
+      blank ||= line;
+      continue;
+    }
+    if (blank) throw new UserError(`${file}:${blank}: empty line in vocabulary; expected one token per line`);
+    const prev = seen.get(token);
+    if (prev !== undefined) throw new UserError(`${file}:${line}: duplicate token ${JSON.stringify(token)} (first on line ${prev})`);
+    seen.set(token, line);
+    tokens.push(token);
   }
-  const missing = (['cls', 'sep', 'pad'] as const).filter((k) => out[k] === undefined || !vocab.has(out[k]!));
-  if (missing.length) {
-    const named = missing.map((k) => (out[k] ? `${k} ${JSON.stringify(out[k])}` : `${k} (none of ${SPECIAL_GUESSES[k].join(' ')})`));
-    throw new UserError(`${where}: vocabulary lacks the special token(s) ${named.join(', ')}`);
-  }
-  return out;
-}
-
-type PostProcessor = { type?: string; processors?: PostProcessor[]; single?: unknown[]; pair?: unknown[]; special_tokens?: Record<string, { ids?: number[] }>; cls?: [string, number]; sep?: [string, number] };
-
-/** The special-token template of tokenizer.json's post_processor (BERT's when there is none). */
-export function templateOf(json: Record<string, unknown>, clsId: number, sepId: number, where: string): SpecialTemplate {
-  let pp = json.post_processor as PostProcessor | null | undefined;
-  if (pp?.type === 'Sequence') pp = (pp.processors ?? []).find((p) => ['TemplateProcessing', 'BertProcessing', 'RobertaProcessing'].includes(p.type ?? ''));
-  const sp = (ids: number[], typeId = 0): TemplatePiece => ({ ids, typeId });
-  const seq = (s: 'A' | 'B', typeId = 0): TemplatePiece => ({ seq: s, typeId });
-  if (!pp || pp.type === 'BertProcessing') {
-    const cls = pp?.cls?.[1] ?? clsId;
-    const sep = pp?.sep?.[1] ?? sepId;
-    return { single: [sp([cls]), seq('A'), sp([sep])], pair: [sp([cls]), seq('A'), sp([sep]), seq('B', 1), sp([sep], 1)] };
-  }
-  if (pp.type === 'RobertaProcessing') {
-    const [cls, sep] = [pp.cls![1], pp.sep![1]];
-    return { single: [sp([cls]), seq('A'), sp([sep])], pair: [sp([cls]), seq('A'), sp([sep, sep]), seq('B'), sp([sep])] };
-  }
-  if (pp.type === 'TemplateProcessing') {
-    const pieces = (list: unknown[] | undefined, which: string): TemplatePiece[] =>
-      (list ?? []).map((raw) => {
-        const p = raw as { SpecialToken?: { id: string; type_id: number }; Sequence?: { id: 'A' | 'B'; type_id: number } };
-        if (p.Sequence) return seq(p.Sequence.id, p.Sequence.type_id);
-        const ids = p.SpecialToken && pp!.special_tokens?.[p.SpecialToken.id]?.ids;
-        if (!ids) throw new UserError(`${where}: post_processor.${which} names special token ${JSON.stringify(p.SpecialToken?.id)} that special_tokens does not define`);
-        return sp(ids, p.SpecialToken!.type_id);
-      });
-    return { single: pieces(pp.single, 'single'), pair: pieces(pp.pair, 'pair') };
-  }
-  throw new UserError(`${where}: post_processor type ${JSON.stringify(pp.type)} is not supported (expected TemplateProcessing, BertProcessing or RobertaProcessing)`);
+  if (tokens.length === 0) throw new UserError(`${file}: vocabulary is empty; expected one token per line`);
+  return tokens;
 }
 
 /**
@@ -242,22 +81,9 @@ function fromVocab(file: string, opts: BertTokenizerOptions): BertTokenizer {
 }
 
 function fromTokenizerJson(file: string, opts: BertTokenizerOptions): BertTokenizer {
-  const json = readJsonFile(file, 'tokenizer.json');
   const configFile = path.join(path.dirname(file), 'tokenizer_config.json');
-  const normalizer = json.normalizer as { lowercase?: boolean; strip_accents?: boolean | null; handle_chinese_chars?: boolean } | null;
-  const wordPiece = (json.model as { type?: string } | undefined)?.type === 'WordPiece';
-  // Without a tokenizer_config.json, describe a WordPiece tokenizer from its own normalizer settings.
-  const config = fs.existsSync(configFile)
-    ? readJsonFile(configFile, 'tokenizer_config.json')
-    : !wordPiece
-      ? { model_max_length: opts.modelMaxLength ?? 512 }
-      : buildTokenizerConfig({
-        lowercase: normalizer?.lowercase ?? true,
-        stripAccents: normalizer?.strip_accents ?? null,
-        handleChineseChars: normalizer?.handle_chinese_chars ?? true,
-        modelMaxLength: opts.modelMaxLength,
-      });
-  return new BertTokenizer(json, config, file);
+  const config = fs.existsSync(configFile) ? readJsonFile(configFile, 'tokenizer_config.json') : null;
+  return tokenizerFromJson(readJsonFile(file, 'tokenizer.json'), config, file, opts);
 }
 
 /**

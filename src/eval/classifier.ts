@@ -9,6 +9,9 @@ import { collate, planBatches } from '../data/batching.ts';
 import type { BertTokenizer } from '../data/tokenizer.ts';
 import type { Encoded } from '../data/types.ts';
 import { UserError } from '../util/errors.ts';
+import { labelsOfConfig } from './prediction.ts';
+
+export { argmax, labelsOfConfig, softmax } from './prediction.ts';
 
 export type FolderKind = 'onnx' | 'student';
 
@@ -60,16 +63,6 @@ function readConfig(dir: string): Record<string, unknown> {
   } catch (e) {
     throw new UserError(`${file}: cannot read the model's config (${(e as Error).message})`);
   }
-}
-
-/** Label names and output count from a Hugging Face config.json. */
-export function labelsOfConfig(config: Record<string, unknown>, where: string): { numOutputs: number; regression: boolean; labelNames: string[] } {
-  const id2label = (config.id2label ?? {}) as Record<string, unknown>;
-  const numOutputs = typeof config.num_labels === 'number' ? config.num_labels : Object.keys(id2label).length || 2;
-  if (!Number.isInteger(numOutputs) || numOutputs < 1) throw new UserError(`${where}: num_labels must be a positive integer, got ${JSON.stringify(config.num_labels)}`);
-  const regression = config.problem_type === 'regression' || numOutputs === 1;
-  const labelNames = regression ? [] : Array.from({ length: numOutputs }, (_, i) => String(id2label[String(i)] ?? `LABEL_${i}`));
-  return { numOutputs, regression, labelNames };
 }
 
 /** Runs `encoded` through `run` in length-sorted batches and writes each row's logits back in input order. */
@@ -193,18 +186,4 @@ export function resolveMaxLength(model: Pick<Classifier, 'dir' | 'maxPositions'>
     );
   }
   return requested;
-}
-
-export function softmax(row: ArrayLike<number>): number[] {
-  let max = -Infinity;
-  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]);
-  const e = Array.from(row, (v) => Math.exp(v - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / sum);
-}
-
-export function argmax(row: ArrayLike<number>): number {
-  let best = 0;
-  for (let c = 1; c < row.length; c++) if (row[c] > row[best]) best = c;
-  return best;
 }

@@ -3,7 +3,10 @@
  * folder, batched. `predictTexts` is the library entry point; the CLI streams through `predictRows`.
  */
 import type { Encoded } from '../data/types.ts';
-import { argmax, openClassifier, resolveMaxLength, softmax, type Classifier, type ClassifierOptions } from './classifier.ts';
+import { openClassifier, resolveMaxLength, type Classifier, type ClassifierOptions } from './classifier.ts';
+import { toPrediction, type Prediction } from './prediction.ts';
+
+export { toPrediction, type Prediction } from './prediction.ts';
 
 export interface PredictInput {
   /** Carried to the output unchanged (a file's id column, else the row number). */
@@ -12,27 +15,10 @@ export interface PredictInput {
   textB?: string;
 }
 
-export interface Prediction {
-  id?: string;
-  /** Classification: the argmax class's name (config.json id2label), its id and every class's probability. */
-  label?: string;
-  labelId?: number;
-  probs?: number[];
-  /** Regression: the predicted value. */
-  value?: number;
-}
-
 export interface PredictOptions {
   /** Tokens per example, special tokens included (default and maximum: the model's max_position_embeddings). */
   maxLength?: number;
   batchSize?: number;
-}
-
-/** One row of logits → a Prediction. */
-export function toPrediction(model: Pick<Classifier, 'regression' | 'labelNames'>, row: ArrayLike<number>, id?: string): Prediction {
-  if (model.regression) return { id, value: row[0] };
-  const labelId = argmax(row);
-  return { id, label: model.labelNames[labelId], labelId, probs: softmax(row) };
 }
 
 /** Predicts a chunk of rows with an open model (inputs longer than maxLength are truncated, longest first). */

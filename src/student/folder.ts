@@ -13,9 +13,10 @@ import { completeTokenizerFiles, copyTokenizerFiles, hfConfigJson, tokenizerVoca
 import { writeFolderAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 
-/** A tokenizer object that can write its own files (src/data/tokenizer.ts BertTokenizer). */
+/** A tokenizer object whose files can be written (src/data/bert-tokenizer.ts BertTokenizer). */
 export interface SavableTokenizer {
-  save(folder: string): void | Promise<void>;
+  tokenizerJson: Record<string, unknown>;
+  tokenizerConfig: Record<string, unknown>;
 }
 
 /** [rows, cols] row-major -> [cols, rows]. */
@@ -42,7 +43,8 @@ export function studentStateDict(student: Student): Map<string, SafeTensor> {
 
 async function writeTokenizer(source: string | SavableTokenizer, config: BertConfig, dir: string): Promise<void> {
   if (typeof source !== 'string') {
-    await source.save(dir);
+    const { saveTokenizer } = await import('../data/tokenizer.ts');
+    saveTokenizer(source, dir);
     return;
   }
   if (!fs.existsSync(source)) throw new UserError(`tokenizer ${source} does not exist`);
@@ -56,8 +58,8 @@ async function writeTokenizer(source: string | SavableTokenizer, config: BertCon
     return;
   }
   // A vocab.txt (or a folder with only one): let the tokenizer module build tokenizer.json.
-  const { loadTokenizer } = await import('../data/tokenizer.ts');
-  (await loadTokenizer(source)).save(dir);
+  const { loadTokenizer, saveTokenizer } = await import('../data/tokenizer.ts');
+  saveTokenizer(await loadTokenizer(source), dir);
 }
 
 /**

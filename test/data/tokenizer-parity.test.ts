@@ -1,14 +1,14 @@
 /**
  * Parity on tricky strings with the bert-base-uncased vocabulary: our tokenizer vs an independent
  * Python implementation of BERT's original algorithm (scripts/tokenizer_reference.py, committed
- * output), and vs transformers.js loading the folder our save() writes.
+ * output), and vs transformers.js loading the folder our saveTokenizer writes.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadTokenizer } from '../../src/data/tokenizer.ts';
+import { loadTokenizer, saveTokenizer } from '../../src/data/tokenizer.ts';
 import { sha256File } from '../../src/util/hash.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -45,7 +45,7 @@ describe.skipIf(!HAVE_VOCAB)('tokenizer parity (bert-base-uncased vocab from ../
 
   it('transformers.js AutoTokenizer on the saved folder gives the same ids, single and pairs', async () => {
     const tok = await loadTokenizer(VOCAB);
-    tok.save(path.join(tmp, 'bert-uncased'));
+    saveTokenizer(tok, path.join(tmp, 'bert-uncased'));
     const { AutoTokenizer, env } = await import('@huggingface/transformers');
     env.allowRemoteModels = false;
     env.localModelPath = tmp + path.sep;

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BertTokenizer, loadTokenizer } from '../../src/data/tokenizer.ts';
+import { BertTokenizer, loadTokenizer, saveTokenizer } from '../../src/data/tokenizer.ts';
 import { UserError } from '../../src/util/errors.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tok-'));
@@ -76,9 +76,9 @@ describe('BertTokenizer from vocab.txt', async () => {
     expect(await errorOf(async () => tok.encode('film', 'good', 2))).toMatch(/maxLength 2 is too small: expected an integer >= 3/);
   });
 
-  it('save() writes tokenizer.json + tokenizer_config.json that load back to the same ids', async () => {
+  it('saveTokenizer writes tokenizer.json + tokenizer_config.json that load back to the same ids', async () => {
     const dir = path.join(tmp, 'saved');
-    tok.save(dir);
+    saveTokenizer(tok, dir);
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8'));
     expect(config).toMatchObject({ tokenizer_class: 'BertTokenizer', do_lower_case: true, model_max_length: 512, cls_token: '[CLS]' });
     const json = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8'));

@@ -55,7 +55,7 @@ describe('student folder', () => {
 
     // An existing folder is kept unless forced.
     await expect(saveStudentFolder(student, tokenizerFolder(), out)).rejects.toThrow(/already exists/);
-    await saveStudentFolder(student, { save: (d: string) => fs.writeFileSync(path.join(d, 'tokenizer.json'), '{}') }, out, { force: true });
+    await saveStudentFolder(student, { tokenizerJson: {}, tokenizerConfig: {} }, out, { force: true });
     expect(fs.readdirSync(out).sort()).toEqual(['config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
     student.dispose();
   });
