@@ -5,11 +5,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { collate, planBatches } from '../data/batching.ts';
 import type { BertTokenizer } from '../data/tokenizer.ts';
 import type { Encoded } from '../data/types.ts';
 import { UserError } from '../util/errors.ts';
-import { labelsOfConfig } from './prediction.ts';
+import { batchedLogits, labelsOfConfig } from './prediction.ts';
 
 export { argmax, labelsOfConfig, softmax } from './prediction.ts';
 
@@ -63,27 +62,6 @@ function readConfig(dir: string): Record<string, unknown> {
   } catch (e) {
     throw new UserError(`${file}: cannot read the model's config (${(e as Error).message})`);
   }
-}
-
-/** Runs `encoded` through `run` in length-sorted batches and writes each row's logits back in input order. */
-async function batchedLogits(
-  encoded: readonly Encoded[],
-  numOutputs: number,
-  batchSize: number,
-  padId: number,
-  run: (batch: ReturnType<typeof collate>) => Promise<Float32Array>,
-): Promise<Float32Array> {
-  const out = new Float32Array(encoded.length * numOutputs);
-  if (encoded.length === 0) return out;
-  const plan = planBatches(encoded.map((e) => e.inputIds.length), { batchSize, shuffle: false, seed: 0, bucketSize: 1 << 20 });
-  for (const rows of plan) {
-    const data = await run(collate(encoded as Encoded[], rows, undefined, padId));
-    if (data.length !== rows.length * numOutputs) {
-      throw new UserError(`the model returned ${data.length} logits for ${rows.length} examples; config.json implies ${numOutputs} per example`);
-    }
-    rows.forEach((i, b) => out.set(data.subarray(b * numOutputs, (b + 1) * numOutputs), i * numOutputs));
-  }
-  return out;
 }
 
 export async function openClassifier(dir: string, opts: ClassifierOptions = {}): Promise<Classifier> {

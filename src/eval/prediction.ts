@@ -2,6 +2,8 @@
  * From a model's config.json and logits to labels and probabilities: no file I/O and no runtime, so the
  * CLI (classifier.ts, predict.ts) and the web playground read labels and score rows the same way.
  */
+import { collate, planBatches } from '../data/batching.ts';
+import type { Encoded } from '../data/types.ts';
 import { UserError } from '../util/errors.ts';
 
 /** Label names and output count from a Hugging Face config.json. */
@@ -12,6 +14,27 @@ export function labelsOfConfig(config: Record<string, unknown>, where: string): 
   const regression = config.problem_type === 'regression' || numOutputs === 1;
   const labelNames = regression ? [] : Array.from({ length: numOutputs }, (_, i) => String(id2label[String(i)] ?? `LABEL_${i}`));
   return { numOutputs, regression, labelNames };
+}
+
+/** Runs `encoded` through `run` in length-sorted batches and writes each row's logits back in input order. */
+export async function batchedLogits(
+  encoded: readonly Encoded[],
+  numOutputs: number,
+  batchSize: number,
+  padId: number,
+  run: (batch: ReturnType<typeof collate>) => Promise<Float32Array>,
+): Promise<Float32Array> {
+  const out = new Float32Array(encoded.length * numOutputs);
+  if (encoded.length === 0) return out;
+  const plan = planBatches(encoded.map((e) => e.inputIds.length), { batchSize, shuffle: false, seed: 0, bucketSize: 1 << 20 });
+  for (const rows of plan) {
+    const data = await run(collate(encoded as Encoded[], rows, undefined, padId));
+    if (data.length !== rows.length * numOutputs) {
+      throw new UserError(`the model returned ${data.length} logits for ${rows.length} examples; config.json implies ${numOutputs} per example`);
+    }
+    rows.forEach((i, b) => out.set(data.subarray(b * numOutputs, (b + 1) * numOutputs), i * numOutputs));
+  }
+  return out;
 }
 
 export interface Prediction {
