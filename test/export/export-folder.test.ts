@@ -47,14 +47,14 @@ describe('exportStudent', () => {
     }
   });
 
-  it('refuses an existing output folder unless forced, and replaces it with force', async () => {
+  it('refuses an existing output folder unless forced; force replaces what export writes and keeps other files', async () => {
     const outDir = path.join(root, 'out3');
     fs.mkdirSync(outDir);
     fs.writeFileSync(path.join(outDir, 'keep.txt'), 'x');
     await expect(exportStudent({ student: fakeStudent(), tokenizer: tokDir, outDir })).rejects.toThrow(/already exists \(use --force/);
     expect(fs.readdirSync(outDir)).toEqual(['keep.txt']);
     await exportStudent({ student: fakeStudent(), tokenizer: tokDir, outDir, force: true });
-    expect(fs.existsSync(path.join(outDir, 'keep.txt'))).toBe(false);
+    expect(fs.readFileSync(path.join(outDir, 'keep.txt'), 'utf8')).toBe('x');
     expect(fs.existsSync(path.join(outDir, 'onnx', 'model.onnx'))).toBe(true);
   });
 
