@@ -249,6 +249,10 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     if (v === undefined) continue;
     fillDefaultArrays(raw, k);
     setPath(raw, k, getPath(over, k.split('.')));
+    // A stage's length is steps or epochs: setting one replaces the other (e.g. the default stages' epochs).
+    const length = /^(.*\.stages\.\d+)\.(steps|epochs)$/.exec(k);
+    const stage = length ? getPath(raw, length[1].split('.')) : undefined;
+    if (length && stage && typeof stage === 'object') delete (stage as Record<string, unknown>)[length[2] === 'steps' ? 'epochs' : 'steps'];
   }
   return parseConfig(raw, opts.file ?? '(from flags)', Object.keys(opts.overrides ?? {}));
 }

@@ -182,3 +182,14 @@ it('setPath creates arrays under index keys and objects elsewhere', async () => 
   expect(Array.isArray((o.distill as { stages: unknown }).stages)).toBe(true);
   expect(() => setPath({ seed: 1 }, 'seed.x', 2)).toThrow('override seed.x: "seed" is not an object in the config');
 });
+
+it('--set distill.stages.N.steps on the default stages replaces their epochs (and epochs replaces steps)', () => {
+  const base = { task: 'sst2', 'teacher.dir': '/t', 'data.dir': '/d', out: '/o' };
+  const c = loadConfig({ overrides: { ...base, 'distill.stages.0.steps': 50 } });
+  expect(c.distill.stages[0]).toMatchObject({ name: 'intermediate', steps: 50 });
+  expect(c.distill.stages[0].epochs).toBeUndefined();
+  expect(c.distill.stages[1]).toMatchObject({ name: 'prediction', epochs: 1 });
+  const e = loadConfig({ overrides: { ...base, 'distill.stages': [{ name: 'p', steps: 9, losses: [{ name: 'ce' }] }], 'distill.stages.0.epochs': 2 } });
+  expect(e.distill.stages[0]).toMatchObject({ epochs: 2 });
+  expect(e.distill.stages[0].steps).toBeUndefined();
+});
