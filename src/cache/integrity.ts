@@ -4,10 +4,10 @@
  * inode. A file whose stat still matches is not read again, so opening a large cache a second time
  * costs a few stat calls; a file that was rewritten, copied or touched is hashed again.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../util/atomic.ts';
+import { sha256File } from '../util/hash.ts';
 
 export const STAMP_FILE = 'verified.json';
 
@@ -59,19 +59,6 @@ function sameStat(e: StampEntry | undefined, st: fs.Stats): boolean {
   return !!e && e.bytes === st.size && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && e.ino === st.ino;
 }
 
-function hashFile(file: string): string {
-  const hash = createHash('sha256');
-  const buf = Buffer.allocUnsafe(1 << 22);
-  const fd = fs.openSync(file, 'r');
-  try {
-    let n: number;
-    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) hash.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest('hex');
-}
-
 /** Best effort: a read-only cache (shared, another user's) is still verified, just not remembered. */
 function writeStamp(dir: string, stamp: StampFile): void {
   try {
@@ -111,7 +98,7 @@ export function checkFiles(dir: string, files: FileExpectation[], opts: { rememb
     const known = stamp.files[f.file];
     if (remembered && sameStat(known, st) && known!.sha256 === f.sha256) continue;
     hashedBytes += st.size;
-    const sha = hashFile(abs);
+    const sha = sha256File(abs);
     if (sha !== f.sha256) {
       problems.push(`${abs}: checksum differs from the manifest (damaged file)`);
       bad.push(f.file);
