@@ -55,19 +55,68 @@ export function tensorDims(t: TensorProto): number[] {
 }
 
 /** The raw bytes of a tensor kept in an external data file (models over 2 GB). */
-function readExternal(t: TensorProto, baseDir: string | undefined): Uint8Array {
+/**
+ * The file an external-data `location` names, confined to the model's folder: after resolving `..` and
+ * symlinks (realpath) it must lie inside `baseDir`, so a model file cannot make the toolkit (or onnxruntime)
+ * read anything else on the machine.
+ */
+export function confinedExternalFile(baseDir: string, location: string, tensor: string): string {
+  const refuse = (why: string) => new UserError(`tensor ${tensor}: external data location "${location}" ${why}; a model may only refer to files inside its own folder ${baseDir}`);
+  if (path.isAbsolute(location)) throw refuse('is an absolute path');
+  const root = fs.realpathSync(baseDir);
+  let real: string;
+  try {
+    real = fs.realpathSync(path.resolve(baseDir, location));
+  } catch {
+    throw new UserError(`tensor ${tensor}: external data file "${location}" does not exist in ${baseDir}`);
+  }
+  if (!real.startsWith(root + path.sep)) throw refuse('resolves outside the model folder');
+  if (!fs.statSync(real).isFile()) throw refuse('is not a file');
+  return real;
+}
+
+/** Where a tensor's external bytes are: a confined file, and an offset and length inside it. */
+function externalSpan(t: TensorProto, baseDir: string | undefined): { file: string; location: string; offset: number; length: number } {
   const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
   const location = entries.get('location');
   if (!location || baseDir === undefined) {
     throw new UserError(`tensor ${t.name} is stored in external data but its file could not be located`);
   }
-  const file = path.join(baseDir, location);
-  const offset = Number(entries.get('offset') ?? 0);
-  const length = entries.has('length') ? Number(entries.get('length')) : fs.statSync(file).size - offset;
+  const file = confinedExternalFile(baseDir, location, t.name ?? '?');
+  const size = fs.statSync(file).size;
+  const whole = (key: string, fallback: number) => {
+    const v = entries.has(key) ? Number(entries.get(key)) : fallback;
+    if (!Number.isSafeInteger(v) || v < 0) throw new UserError(`tensor ${t.name}: external data ${key} "${entries.get(key)}" is not a non-negative integer`);
+    return v;
+  };
+  const offset = whole('offset', 0);
+  const length = whole('length', size - offset);
+  // Checked before allocating: a hostile length must not become a huge Buffer.
+  if (offset + length > size) {
+    throw new UserError(`tensor ${t.name}: external data ${location} has ${size} bytes, but the model asks for ${length} at offset ${offset}`);
+  }
+  return { file, location, offset, length };
+}
+
+/**
+ * Checks every external-data reference of a model (confined location, offset and length inside the file)
+ * without reading the bytes: run before the model reaches onnxruntime, which would otherwise follow them.
+ */
+export function checkExternalData(model: ModelProto, baseDir: string): void {
+  for (const t of model.graph?.initializer ?? []) if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) externalSpan(t, baseDir);
+}
+
+function readExternal(t: TensorProto, baseDir: string | undefined): Uint8Array {
+  const { file, location, offset, length } = externalSpan(t, baseDir);
   const buf = Buffer.alloc(length);
   const fd = fs.openSync(file, 'r');
   try {
-    fs.readSync(fd, buf, 0, length, offset);
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(fd, buf, done, length - done, offset + done);
+      if (n === 0) throw new UserError(`tensor ${t.name}: external data ${location} ended after ${done} of ${length} bytes`);
+      done += n;
+    }
   } finally {
     fs.closeSync(fd);
   }

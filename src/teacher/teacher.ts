@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Batch } from '../data/types.ts';
 import { GraphIndex } from '../onnx/graph.ts';
-import { loadModelProto, saveModelProto, type ModelProto } from '../onnx/proto.ts';
+import { checkExternalData, confinedExternalFile, loadModelProto, saveModelProto, type ModelProto } from '../onnx/proto.ts';
 import { UserError } from '../util/errors.ts';
 import { loadTeacherFolder, type TeacherFolder } from './folder.ts';
 import { createSession, type OnnxSession, type OutputTensor, type ProviderPreference, type TensorFeed } from './session.ts';
@@ -89,6 +89,7 @@ export class Teacher {
     if (selection.attention === 'none') selection.attentionLayers = [];
     const what = `teacher model ${folder.onnxPath}`;
     proto ??= loadModelProto(folder.onnxPath);
+    checkExternalData(proto, path.dirname(folder.onnxPath));
     const index = new GraphIndex(proto.graph!, path.dirname(folder.onnxPath));
     const { hasTokenTypeIds } = checkBertInputs(index, what);
     const rows = wordEmbeddingRows(index);
@@ -237,13 +238,25 @@ function cropSequence(r: Record<string, OutputTensor>, L: number, o: FeatureOutp
   return out;
 }
 
-/** The modified model sits in another folder; its external data files (models over 2 GB) are linked there. */
-function linkExternalData(initializers: { externalData?: { key?: string | null; value?: string | null }[] | null }[], fromDir: string, toDir: string): void {
-  const files = new Set<string>();
-  for (const t of initializers) for (const e of t.externalData ?? []) if (e.key === 'location' && e.value) files.add(e.value);
-  for (const f of files) {
+/**
+ * The modified model sits in another folder; its external data files (models over 2 GB) appear there as
+ * hard links (a copy across file systems), because onnxruntime refuses a location that resolves outside
+ * the model's folder, symlinks included. Each location is confined to the teacher's folder first.
+ */
+function linkExternalData(initializers: { name?: string | null; externalData?: { key?: string | null; value?: string | null }[] | null }[], fromDir: string, toDir: string): void {
+  const files = new Map<string, string>();
+  for (const t of initializers) for (const e of t.externalData ?? []) if (e.key === 'location' && e.value) files.set(e.value, t.name ?? '?');
+  for (const [f, tensor] of files) {
+    const source = confinedExternalFile(fromDir, f, tensor);
     const target = path.join(toDir, f);
-    if (!fs.existsSync(target)) fs.symlinkSync(path.resolve(fromDir, f), target);
+    if (!path.resolve(target).startsWith(path.resolve(toDir) + path.sep)) throw new UserError(`tensor ${tensor}: external data location "${f}" resolves outside the model folder`);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.rmSync(target, { force: true });
+    try {
+      fs.linkSync(source, target);
+    } catch {
+      fs.copyFileSync(source, target);
+    }
   }
 }
 
