@@ -217,7 +217,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
             const r = microBatchGrads(ctx, await nextBatch());
             acc.add(r.grads);
             disposeMap(r.grads);
-            checkFinite(r.loss, r.parts, state.step + 1, stage.name, opts.checkpointDir);
+            checkFinite(r.loss, r.parts, state.step + 1, stage.name, opts.checkpointDir, (opts.teachers ?? []).flatMap((t) => (t.cacheDir ? [t.cacheDir] : [])));
             loss += r.loss / gradAccumulation;
             for (const [name, v] of Object.entries(r.parts)) parts[name] = (parts[name] ?? 0) + v / gradAccumulation;
           }
@@ -302,11 +302,13 @@ function lastGood(dir: string | undefined): string {
   return hasCheckpoint(dir) ? `; the last good checkpoint is kept in ${dir}` : '; no checkpoint was written before it';
 }
 
-function checkFinite(loss: number, parts: Record<string, number>, step: number, stage: string, dir: string | undefined): void {
+function checkFinite(loss: number, parts: Record<string, number>, step: number, stage: string, dir: string | undefined, caches: string[]): void {
+  // The two usual causes: a learning rate that diverges, or non-finite values the teacher wrote into its cache.
+  const causes = `; check the learning rate, and the teacher's outputs in ${caches.length ? caches.join(', ') : 'its cache'} (rebuild it with --force if they are not finite)`;
   for (const [name, v] of Object.entries(parts)) {
-    if (!Number.isFinite(v)) throw new UserError(`loss term ${name} is ${v} at step ${step} (stage ${stage}); training stopped${lastGood(dir)}`);
+    if (!Number.isFinite(v)) throw new UserError(`loss term ${name} is ${v} at step ${step} (stage ${stage}); training stopped${lastGood(dir)}${causes}`);
   }
-  if (!Number.isFinite(loss)) throw new UserError(`total loss is ${loss} at step ${step} (stage ${stage}); training stopped${lastGood(dir)}`);
+  if (!Number.isFinite(loss)) throw new UserError(`total loss is ${loss} at step ${step} (stage ${stage}); training stopped${lastGood(dir)}${causes}`);
 }
 
 function makeProjections(opts: TrainOptions, student: Student, teachers: TeacherSet | undefined): Projections | undefined {

@@ -178,10 +178,10 @@ describe('train: distillation from a cache', () => {
     const dir = tmp();
     const run = train({
       ...hardLabelOptions({ dev: undefined, checkpointDir: dir, checkpointEvery: 2, onProgress: (step) => { poison = step >= 4; } }),
-      teachers: [{ cache: poisoned }],
+      teachers: [{ cache: poisoned, cacheDir: '/runs/x/cache' }],
       stages: [{ name: 'p', steps: 20, lr: 1e-3, matches: predictionMatches({ regression: false }) }],
     });
-    await expect(run).rejects.toThrow(/loss term kd_ce is NaN at step 5 \(stage p\).*last good checkpoint/);
+    await expect(run).rejects.toThrow(/loss term kd_ce is NaN at step 5 \(stage p\).*last good checkpoint.*teacher's outputs in \/runs\/x\/cache/);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'latest.json'), 'utf8')).step).toBe(4);
     teacher.dispose();
   });
