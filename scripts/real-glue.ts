@@ -133,10 +133,10 @@ const distill = (...a: string[]) => ['node', path.join(ROOT, 'bin/distill.mjs'),
 const exists = (file: string) => fs.existsSync(file);
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
 
-const shape = () => {
+const shape = (seed = plan.teacher.seed) => {
   const t = plan.teacher;
   return ['--layers', String(t.layers), '--hidden', String(t.hidden), '--heads', String(t.heads), '--ffn', String(t.ffn),
-    '--max-length', String(t.maxLength), '--seed', String(t.seed)];
+    '--max-length', String(t.maxLength), '--seed', String(seed)];
 };
 
 let pretraining: Promise<string | undefined> | undefined;
@@ -176,25 +176,21 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
   if (!exists(path.join(split, 'dev.tsv'))) {
     await run(task, 'split', [args.python!, 'scripts/real-glue/teacher.py', 'split', '--task', task, '--glue', args.glue!, '--out', split, '--holdout', String(tp.holdout)]);
   }
-  if (!exists(path.join(teacher, 'summary.json'))) {
-    const init = await pretrained();
-    await run(task, 'teacher', [args.python!, 'scripts/real-glue/teacher.py', 'finetune', '--task', task, '--data', split, '--glue', args.glue!,
-      '--vocab', args.vocab!, '--work', path.join(out, 'teacher-work'), '--out', teacher, '--threads', threads, ...shape(),
-      '--batch', String(plan.teacher.batch), '--steps', String(tp.teacher.steps), '--lr', String(tp.teacher.lr),
-      '--eval-every', String(tp.teacher.evalEvery), ...(init ? ['--init', init] : [])]);
-  }
+  /** teacher.py finetune into <out>/<name> (skipped when finished): the task's steps, its own seed and lr. */
+  const finetune = async (name: string, seed: number, lr: number, init: 'pretrained' | 'random') => {
+    const dir = path.join(out, name);
+    if (exists(path.join(dir, 'summary.json'))) return;
+    const encoder = init === 'pretrained' ? await pretrained() : undefined;
+    await run(task, name, [args.python!, 'scripts/real-glue/teacher.py', 'finetune', '--task', task, '--data', split, '--glue', args.glue!,
+      '--vocab', args.vocab!, '--work', path.join(out, `${name}-work`), '--out', dir, '--threads', threads, ...shape(seed),
+      '--batch', String(plan.teacher.batch), '--steps', String(tp.teacher.steps), '--lr', String(lr),
+      '--eval-every', String(tp.teacher.evalEvery), ...(encoder ? ['--init', encoder] : [])]);
+  };
+  await finetune('teacher', plan.teacher.seed, tp.teacher.lr, 'pretrained');
   // More teachers (plan "ensemble"): fine-tuned in parallel, each with its own seed; the config's
   // multiTeacher lists their folders (teacher2, teacher3, ...), and `distill cache` caches their logits.
   const members = tp.teacher.ensemble ?? [];
-  await Promise.all(members.map(async (m, i) => {
-    const dir = path.join(out, `teacher${i + 2}`);
-    if (exists(path.join(dir, 'summary.json'))) return;
-    const init = m.init === 'pretrained' ? await pretrained() : undefined;
-    await run(task, `teacher${i + 2}`, [args.python!, 'scripts/real-glue/teacher.py', 'finetune', '--task', task, '--data', split, '--glue', args.glue!,
-      '--vocab', args.vocab!, '--work', path.join(out, `teacher${i + 2}-work`), '--out', dir, '--threads', threads, ...shape(), '--seed', String(m.seed),
-      '--batch', String(plan.teacher.batch), '--steps', String(tp.teacher.steps), '--lr', String(m.lr),
-      '--eval-every', String(tp.teacher.evalEvery), ...(init ? ['--init', init] : [])]);
-  }));
+  await Promise.all(members.map((m, i) => finetune(`teacher${i + 2}`, m.seed, m.lr, m.init)));
   const evalDir = path.join(out, 'eval');
   fs.mkdirSync(evalDir, { recursive: true });
   const evaluate = async (name: string, model: string, latency: boolean) => {
