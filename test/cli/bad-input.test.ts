@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digests } from '../cache/helpers.ts';
-import { runCli, tempDir } from './helpers.ts';
+import { runCli, tempDir, TINY_RUN } from './helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const TEACHER = path.join(ROOT, 'test/fixtures/tiny-bert-opset17');
@@ -19,13 +19,8 @@ const OTHER_TEACHER = path.join(ROOT, 'test/fixtures/tiny-bert-opset14');
 const DATA = path.join(ROOT, 'test/fixtures/glue/SST-2');
 
 const CONFIG = {
-  task: 'sst2',
-  teacher: { dir: TEACHER },
-  data: { dir: DATA, maxLength: 32 },
+  ...TINY_RUN,
   out: 'out',
-  backend: 'cpu',
-  cache: { dtype: 'float32', batchSize: 2 },
-  student: { hiddenSize: 16, numLayers: 1, numHeads: 4, intermediateSize: 32, maxPositions: 40 },
   distill: {
     batchSize: 2,
     stages: [

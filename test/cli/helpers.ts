@@ -24,6 +24,20 @@ export function tempDir(prefix: string): string {
 /** A minimal valid config (paths need not exist for parsing). */
 export const MINIMAL = { task: 'sst2', teacher: { dir: 'teacher' }, data: { dir: 'data' } };
 
+const ROOT = path.resolve(import.meta.dirname, '../..');
+/**
+ * A run on the tiny ONNX fixture teacher and the SST-2 layout fixture, on the cpu backend with a
+ * 1-layer student: seconds per command. Callers add `out`, `distill` and whatever else they test.
+ */
+export const TINY_RUN = {
+  task: 'sst2',
+  teacher: { dir: path.join(ROOT, 'test/fixtures/tiny-bert-opset17') },
+  data: { dir: path.join(ROOT, 'test/fixtures/glue/SST-2'), maxLength: 32 },
+  backend: 'cpu',
+  cache: { dtype: 'float32', batchSize: 2 },
+  student: { hiddenSize: 16, numLayers: 1, numHeads: 4, intermediateSize: 32, maxPositions: 40 },
+};
+
 export function writeConfig(dir: string, value: unknown, name = 'config.json'): string {
   const file = path.join(dir, name);
   fs.writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value));

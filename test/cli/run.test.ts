@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect, it } from 'vitest';
-import { runCli, tempDir, writeConfig } from './helpers.ts';
+import { runCli, tempDir, TINY_RUN, writeConfig } from './helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -9,13 +9,8 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 it('distill run: cache → train → export → eval → report, then refuses to overwrite without --resume/--force', async () => {
   const dir = tempDir('cli-run-');
   const config = writeConfig(dir, {
-    task: 'sst2',
-    teacher: { dir: path.join(ROOT, 'test/fixtures/tiny-bert-opset17') },
-    data: { dir: path.join(ROOT, 'test/fixtures/glue/SST-2'), maxLength: 32 },
+    ...TINY_RUN,
     out: 'run',
-    backend: 'cpu',
-    cache: { dtype: 'float32', batchSize: 2 },
-    student: { hiddenSize: 16, numLayers: 1, numHeads: 4, intermediateSize: 32, maxPositions: 40 },
     distill: {
       batchSize: 2,
       evalEvery: 2,

@@ -2,20 +2,15 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect, it } from 'vitest';
-import { runCli, tempDir, writeConfig } from './helpers.ts';
+import { runCli, tempDir, TINY_RUN, writeConfig } from './helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
 it('SIGINT during training finishes the step, writes a checkpoint, exits 130 and says how to resume', async () => {
   const dir = tempDir('cli-signal-');
   const config = writeConfig(dir, {
-    task: 'sst2',
-    teacher: { dir: path.join(ROOT, 'test/fixtures/tiny-bert-opset17') },
-    data: { dir: path.join(ROOT, 'test/fixtures/glue/SST-2'), maxLength: 32 },
+    ...TINY_RUN,
     out: 'run',
-    backend: 'cpu',
-    cache: { dtype: 'float32', batchSize: 2 },
-    student: { hiddenSize: 16, numLayers: 1, numHeads: 4, intermediateSize: 32, maxPositions: 40 },
     distill: { batchSize: 2, checkpointEvery: 100000, stages: [{ name: 'p', steps: 100000, lr: 1e-3, losses: [{ name: 'kd_ce' }] }] },
   });
   expect((await runCli(['cache', '--config', config, '--quiet'])).code).toBe(0);
