@@ -169,9 +169,10 @@ describe.skipIf(!hasChromium)('web playground in headless Chromium', () => {
     if (process.env.DISTILL_WEB_SCREENSHOT) fs.copyFileSync(shot, process.env.DISTILL_WEB_SCREENSHOT);
   });
 
-  // Open: on SwiftShader, onnxruntime-web 1.31-dev's WebGPU provider fails on the exported graph's first
-  // Gather ("[WebGPU] Kernel Gather_5 failed. Error: no GPU data for input"), so this case is skipped until fixed.
-  it.skip('runs on WebGPU where the browser has it (SwiftShader here) with the same labels', async () => {
+  // On SwiftShader, onnxruntime-web's WebGPU provider fails on the exported graph's first Gather ("no GPU data
+  // for input"): the page must then fall back to wasm, say why, and still give the CLI's labels. Where WebGPU
+  // works (a real GPU), the same case checks the labels on WebGPU.
+  it('on "auto" uses WebGPU where it works, else falls back to wasm and says why, with the same labels', async () => {
     const hasAdapter = await page.evaluate(async () => !!(await (navigator as Partial<Navigator>).gpu?.requestAdapter()));
     if (!hasAdapter) {
       console.warn('web playground: this Chromium has no WebGPU adapter; the WebGPU case is not run');
@@ -180,7 +181,10 @@ describe.skipIf(!hasChromium)('web playground in headless Chromium', () => {
     await page.selectOption('#provider', 'auto');
     await waitReady(page);
     await act(() => page.setInputFiles('#student-folder', onnxDir));
-    expect(await page.getAttribute('#runtime', 'data-provider')).toBe('webgpu');
+    const provider = await page.getAttribute('#runtime', 'data-provider');
+    const shown = (await page.textContent('#runtime')) ?? '';
+    if (provider === 'wasm') expect(shown).toMatch(/WebGPU failed on this model \(.+\): running on wasm/);
+    else expect(provider).toBe('webgpu');
     const rows = await classify(DEMO.slice(0, 12));
     const want = await predictTexts(onnxDir, DEMO.slice(0, 12));
     expect(rows.map((r) => r.student.label)).toEqual(want.map((w) => w.label));
@@ -188,7 +192,9 @@ describe.skipIf(!hasChromium)('web playground in headless Chromium', () => {
   });
 
   it('logged no errors in the page', () => {
-    // onnxruntime's own log lines (node placement warnings) come through console.error; they are not errors.
-    expect(errors.filter((e) => !/\[W:onnxruntime:/.test(e))).toEqual([]);
+    // onnxruntime's own log lines (node placement warnings) come through console.error; they are not errors,
+    // nor is the failed WebGPU kernel the page recovered from by falling back to wasm (checked above).
+    const recovered = (e: string) => /\[E:onnxruntime:.*(JSEP|WebGPU)/.test(e) || /\[WebGPU\] Kernel .* failed/.test(e);
+    expect(errors.filter((e) => !/\[W:onnxruntime:/.test(e) && !recovered(e))).toEqual([]);
   });
 });

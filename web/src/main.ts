@@ -54,6 +54,9 @@ async function action(what: string, fn: () => Promise<void>): Promise<void> {
     console.warn(e);
   } finally {
     el.classify.disabled = !state.student;
+    // A model that fell back to wasm during the action: show what runs now.
+    const now = state.student?.runtime;
+    if (now && now.provider !== el.runtime.dataset.provider) showRuntime(now);
   }
 }
 
@@ -67,8 +70,7 @@ function describe(m: BrowserModel, precision: string): string {
 
 async function openModels(): Promise<void> {
   state.runtime = await chooseRuntime(el.provider.value as ProviderChoice);
-  el.runtime.textContent = `runtime: ${state.runtime.description}${state.runtime.note ? ` (${state.runtime.note})` : ''}`;
-  el.runtime.dataset.provider = state.runtime.provider;
+  showRuntime(state.runtime);
   for (const which of ['student', 'teacher'] as const) {
     await state[which]?.release();
     state[which] = undefined;
@@ -78,6 +80,11 @@ async function openModels(): Promise<void> {
     state[which] = await openBrowserModel(folder, precision, state.runtime);
     (which === 'student' ? el.studentInfo : el.teacherInfo).textContent = describe(state[which]!, precision);
   }
+}
+
+function showRuntime(r: Runtime): void {
+  el.runtime.textContent = `runtime: ${r.description}${r.note ? ` (${r.note})` : ''}`;
+  el.runtime.dataset.provider = r.provider;
 }
 
 function inputLines(): { textA: string; textB?: string }[] {
@@ -263,6 +270,5 @@ el.head.addEventListener('change', () => void action('attention', drawSelected))
 
 void action('choosing the runtime', async () => {
   state.runtime = await chooseRuntime(el.provider.value as ProviderChoice);
-  el.runtime.textContent = `runtime: ${state.runtime.description}${state.runtime.note ? ` (${state.runtime.note})` : ''}`;
-  el.runtime.dataset.provider = state.runtime.provider;
+  showRuntime(state.runtime);
 });

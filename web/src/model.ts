@@ -8,7 +8,7 @@ import type { Batch, Encoded } from '../../src/data/types.ts';
 import { batchedLogits, labelsOfConfig } from '../../src/eval/prediction.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { has, readBytes, readText, type PickedFolder } from './folder.ts';
-import type { Runtime } from './runtime.ts';
+import { wasmRuntime, type Runtime } from './runtime.ts';
 
 export type Precision = 'fp32' | 'int8';
 
@@ -92,7 +92,16 @@ function single(e: Encoded): Batch {
   };
 }
 
-export async function openBrowserModel(folder: PickedFolder, precision: Precision, runtime: Runtime): Promise<BrowserModel> {
+/** A session on one provider; a refusal names the file and the provider. */
+async function createSession(bytes: Uint8Array, where: string, provider: Runtime['provider']): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: 'all' });
+  } catch (e) {
+    throw new UserError(`${where}: onnxruntime-web (${provider}) cannot load it: ${(e as Error).message}`);
+  }
+}
+
+export async function openBrowserModel(folder: PickedFolder, precision: Precision, chosen: Runtime): Promise<BrowserModel> {
   const configText = await readText(folder, 'config.json');
   const config = parseJsonObject(configText, `${folder.name}/config.json`, 'the model config');
   const { numOutputs, regression, labelNames } = labelsOfConfig(config, `${folder.name}/config.json`);
@@ -107,24 +116,45 @@ export async function openBrowserModel(folder: PickedFolder, precision: Precisio
   const onnxFile = onnxFileOf(folder, precision);
   const where = `${folder.name}/${onnxFile}`;
   const bytes = await readBytes(folder, onnxFile);
-  let session: ort.InferenceSession;
+  // WebGPU can have an adapter and still fail on a kernel this graph needs (SwiftShader's Gather, some
+  // drivers): the model then moves to wasm once, says why, and the page shows what actually runs.
+  let runtime = chosen;
+  const fallBack = async (e: unknown): Promise<void> => {
+    await session?.release().catch(() => undefined);
+    runtime = wasmRuntime(`WebGPU failed on this model (${String((e as Error)?.message ?? e).split('\n')[0]}): running on wasm`);
+    session = await createSession(bytes, where, 'wasm');
+  };
+  let session: ort.InferenceSession | undefined;
   try {
-    session = await ort.InferenceSession.create(bytes, { executionProviders: [runtime.provider], graphOptimizationLevel: 'all' });
+    session = await createSession(bytes, where, runtime.provider);
   } catch (e) {
-    throw new UserError(`${where}: onnxruntime-web (${runtime.provider}) cannot load it: ${(e as Error).message}`);
+    if (runtime.provider !== 'webgpu') throw e;
+    await fallBack(e);
   }
-  const feeds = feedMakers(session, where);
-  const logitsOut = logitsName(session, where);
+  const feeds = feedMakers(session!, where);
+  const logitsOut = logitsName(session!, where);
   let attentionLayers = 0;
-  while (session.outputNames.includes(`attentions.${attentionLayers}`)) attentionLayers++;
+  while (session!.outputNames.includes(`attentions.${attentionLayers}`)) attentionLayers++;
   const feed = (b: Batch) => Object.fromEntries([...feeds].map(([name, make]) => [name, make(b)]));
+  const run = async (b: Batch, name: string): Promise<ort.Tensor> => {
+    try {
+      return (await session!.run(feed(b), [name]))[name];
+    } catch (e) {
+      if (runtime.provider !== 'webgpu') throw e;
+      await fallBack(e);
+      return (await session!.run(feed(b), [name]))[name];
+    }
+  };
   const runLogits = async (b: Batch): Promise<Float32Array> => {
-    const out = await session.run(feed(b), [logitsOut]);
-    const t = out[logitsOut];
+    const t = await run(b, logitsOut);
     const data = (await t.getData()) as Float32Array;
     t.dispose();
     return data;
   };
+  // One padded batch at open time, so a failing provider is found before the first sentence.
+  const maxPositions = Number(config.max_position_embeddings) || 512;
+  const probe = [tokenizer.encode('a', undefined, maxPositions), tokenizer.encode('a b c', undefined, maxPositions)];
+  await batchedLogits(probe, numOutputs, 2, tokenizer.padId, runLogits);
   return {
     file: where,
     sizeBytes: bytes.byteLength,
@@ -132,15 +162,16 @@ export async function openBrowserModel(folder: PickedFolder, precision: Precisio
     labelNames,
     regression,
     numOutputs,
-    maxPositions: Number(config.max_position_embeddings) || 512,
-    runtime,
+    maxPositions,
+    get runtime() {
+      return runtime;
+    },
     attentionLayers,
     logits: (encoded, batchSize = 32) => batchedLogits(encoded, numOutputs, batchSize, tokenizer.padId, runLogits),
     async attention(encoded, layer) {
       if (layer < 0 || layer >= attentionLayers) throw new UserError(`${where}: no attentions.${layer} output (${attentionLayers} layers have one)`);
       const name = `attentions.${layer}`;
-      const out = await session.run(feed(single(encoded)), [name]);
-      const t = out[name];
+      const t = await run(single(encoded), name);
       const data = (await t.getData()) as Float32Array;
       const [, heads, length] = t.dims;
       t.dispose();
@@ -158,6 +189,6 @@ export async function openBrowserModel(folder: PickedFolder, precision: Precisio
       times.sort((x, y) => x - y);
       return times[Math.floor(times.length / 2)];
     },
-    release: () => session.release(),
+    release: () => session!.release(),
   };
 }

@@ -43,15 +43,18 @@ export function wasmThreads(): number {
 
 let configured = false;
 
+/** The wasm runtime, with why it was chosen when another was asked for. */
+export function wasmRuntime(note?: string): Runtime {
+  const n = ort.env.wasm.numThreads ?? 1;
+  return { provider: 'wasm', description: `onnxruntime-web wasm (${n} thread${n === 1 ? '' : 's'})`, note };
+}
+
 export async function chooseRuntime(choice: ProviderChoice): Promise<Runtime> {
   if (!configured) {
     ort.env.wasm.numThreads = wasmThreads();
     configured = true;
   }
-  const wasm = (note?: string): Runtime => {
-    const n = ort.env.wasm.numThreads ?? 1;
-    return { provider: 'wasm', description: `onnxruntime-web wasm (${n} thread${n === 1 ? '' : 's'})`, note };
-  };
+  const wasm = wasmRuntime;
   if (choice === 'wasm') return wasm();
   const { adapter, why } = await webgpuAdapter();
   if (!adapter) {
