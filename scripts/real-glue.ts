@@ -1,7 +1,7 @@
 /**
  * Distillation on real GLUE text, end to end (docs/real-glue.md), for SST-2, STS-B, MRPC, CoLA and RTE:
  *
- *   npx tsx scripts/real-glue.ts [--tasks sst2,stsb,mrpc,cola,rte] [--seeds 1,2,3] [--jobs 2]
+ *   npx tsx scripts/real-glue.ts [--tasks sst2,stsb,mrpc,cola,rte] [--seeds 1,2,3] [--jobs 2] [--plan data/real-glue/plan.json]
  *
  * --teachers-only stops the requested tasks after their teachers (the table marks their students "not run").
  * The tables always cover every task of data/real-glue/plan.json whose runs exist, so tasks can be run in
@@ -55,14 +55,22 @@ const { values: args } = parseArgs({
     'teachers-only': { type: 'boolean', default: false },
     /** Run nothing: tabulate the runs that have finished (e.g. while the rest still trains). */
     'report-only': { type: 'boolean', default: false },
+    /**
+     * Another recipe: a plan.json with one config per task beside it. data/real-glue/<name>/plan.json runs
+     * under runs/real-glue-<name>/ and writes docs/real-glue/<name>/; the default is the main table's.
+     */
+    plan: { type: 'string', default: path.join(ROOT, 'data/real-glue/plan.json') },
   },
 });
 
-const RUNS = path.join(ROOT, 'runs/real-glue');
+const CONFIGS = path.dirname(path.resolve(args.plan!));
+const MAIN_CONFIGS = path.join(ROOT, 'data/real-glue');
+const variantName = CONFIGS === MAIN_CONFIGS ? '' : path.relative(MAIN_CONFIGS, CONFIGS);
+if (variantName.startsWith('..') || variantName.includes(path.sep)) throw new Error(`--plan: expected data/real-glue/plan.json or data/real-glue/<name>/plan.json, got ${args.plan}`);
+const RUNS = path.join(ROOT, variantName ? `runs/real-glue-${variantName}` : 'runs/real-glue');
 const LOGS = path.join(RUNS, 'logs');
-const DOCS = path.join(ROOT, 'docs/real-glue');
-const CONFIGS = path.join(ROOT, 'data/real-glue');
-const plan = JSON.parse(fs.readFileSync(path.join(CONFIGS, 'plan.json'), 'utf8')) as Plan;
+const DOCS = path.join(ROOT, 'docs/real-glue', variantName);
+const plan = JSON.parse(fs.readFileSync(path.resolve(args.plan!), 'utf8')) as Plan;
 const jobs = Math.max(1, Number(args.jobs));
 const started = Date.now();
 /** Wall seconds of every command, kept across invocations (a resumed run reports the whole cost). */

@@ -43,7 +43,10 @@ describe.skipIf(!HAVE_GLUE)('task metrics on the real dev files (../shared/glue)
   });
 });
 
-describe('data/real-glue configs', () => {
+// The main recipe (data/real-glue/plan.json) and each other one (data/real-glue/<name>/plan.json).
+const RECIPES = [CONFIGS, ...fs.readdirSync(CONFIGS, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(CONFIGS, d.name))];
+
+describe.each(RECIPES.map((dir) => [path.relative(path.dirname(CONFIGS), dir), dir]))('%s configs', (_name, CONFIGS) => {
   const plan = JSON.parse(fs.readFileSync(path.join(CONFIGS, 'plan.json'), 'utf8')) as Plan;
   for (const task of Object.keys(plan.tasks)) {
     it(`${task}: TinyBERT's two stages on a student smaller than the teacher, the baselines derived from them`, () => {
