@@ -39,7 +39,7 @@ export interface ReportInput {
   /** ISO time the report was made. */
   createdAt: string;
   log: readonly LogRecord[];
-  /** The first row is the baseline that "% of teacher" is measured against. */
+  /** The row named "teacher", when there is one, is the baseline of the ratios and "% of teacher". */
   models: readonly ModelRow[];
   /** Metric shown in the table's dev column and used for "% of teacher". */
   primaryMetric?: string;
@@ -87,16 +87,19 @@ const ratio = (a: number | undefined, b: number | undefined) => (a === undefined
 
 export function comparisonTable(models: readonly ModelRow[], primaryMetric: string | undefined, batchSizes: readonly number[], kept?: ReportInput['kept']): string {
   const metric = primaryMetric ?? Object.keys(models[0]?.metrics ?? {})[0];
-  const teacher = models.find((m) => m.name === 'teacher') ?? models[0];
+  // Ratios and "% of teacher" only against a scored teacher: another model is no teacher (a lone
+  // student would read "100.0% of teacher").
+  const teacher = models.find((m) => m.name === 'teacher');
   const base = metric ? teacher?.metrics?.[metric] : undefined;
+  const vsTeacher = teacher !== undefined;
   const head = [
     'model',
     'parameters',
     'size on disk',
-    'smaller than teacher',
-    ...batchSizes.flatMap((b) => [`latency @ batch ${b}`, `speed-up @ ${b}`]),
+    ...(vsTeacher ? ['smaller than teacher'] : []),
+    ...batchSizes.flatMap((b) => [`latency @ batch ${b}`, ...(vsTeacher ? [`speed-up @ ${b}`] : [])]),
     `dev ${metric ?? 'metric'}`,
-    '% of teacher',
+    ...(vsTeacher ? ['% of teacher'] : []),
     'same prediction as fp32',
     'runtime',
   ];
@@ -109,13 +112,13 @@ export function comparisonTable(models: readonly ModelRow[], primaryMetric: stri
       name,
       formatCount(m.params),
       formatBytes(m.sizeBytes),
-      isTeacher ? '–' : ratio(teacher?.sizeBytes, m.sizeBytes),
+      ...(vsTeacher ? [isTeacher ? '–' : ratio(teacher?.sizeBytes, m.sizeBytes)] : []),
       ...batchSizes.flatMap((b) => [
         m.latencyMs?.[b] === undefined ? '–' : `${m.latencyMs[b].toFixed(2)} ms`,
-        isTeacher ? '–' : ratio(teacher?.latencyMs?.[b], m.latencyMs?.[b]),
+        ...(vsTeacher ? [isTeacher ? '–' : ratio(teacher?.latencyMs?.[b], m.latencyMs?.[b])] : []),
       ]),
       v === undefined ? '–' : v.toFixed(4),
-      pct === undefined ? '–' : `${pct.toFixed(1)}%`,
+      ...(vsTeacher ? [pct === undefined ? '–' : `${pct.toFixed(1)}%`] : []),
       m.agreement === undefined ? '–' : `${(100 * m.agreement).toFixed(1)}%`,
       m.runtime ?? '–',
     ];
@@ -191,14 +194,16 @@ function errorAnalysis(r: ReportInput): string {
 }
 
 export function renderReport(r: ReportInput): string {
-  const markers = stageBoundaries(r.log);
+  // The kept checkpoint is marked on every curve over the step: where it sits in the losses, the dev
+  // scores and the schedule.
   const keptMarker = r.kept ? [{ x: r.kept.step, label: `kept: ${r.kept.model === 'ema' ? 'EMA' : 'raw'} @ ${r.kept.step}` }] : [];
+  const markers = [...stageBoundaries(r.log), ...keptMarker];
   const lossCharts = lossSeriesByStage(r.log).map(({ stage, series }) =>
     // Per-step losses are noisy: the smoothed curve over the faint raw values (the JSONL log keeps every value).
-    lineChart({ title: `loss: stage ${stage}`, xLabel: 'step', yLabel: 'loss', series: withSmoothed(series, PALETTE), logY: true, maxPoints: 600 }),
+    lineChart({ title: `loss: stage ${stage}`, xLabel: 'step', yLabel: 'loss', series: withSmoothed(series, PALETTE), logY: true, maxPoints: 600, markers: keptMarker }),
   );
   const metricCharts = metricSeries(r.log).map(({ metric, series }) =>
-    lineChart({ title: `dev ${metric}`, xLabel: 'step', yLabel: metric, series, markers: [...markers, ...keptMarker] }),
+    lineChart({ title: `dev ${metric}`, xLabel: 'step', yLabel: metric, series, markers }),
   );
   const opt = optimizerSeries(r.log);
   const optimizerCharts = [

@@ -25,9 +25,13 @@ export function smoothPoints(points: readonly Point[], weight: number): Point[] 
   });
 }
 
-/** Smoothing weight that averages over about 1/50 of the curve (at least 1 point, at most 0.99). */
+/**
+ * Smoothing weight that averages over about 1/50 of the curve, and over at least 10 points: a short run's
+ * per-step noise would otherwise survive the smoothing (at most 0.99).
+ */
 export function smoothingWeight(n: number): number {
-  return Math.min(0.99, Math.max(0, 1 - 50 / Math.max(n, 1)));
+  const window = Math.max(10, n / 50);
+  return Math.min(0.99, 1 - 1 / window);
 }
 
 /** Each series twice: the raw values faint, the smoothed curve on top in the same colour. */

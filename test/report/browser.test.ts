@@ -30,7 +30,7 @@ function syntheticLog(): LogRecord[] {
   return log;
 }
 
-it.skipIf(!hasChromium)('the report renders in headless Chromium with every element, non-empty chart paths and no console errors', async () => {
+it.skipIf(!hasChromium)('the report renders in headless Chromium with every element, non-empty chart paths and no console errors (classification, then regression)', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-'));
   const file = path.join(dir, 'report.html');
   writeReport(file, {
@@ -92,8 +92,9 @@ it.skipIf(!hasChromium)('the report renders in headless Chromium with every elem
     const raw = await page.$$eval('path.series.raw', (ps) => ps.map((p) => getComputedStyle(p).strokeOpacity));
     expect(raw.length).toBe(5); // total, hidden_mse, attention_mse; kd_ce (a single term: no total); grad norm
     expect(raw.every((o) => Number(o) < 0.5)).toBe(true);
-    // The kept checkpoint: a marker on the dev curve, the table's student row, a sentence.
-    expect(await page.textContent('svg[aria-label="dev accuracy"]')).toContain('kept: EMA @ 350');
+    // The kept checkpoint: a marker on every curve whose steps include it, the table's student row, a sentence.
+    const markedKept = await page.$$eval('svg.chart', (svgs) => svgs.filter((s) => s.textContent!.includes('kept: EMA @ 350')).map((s) => s.getAttribute('aria-label')));
+    expect(markedKept).toEqual(['loss: stage prediction', 'dev accuracy', 'learning rate', 'gradient norm (before clipping)']);
     const rows = await page.$$eval('table.compare:not(.confusion):not(.per-class):not(.stages) tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
     expect(rows.map((r) => r[0])).toEqual(['teacher', 'student (EMA weights, step 350)', 'student int8']);
     expect(rows[1]).toEqual(expect.arrayContaining(['7.3×', '3.9×', '5.7×'])); // size, speed-up b=1, b=32 vs the teacher
@@ -105,7 +106,11 @@ it.skipIf(!hasChromium)('the report renders in headless Chromium with every elem
       ['positive', '4', '48'],
     ]);
     expect(await page.$$eval('table.per-class tbody tr td:first-child', (tds) => tds.map((td) => td.textContent))).toEqual(['negative', 'positive']);
-    expect(await page.$$eval('table.stages tbody tr', (trs) => trs.map((tr) => tr.children[1].textContent))).toEqual(['onnxruntime cpu', 'tfjs wasm (2 threads)', 'onnxruntime cpu']);
+    expect(await page.$$eval('table.stages tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)))).toEqual([
+      ['cache', 'onnxruntime cpu', '2', '3.2 s'],
+      ['train', 'tfjs wasm (2 threads)', '2', '95.1 s'],
+      ['eval', 'onnxruntime cpu', '–', '4.4 s'],
+    ]);
     // One self-contained file: no external resources.
     const html = fs.readFileSync(file, 'utf8');
     expect(html).not.toMatch(/<(script|link|img)\b|src=|href=/);
@@ -113,6 +118,32 @@ it.skipIf(!hasChromium)('the report renders in headless Chromium with every elem
     await page.screenshot({ path: shot, fullPage: true });
     if (process.env.DISTILL_REPORT_SCREENSHOT) fs.copyFileSync(shot, process.env.DISTILL_REPORT_SCREENSHOT);
     expect(fs.statSync(shot).size).toBeGreaterThan(10_000);
+    expect(errors).toEqual([]);
+
+    // Regression (STS-B): the predicted-vs-gold scatter instead of the confusion matrix, dots inside the plot.
+    const regression = path.join(dir, 'regression.html');
+    const gold = Array.from({ length: 50 }, (_, i) => (5 * i) / 49);
+    writeReport(regression, {
+      title: 'regression run', createdAt: new Date().toISOString(), log: syntheticLog(), latencyBatchSizes: [1], primaryMetric: 'pearson',
+      models: [
+        { name: 'teacher', metrics: { pearson: 0.88 } },
+        { name: 'student', metrics: { pearson: 0.8 }, scatter: { gold, predicted: gold.map((g, i) => g + 0.4 * Math.sin(i)) } },
+      ],
+    });
+    await page.goto('file://' + regression);
+    const box = (await page.$('svg.scatter'))!;
+    const frame = (await box.boundingBox())!;
+    const dots = await page.$$eval('svg.scatter circle.dot', (cs) => cs.map((c) => c.getBoundingClientRect()).map((r) => [r.x + r.width / 2, r.y + r.height / 2]));
+    expect(dots).toHaveLength(50);
+    for (const [cx, cy] of dots) {
+      expect(cx).toBeGreaterThan(frame.x);
+      expect(cx).toBeLessThan(frame.x + frame.width);
+      expect(cy).toBeGreaterThan(frame.y);
+      expect(cy).toBeLessThan(frame.y + frame.height);
+    }
+    expect(await page.$('table.confusion')).toBeNull();
+    await page.screenshot({ path: path.join(dir, 'regression.png'), fullPage: true });
+    if (process.env.DISTILL_REPORT_SCREENSHOT) fs.copyFileSync(path.join(dir, 'regression.png'), process.env.DISTILL_REPORT_SCREENSHOT.replace(/(\.png)?$/, '-regression.png'));
     expect(errors).toEqual([]);
   } finally {
     await browser.close();

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { LogRecord } from '../../src/train/log.ts';
 import { lineChart } from '../../src/report/chart.ts';
 import { comparisonTable, confusionTables, formatBytes, formatCount, percentOf, renderReport } from '../../src/report/html.ts';
-import { lossSeriesByStage, metricSeries, smoothPoints, stageBoundaries } from '../../src/report/series.ts';
+import { lossSeriesByStage, metricSeries, smoothPoints, stageBoundaries, withSmoothed } from '../../src/report/series.ts';
+import { Rng } from '../../src/util/rng.ts';
 
 export const SAMPLE_LOG: LogRecord[] = [
   { type: 'step', stage: 'intermediate', step: 1, lr: 1e-4, loss: 3, parts: { hidden_mse: 2, attention_mse: 1 } },
@@ -44,6 +45,23 @@ describe('smoothing', () => {
   });
 });
 
+describe('smoothed over raw', () => {
+  /** Sum of |Δy| between neighbours: how jagged a line looks. */
+  const jaggedness = (pts: readonly (readonly [number, number])[]) => pts.slice(1).reduce((a, p, i) => a + Math.abs(p[1] - pts[i][1]), 0);
+  it('a short noisy run (200 steps) is drawn as a calm curve over its faint raw line', () => {
+    const rng = new Rng(5);
+    const points = Array.from({ length: 200 }, (_, i) => [i + 1, Math.exp(-i / 80) * (1 + 0.6 * (rng.next() - 0.5))] as [number, number]);
+    const [raw, smooth] = withSmoothed([{ name: 'kd_ce', points }], ['#000']);
+    expect(raw).toMatchObject({ name: 'kd_ce (raw)', faint: true, points });
+    expect(smooth.faint).toBeUndefined();
+    // Averaging over ~4 points (1/50 of 200) kept a fifth of the jaggedness; at least 10 points keep under 15%.
+    expect(jaggedness(smooth.points) / jaggedness(raw.points)).toBeLessThan(0.15);
+    // Still follows the trend: the last smoothed value is near the last few raw ones.
+    const tail = points.slice(-20).reduce((a, p) => a + p[1], 0) / 20;
+    expect(Math.abs(smooth.points[199][1] - tail) / tail).toBeLessThan(0.1);
+  });
+});
+
 describe('table', () => {
   it('formats sizes and counts', () => {
     expect(formatBytes(512)).toBe('512 B');
@@ -57,7 +75,7 @@ describe('table', () => {
     expect(percentOf(0.9, 0)).toBeUndefined();
     expect(percentOf(undefined, 1)).toBeUndefined();
   });
-  it('computes % of teacher from the first row', () => {
+  it('computes % of teacher against the teacher row', () => {
     const html = comparisonTable(
       [
         { name: 'teacher', params: 4_000_000, sizeBytes: 16_000_000, latencyMs: { 1: 2.5, 32: 20 }, metrics: { accuracy: 0.9 } },
@@ -86,6 +104,21 @@ describe('table', () => {
     );
     expect(html).toContain('<td>student (EMA weights, step 400)</td><td>–</td><td>250 B</td><td>4.0×</td><td>1.00 ms</td><td>3.0×</td>');
     expect(html).toContain('<tr class="int8"><td>student int8</td><td>–</td><td>100 B</td><td>10.0×</td><td>2.00 ms</td><td>1.5×</td><td>0.8800</td><td>97.8%</td><td>96.0%</td>');
+  });
+  it('no teacher row: no "% of teacher" and no ratios (a lone student is not 100% of itself)', () => {
+    const html = comparisonTable(
+      [
+        { name: 'student-onnx', sizeBytes: 250, latencyMs: { 1: 1 }, metrics: { accuracy: 0.964 } },
+        { name: 'student-onnx int8', sizeBytes: 100, latencyMs: { 1: 2 }, metrics: { accuracy: 0.96 }, agreement: 0.99, precision: 'int8' },
+      ],
+      'accuracy',
+      [1],
+    );
+    expect(html).not.toContain('teacher');
+    expect(html).not.toContain('100.0%');
+    expect(html).not.toContain('×');
+    expect(html).toContain('<tr><td>student-onnx</td><td>–</td><td>250 B</td><td>1.00 ms</td><td>0.9640</td><td>–</td><td>–</td></tr>');
+    expect(html).toContain('<td>99.0%</td>'); // int8 agreement still shown
   });
   it('confusion matrix and per-class table', () => {
     const html = confusionTables([[3, 1], [0, 4]], ['negative', 'positive']);
