@@ -102,18 +102,44 @@ describe('distill predict', () => {
     expect(j.err).toContain(`${file}:1: no text key`);
   });
 
-  it('stops quietly with exit code 0 when the reader closes the pipe (| head)', async () => {
+  it('cat rows | distill predict --input - --quantized | head: the first rows, then a quiet stop with exit code 0', async () => {
     const file = path.join(dir, 'many.txt');
     fs.writeFileSync(file, Array.from({ length: 5000 }, (_, i) => `line ${i} was fun`).join('\n') + '\n');
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/distill.mjs'), 'predict', '--model', DEMO_TEACHER, '--input', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    const first = await new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(String(d))));
-    child.stdout.destroy();
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    expect(first.startsWith('id\tlabel\tp_0\tp_1\n')).toBe(true);
-    expect(err).not.toContain('internal error');
-    expect(code).toBe(0);
+    const errFile = path.join(dir, 'pipe.err');
+    const statusFile = path.join(dir, 'pipe.status');
+    // A real shell pipeline: stdin from cat, stdout into head, which exits after three lines.
+    const script = 'cat "$1" 2>/dev/null | "$2" "$3" predict --model "$4" --input - --quantized 2>"$5" | head -n 3; echo "${PIPESTATUS[1]}" > "$6"';
+    const head = await new Promise<string>((resolve, reject) => {
+      const p = spawn('bash', ['-c', script, 'bash', file, process.execPath, path.join(ROOT, 'bin/distill.mjs'), tiny.onnxDir, errFile, statusFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.on('error', reject);
+      p.on('close', () => resolve(out));
+    });
+    const err = fs.readFileSync(errFile, 'utf8');
+    expect(fs.readFileSync(statusFile, 'utf8').trim(), err).toBe('0');
+    const lines = head.trim().split('\n').map((l) => l.split('\t'));
+    expect(lines.map((l) => l[0])).toEqual(['id', '0', '1']);
+    expect(lines[0]).toEqual(['id', 'label', 'p_negative', 'p_positive']);
+    expect(err).toContain('model_quantized.onnx');
     expect(err).toContain('closed the output');
+    expect(err).not.toMatch(/EPIPE|internal error|Error/);
   }, 300_000);
+
+  it('regression models write the value (TSV and JSONL); a file input shows progress on stderr, not stdout', async () => {
+    const reg = await tinyStudentFolders(path.join(dir, 'reg'), null);
+    const file = path.join(dir, 'pairs.tsv');
+    fs.writeFileSync(file, 'id\tsentence1\tsentence2\nq1\tprices rise\tprices go up\nq2\ta cat\ta film\n');
+    const r = await runCli(['predict', '--model', reg.onnxDir, '--input', file]);
+    expect(r.code, r.err).toBe(0);
+    const rows = parseTsv(r.out);
+    expect(rows[0]).toEqual(['id', 'value']);
+    expect(rows.slice(1).map((x) => x[0])).toEqual(['q1', 'q2']);
+    const [lib] = await predictTexts(reg.onnxDir, [{ textA: 'prices rise', textB: 'prices go up' }]);
+    expect(Number(rows[1][1])).toBeCloseTo(lib.value!, 5);
+    expect(r.progress).toMatch(/\[predict\] 2\/2 100%/);
+    expect(r.out).not.toContain('predict]');
+    const j = await runCli(['predict', '--model', reg.onnxDir, '--input', file, '--output-format', 'jsonl']);
+    expect(j.out.trim().split('\n').map((l) => Object.keys(JSON.parse(l)))).toEqual([['id', 'value'], ['id', 'value']]);
+  });
 });
