@@ -80,14 +80,28 @@ export function submissionLines(entry: SubmissionFile, task: TaskSpec, examples:
 }
 
 /**
+ * Data rows of a GLUE test file counted from its bytes, not through the reader: the non-blank lines, less
+ * the header line. GLUE's TSVs hold one row per line (quotes are literal), so this is the leaderboard's count.
+ */
+export function countTestFileRows(file: string, header: boolean): number {
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  return Math.max(0, lines.length - (header ? 1 : 0));
+}
+
+/**
  * Re-reads a written file and checks it against the leaderboard format: the header, one row per test
  * row with the test file's ids in order, and every prediction in the label vocabulary (or a score in [0, 5]).
+ * `testFile`: the rows are also counted against the test file itself (a row the reader lost is caught).
  */
-export function checkSubmissionFile(file: string, entry: SubmissionFile, ids: readonly string[]): void {
+export function checkSubmissionFile(file: string, entry: SubmissionFile, ids: readonly string[], testFile?: { file: string; header: boolean }): void {
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   if (lines[0] !== HEADER) throw new Error(`${file}: header is ${JSON.stringify(lines[0])}, expected ${JSON.stringify(HEADER)}`);
   if (lines.length - 1 !== ids.length) throw new Error(`${file}: ${lines.length - 1} rows, the test file has ${ids.length}`);
+  if (testFile) {
+    const rows = countTestFileRows(testFile.file, testFile.header);
+    if (rows !== lines.length - 1) throw new Error(`${file}: ${lines.length - 1} rows, but ${testFile.file} has ${rows} data lines`);
+  }
   for (let i = 1; i < lines.length; i++) {
     const [id, value, extra] = lines[i].split('\t');
     if (extra !== undefined || id !== ids[i - 1]) throw new Error(`${file}:${i + 1}: expected index ${ids[i - 1]} and one prediction, got ${JSON.stringify(lines[i])}`);
@@ -103,7 +117,7 @@ export async function writeSubmissionFile(
   task: TaskSpec,
   model: Classifier,
   examples: readonly Example[],
-  o: { maxLength?: number; batchSize?: number } = {},
+  o: { maxLength?: number; batchSize?: number; testFile?: { file: string; header: boolean } } = {},
 ): Promise<number> {
   if ((task.labels === null) !== (entry.labels === null) || (task.labels && [...task.labels].sort().join() !== [...entry.labels!].sort().join())) {
     throw new UserError(`task ${task.name}: labels [${task.labels?.join(', ') ?? 'regression'}] are not the leaderboard's for ${entry.file} [${entry.labels?.join(', ') ?? 'a 0–5 score'}]`);
@@ -119,6 +133,6 @@ export async function writeSubmissionFile(
   const file = path.join(outDir, entry.file);
   fs.mkdirSync(outDir, { recursive: true });
   writeFileAtomic(file, lines.join('\n') + '\n');
-  checkSubmissionFile(file, entry, examples.map((e) => e.id!));
+  checkSubmissionFile(file, entry, examples.map((e) => e.id!), o.testFile);
   return examples.length;
 }

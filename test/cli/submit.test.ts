@@ -4,11 +4,14 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readSplit } from '../../src/data/reader.ts';
 import { loadTask } from '../../src/data/tasks.ts';
-import { classToTaskLabel, GLUE_SUBMISSION_FILES } from '../../src/eval/submission.ts';
+import { checkSubmissionFile, classToTaskLabel, GLUE_SUBMISSION_FILES, type SubmissionFile } from '../../src/eval/submission.ts';
 import { ROOT, tinyStudentFolders } from '../helpers/tiny-models.ts';
 import { runCli, tempDir } from './helpers.ts';
 
 const GLUE = path.join(ROOT, 'test/fixtures/glue');
+const REAL_GLUE = path.resolve(ROOT, '../shared/glue');
+const HAVE_REAL_GLUE = ['CoLA', 'SST-2', 'MRPC', 'STS-B', 'RTE'].every((t) => fs.existsSync(path.join(REAL_GLUE, t, 'test.tsv')));
+if (!HAVE_REAL_GLUE) console.warn(`submit on the real GLUE test files skipped: ${REAL_GLUE} is absent`);
 
 /** The leaderboard's own spec: file name → accepted predictions. */
 const LEADERBOARD: Record<string, string[] | 'score'> = {
@@ -87,6 +90,49 @@ describe('distill submit', () => {
     expect(c.code).toBe(1);
     expect(c.err).toContain('give task=dir');
   });
+
+  it('the check after writing refuses a wrong header, row count, index, label or score', () => {
+    const check = (body: string, entry: SubmissionFile, ids: string[], testLines?: string) => {
+      const file = path.join(dir, 'check.tsv');
+      fs.writeFileSync(file, body);
+      let testFile: { file: string; header: boolean } | undefined;
+      if (testLines !== undefined) {
+        testFile = { file: path.join(dir, 'check-test.tsv'), header: true };
+        fs.writeFileSync(testFile.file, testLines);
+      }
+      return () => checkSubmissionFile(file, entry, ids, testFile);
+    };
+    const rte = GLUE_SUBMISSION_FILES.find((e) => e.file === 'RTE.tsv')!;
+    const stsb = GLUE_SUBMISSION_FILES.find((e) => e.file === 'STS-B.tsv')!;
+    expect(check('index\tprediction\n0\tentailment\n1\tnot_entailment\n', rte, ['0', '1'], 'index\ta\tb\n0\tx\ty\n1\tx\ty\n\n')).not.toThrow();
+    expect(check('id\tprediction\n0\tentailment\n', rte, ['0'])).toThrow(/header is "id\\tprediction"/);
+    expect(check('index\tprediction\n0\tentailment\n', rte, ['0', '1'])).toThrow(/1 rows, the test file has 2/);
+    expect(check('index\tprediction\n1\tentailment\n', rte, ['0'])).toThrow(/:2: expected index 0/);
+    expect(check('index\tprediction\n0\t1\n', rte, ['0'])).toThrow(/prediction "1" is not one of entailment, not_entailment/);
+    expect(check('index\tprediction\n0\t5.200\n', stsb, ['0'])).toThrow(/not one of the scores 0–5/);
+    // The reader's ids agree with the written file, but the test file itself has a row more.
+    expect(check('index\tprediction\n0\tentailment\n', rte, ['0'], 'index\ta\tb\n0\tx\ty\n1\tx\ty\n')).toThrow(/1 rows, but .*check-test.tsv has 2 data lines/);
+  });
+
+  it.skipIf(!HAVE_REAL_GLUE)('on the real GLUE test files (../shared/glue): one row per test line, the files\' own indices', async () => {
+    const out = path.join(dir, 'real');
+    const pick: Record<string, string> = { cola: 'binary', sst2: 'binary', mrpc: 'binary', stsb: 'stsb', rte: 'nli2' };
+    const r = await runCli(['submit', '--glue', REAL_GLUE, '--out', out, ...Object.entries(pick).flatMap(([t, m]) => ['--model', `${t}=${models[m]}`])]);
+    expect(r.code, r.err).toBe(0);
+    for (const name of ['CoLA.tsv', 'SST-2.tsv', 'MRPC.tsv', 'STS-B.tsv', 'RTE.tsv']) {
+      const test = fs.readFileSync(path.join(REAL_GLUE, TEST_FILES[name]), 'utf8').replace(/^\uFEFF/, '').trimEnd().split('\n');
+      const lines = fs.readFileSync(path.join(out, name), 'utf8').trimEnd().split('\n');
+      expect(lines[0]).toBe('index\tprediction');
+      expect(lines.length, name).toBe(test.length); // header + one row per test row (1063 CoLA … 3000 RTE)
+      expect(lines.slice(1).map((l) => l.split('\t')[0]), name).toEqual(test.slice(1).map((l) => l.split('\t')[0]));
+      const vocab = LEADERBOARD[name];
+      for (const l of lines.slice(1)) {
+        const p = l.split('\t')[1];
+        if (vocab === 'score') expect(Number(p) >= 0 && Number(p) <= 5, p).toBe(true);
+        else expect(vocab).toContain(p);
+      }
+    }
+  }, 300_000);
 
   it('maps classes by name when the model orders them differently from the task file', () => {
     const task = loadTask('mnli');

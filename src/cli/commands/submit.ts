@@ -78,6 +78,7 @@ export const submitCommand: CommandSpec = {
       try {
         for (const entry of GLUE_SUBMISSION_FILES.filter((e) => e.task === job.task)) {
           let examples: Example[];
+          let testFile: { file: string; header: boolean };
           if (entry.split === 'diagnostic') {
             const file = v.diagnostic ? path.resolve(String(v.diagnostic)) : diagnosticCandidates(job.dataDir).find((f) => fs.existsSync(f));
             if (!file) {
@@ -85,12 +86,16 @@ export const submitCommand: CommandSpec = {
               continue;
             }
             examples = [...iterateExamples(task, DIAGNOSTIC_SPLIT, file)];
+            testFile = { file, header: DIAGNOSTIC_SPLIT.header };
           } else {
             examples = readSplit(task, job.dataDir, entry.split);
+            const spec = task.splits[entry.split];
+            testFile = { file: path.join(job.dataDir, spec.file), header: spec.header };
           }
           const rows = await writeSubmissionFile(outDir, entry, task, model, examples, {
             maxLength: v['max-length'] as number | undefined,
             batchSize: v['batch-size'] as number | undefined,
+            testFile,
           });
           written.push(entry.file);
           ctx.io.out(`${entry.file}: ${rows} rows (${path.basename(job.modelDir)}${v.quantized ? ' int8' : ''})\n`);
