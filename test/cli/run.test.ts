@@ -48,6 +48,24 @@ it('distill run: cache → train → export → eval → report, then refuses to
   const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
   expect(html.match(/<svg /g)!.length).toBeGreaterThanOrEqual(3);
   expect(html).toContain('<td>teacher</td>');
+  // The report's story from the run's own files: the kept checkpoint (train-summary.json) on the curves, in the
+  // table and in a sentence; the int8 row; the confusion matrix; every stage's runtime and wall time (stages.json).
+  const kept = JSON.parse(fs.readFileSync(path.join(out, 'train-summary.json'), 'utf8')).best;
+  const keptName = kept.model === 'ema' ? 'EMA' : 'raw';
+  expect(html).toContain(`kept: ${keptName} @ ${kept.step}</text>`);
+  expect(html).toContain(`<td>student (${keptName} weights, step ${kept.step})</td>`);
+  expect(html).toMatch(/<tr class="int8"><td>student int8<\/td>/);
+  expect(html).toContain('<table class="compare confusion">');
+  const stageRows = [...html.matchAll(/<tr><td>([a-z]+)<\/td><td>([^<]+)<\/td><td>[^<]+<\/td><td>([\d.]+) s<\/td><\/tr>/g)].map((m) => [m[1], m[2]]);
+  expect(stageRows.map((x) => x[0])).toEqual(['cache', 'train', 'export', 'eval']);
+  expect(stageRows[1][1]).toMatch(/^tfjs cpu/);
+  // The exported folder's model card carries the measured results, fp32 and int8, and the recipe.
+  const card = fs.readFileSync(path.join(out, 'student-onnx', 'README.md'), 'utf8');
+  expect(card).toContain('## Results (sst2 dev)');
+  expect(card).toMatch(/\| student \| [\d.]+k? \| [\d.]+ KiB \| [\d.]+ ms \| [\d.]+ ms \| [\d.]+ \| [\d.]+% \| – \|/);
+  expect(card).toMatch(/\| student int8 \| .* \| [\d.]+% \| [\d.]+% \|$/m);
+  expect(card).toContain(`Kept: the ${keptName} weights at step ${kept.step}`);
+  expect(card).toContain('| intermediate | 2 | 0.001 | hidden_mse + attention_mse |');
   expect(r.progress).toMatch(/\[train:prediction\] 2\/2 100%/); // quiet mode: plain progress lines
   expect(r.progress).toMatch(/\[cache\] 3\/3 100%/);
 
