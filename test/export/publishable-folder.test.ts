@@ -70,13 +70,19 @@ describe('the exported folder is publishable', () => {
     }
   }, 60_000);
 
-  it.skipIf(!PY.python)('PyTorch transformers: BertForSequenceClassification.from_pretrained(student folder) gives the tfjs logits within 1e-4', async () => {
+  it.skipIf(!PY.python)('PyTorch transformers: BertForSequenceClassification.from_pretrained(student folder) gives the tfjs logits within 1e-4; the model card\'s Python snippets run as written', async () => {
     const model = await openClassifier(tiny.studentDir, { backend: 'cpu' });
-    const encoded = TEXTS.map((t) => model.tokenizer.encode(t, undefined, 64));
+    // The card's snippets classify this text; it goes last.
+    const texts = [...TEXTS, 'a gripping film'];
+    const encoded = texts.map((t) => model.tokenizer.encode(t, undefined, 64));
     const tfjs = await model.logits(encoded, 8);
     await model.dispose();
+    const card = fs.readFileSync(path.join(tiny.onnxDir, 'README.md'), 'utf8');
+    const snippets = [...card.matchAll(/```python\n([\s\S]*?)```/g)].map((m) => m[1]);
+    expect(snippets).toHaveLength(2); // onnxruntime, then PyTorch transformers
     const script = `
 import json, sys, torch
+import numpy as np
 from transformers import AutoTokenizer, BertForSequenceClassification
 d = json.load(open(sys.argv[1]))
 model = BertForSequenceClassification.from_pretrained(d["dir"]).eval()
@@ -87,18 +93,40 @@ with torch.no_grad():
         t = torch.tensor([ids])
         out.append(model(input_ids=t, attention_mask=torch.ones_like(t), token_type_ids=torch.zeros_like(t)).logits[0].tolist())
 enc = [tok(text, truncation=True)["input_ids"] for text in d["texts"]]
-print(json.dumps({"logits": out, "ids": enc, "labels": model.config.id2label}))
+card = []
+for code in d["snippets"]:
+    if "import onnxruntime" in code:
+        try:
+            import onnxruntime
+        except ImportError:
+            card.append(None)  # the onnxruntime snippet needs onnxruntime; the rest of the check stands
+            continue
+    ns = {}
+    exec(code, ns)  # run from the folder holding the export, as a reader of the card would
+    logits = ns["logits"]
+    card.append(np.asarray(logits.detach() if hasattr(logits, "detach") else logits).tolist())
+print(json.dumps({"logits": out, "ids": enc, "labels": model.config.id2label, "card": card}))
 `;
     const input = path.join(root, 'py-input.json');
-    fs.writeFileSync(input, JSON.stringify({ dir: tiny.studentDir, ids: encoded.map((e) => e.inputIds), texts: TEXTS }));
-    const r = spawnSync(PY.python!, ['-c', script, input], { encoding: 'utf8', timeout: 900_000 });
+    fs.writeFileSync(input, JSON.stringify({ dir: tiny.studentDir, ids: encoded.map((e) => e.inputIds), texts, snippets }));
+    const r = spawnSync(PY.python!, ['-c', script, input], { encoding: 'utf8', timeout: 900_000, cwd: root });
     expect(r.status, r.stderr).toBe(0);
     const py = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    for (let i = 0; i < TEXTS.length; i++) {
+    for (let i = 0; i < texts.length; i++) {
       for (let c = 0; c < 2; c++) expect(Math.abs(py.logits[i][c] - tfjs[i * 2 + c])).toBeLessThan(1e-4);
     }
     // Python's tokenizer, from the same folder, produces our ids (model_max_length 64 truncates the long text alike).
     expect(py.ids).toEqual(encoded.map((e) => e.inputIds));
     expect(py.labels).toEqual({ 0: 'negative', 1: 'positive' });
+    // The card's onnxruntime and transformers snippets, on the exported folder, give the tfjs logits too.
+    const last = texts.length - 1;
+    for (const logits of py.card) {
+      if (logits === null) {
+        console.warn(`model card's onnxruntime snippet not run: ${PY.python} has no onnxruntime`);
+        continue;
+      }
+      expect(logits).toHaveLength(1);
+      for (let c = 0; c < 2; c++) expect(Math.abs(logits[0][c] - tfjs[last * 2 + c])).toBeLessThan(1e-4);
+    }
   }, 900_000);
 });
