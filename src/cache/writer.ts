@@ -237,7 +237,7 @@ async function buildLocked(opts: BuildCacheOptions, part: { index: number; count
     ...(qkvLayers.length > 0 && { qkvLayers }),
   };
   const labels = layout.logits && layout.numLabels > 0
-    ? teacherLabelOrder(task.labels, config.id2label, layout.numLabels, typeof opts.labelMap === 'string' ? parseLabelMap(opts.labelMap) : opts.labelMap, `teacher ${opts.teacherDir}`)
+    ? teacherLabelOrder(task.labels, config.id2label, layout.numLabels, typeof opts.labelMap === 'string' ? parseLabelMap(opts.labelMap) : opts.labelMap, `teacher ${opts.teacherDir}`, task.labelNames)
     : undefined;
   if (labels && !labels.identity) notice(`teacher labels matched ${labels.how}`);
   if (layout.logits && layout.numLabels === 0) throw new UserError(`${opts.teacherDir}/config.json: num_labels or id2label is needed to cache logits`);

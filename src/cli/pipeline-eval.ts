@@ -30,6 +30,10 @@ export interface EvaluateFolderOptions {
   quantized?: boolean;
   /** tfjs backend for a saved student folder (default auto). */
   backend?: ClassifierOptions['backend'];
+  /** Model label → task label, when the model's id2label names differ from the task's (--label-map). */
+  labelMap?: string | Record<string, string>;
+  /** One line when the model's classes are put in the task's order. */
+  notice?: (message: string) => void;
 }
 
 /** A scored folder: the table row and the per-example predictions (for agreement, not written to eval.json). */
@@ -40,7 +44,8 @@ export interface ScoredFolder {
 
 /** Scores one folder (ONNX fp32/int8 or saved student) on the examples; ONNX folders also get size, parameters and latency. */
 export async function scoreFolder(name: string, dir: string, o: EvaluateFolderOptions): Promise<ScoredFolder> {
-  const { openClassifier, resolveMaxLength, argmax } = await import('../eval/classifier.ts');
+  const { openClassifier, resolveMaxLength, argmax, taskLabelOrder } = await import('../eval/classifier.ts');
+  const { reorderLogits } = await import('../teacher/labels.ts');
   const { confusionMatrix, regressionSample } = await import('../eval/analysis.ts');
   const started = performance.now();
   const model = await openClassifier(dir, { quantized: o.quantized, provider: o.provider, threads: o.threads, backend: o.backend });
@@ -52,8 +57,12 @@ export async function scoreFolder(name: string, dir: string, o: EvaluateFolderOp
           (o.task.labels ? `has ${o.task.labels.length} labels` : 'is a regression task'),
       );
     }
+    // The model's class i is not assumed to be the task's label i: its id2label is matched by name.
+    const labelOrder = taskLabelOrder(model, o.task, o.labelMap);
+    if (!labelOrder.identity) o.notice?.(`${name}: labels matched ${labelOrder.how}`);
     const encoded = o.examples.map((e) => model.tokenizer.encode(e.textA, e.textB, maxLength));
-    const logits = await model.logits(encoded, o.batchSize);
+    const raw = await model.logits(encoded, o.batchSize);
+    const logits = labelOrder.identity ? raw : reorderLogits(raw, labelOrder.order);
     const n = model.numOutputs;
     const predictions = o.examples.map((_, i) => (model.regression ? logits[i] : argmax(logits.subarray(i * n, (i + 1) * n))));
     const labels = o.examples.map((e) => e.label);
@@ -160,7 +169,7 @@ export async function evalStep(c: Config, env: RunEnv): Promise<EvalFile> {
     backend: c.backend,
   };
   const evalStarted = Date.now();
-  const models: ModelRow[] = [await evaluateFolder('teacher', c.teacher.dir, common)];
+  const models: ModelRow[] = [await evaluateFolder('teacher', c.teacher.dir, { ...common, labelMap: c.teacher.labelMap, notice: (m) => env.io.err(m + '\n') })];
   const studentDir = fs.existsSync(paths.exportDir) ? paths.exportDir : paths.studentDir;
   if (fs.existsSync(studentDir)) {
     const fp32 = await scoreFolder('student', studentDir, common);

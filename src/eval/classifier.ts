@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BertTokenizer } from '../data/tokenizer.ts';
-import type { Encoded } from '../data/types.ts';
+import type { Encoded, TaskSpec } from '../data/types.ts';
+import { parseLabelMap, teacherLabelOrder, type LabelOrder } from '../teacher/labels.ts';
 import { UserError } from '../util/errors.ts';
 import { batchedLogits, labelsOfConfig } from './prediction.ts';
 
@@ -48,6 +49,8 @@ export interface Classifier {
   regression: boolean;
   /** Class names by id from config.json's id2label ("LABEL_i" where it has none); empty for regression. */
   labelNames: string[];
+  /** config.json's id2label as written (absent names stay absent), to match classes to a task's labels by name. */
+  id2label?: Record<string, string>;
   /** What runs it, e.g. "onnxruntime cpu" or "tfjs wasm (2 threads)". */
   runtime: string;
   /** Logits [n × numOutputs] for `encoded`, in input order; batched by length internally. */
@@ -95,6 +98,7 @@ export async function openClassifier(dir: string, opts: ClassifierOptions = {}):
       numOutputs,
       regression,
       labelNames,
+      id2label: config.id2label as Record<string, string> | undefined,
       runtime: `onnxruntime ${model.provider}`,
       async logits(encoded, batchSize = 32) {
         return batchedLogits(encoded, numOutputs, batchSize, folder.tokenizer.padId, async (batch) => {
@@ -125,6 +129,7 @@ export async function openClassifier(dir: string, opts: ClassifierOptions = {}):
     numOutputs,
     regression,
     labelNames,
+    id2label: config.id2label as Record<string, string> | undefined,
     runtime: `tfjs ${describeBackend(backend)}`,
     async logits(encoded, batchSize = 32) {
       return batchedLogits(encoded, numOutputs, batchSize, tokenizer.padId, async (batch) => {
@@ -149,6 +154,15 @@ export async function openClassifier(dir: string, opts: ClassifierOptions = {}):
       student.dispose();
     },
   };
+}
+
+/**
+ * The model's logit column of each of the task's labels: its config.json id2label matched to the task's
+ * label names as the teacher cache matches them (src/teacher/labels.ts), through `labelMap` when given.
+ */
+export function taskLabelOrder(model: Pick<Classifier, 'dir' | 'numOutputs' | 'regression' | 'id2label'>, task: TaskSpec, labelMap?: string | Record<string, string>): LabelOrder {
+  const map = typeof labelMap === 'string' ? parseLabelMap(labelMap) : labelMap;
+  return teacherLabelOrder(task.labels, model.regression ? undefined : model.id2label, model.numOutputs, map, `model ${model.dir}`, task.labelNames);
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Example, SplitSpec, TaskSpec } from '../data/types.ts';
 import type { GlueTaskName } from '../data/tasks.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
-import { argmax, resolveMaxLength, type Classifier } from './classifier.ts';
+import { argmax, resolveMaxLength, taskLabelOrder, type Classifier } from './classifier.ts';
 
 export interface SubmissionFile {
   /** Leaderboard file name. */
@@ -51,20 +51,19 @@ export function diagnosticCandidates(mnliDir: string): string[] {
 export const HEADER = 'index\tprediction';
 
 /**
- * Class id of the model → position in task.labels. A model whose config names its classes with the task's
- * label strings or readable names (in any order) is mapped by name; otherwise by id.
+ * Class id of the model → position in task.labels: its config.json id2label matched to the task's
+ * labels (or readable labelNames) by name, as `distill eval` and the teacher cache match them; by id when
+ * the model names its classes only by number. Names that disagree are refused unless `labelMap` relates them.
  */
-export function classToTaskLabel(model: Pick<Classifier, 'labelNames' | 'numOutputs' | 'dir'>, task: TaskSpec): number[] {
+export function classToTaskLabel(model: Pick<Classifier, 'numOutputs' | 'dir' | 'regression' | 'id2label'>, task: TaskSpec, labelMap?: string | Record<string, string>): number[] {
   const labels = task.labels!;
   if (model.numOutputs !== labels.length) {
     throw new UserError(`${model.dir}: the model has ${model.numOutputs} outputs, task ${task.name} has ${labels.length} labels (${labels.join(', ')})`);
   }
-  for (const names of [labels, task.labelNames]) {
-    if (!names) continue;
-    const map = model.labelNames.map((n) => names.indexOf(n));
-    if (map.every((i) => i >= 0) && new Set(map).size === map.length) return map;
-  }
-  return labels.map((_, i) => i);
+  const { order } = taskLabelOrder(model, task, labelMap);
+  const toTask = new Array<number>(order.length);
+  order.forEach((column, label) => (toTask[column] = label));
+  return toTask;
 }
 
 /** The submission lines (header first) for predictions of `examples`. */
@@ -117,7 +116,7 @@ export async function writeSubmissionFile(
   task: TaskSpec,
   model: Classifier,
   examples: readonly Example[],
-  o: { maxLength?: number; batchSize?: number; testFile?: { file: string; header: boolean } } = {},
+  o: { maxLength?: number; batchSize?: number; testFile?: { file: string; header: boolean }; labelMap?: string | Record<string, string> } = {},
 ): Promise<number> {
   if ((task.labels === null) !== (entry.labels === null) || (task.labels && [...task.labels].sort().join() !== [...entry.labels!].sort().join())) {
     throw new UserError(`task ${task.name}: labels [${task.labels?.join(', ') ?? 'regression'}] are not the leaderboard's for ${entry.file} [${entry.labels?.join(', ') ?? 'a 0–5 score'}]`);
@@ -127,7 +126,7 @@ export async function writeSubmissionFile(
   const encoded = examples.map((e) => model.tokenizer.encode(e.textA, e.textB, maxLength));
   const logits = await model.logits(encoded, o.batchSize ?? 64);
   const n = model.numOutputs;
-  const toTask = task.labels ? classToTaskLabel(model, task) : [];
+  const toTask = task.labels ? classToTaskLabel(model, task, o.labelMap) : [];
   const predictions = examples.map((_, i) => (task.labels ? toTask[argmax(logits.subarray(i * n, (i + 1) * n))] : logits[i * n]));
   const lines = submissionLines(entry, task, examples, predictions);
   const file = path.join(outDir, entry.file);

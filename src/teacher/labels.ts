@@ -30,8 +30,10 @@ export function parseLabelMap(text: string, where = '--label-map'): Record<strin
 
 /**
  * The teacher column of each task label. Position is used when the names say nothing (the
- * teacher's absent, LABEL_i or the ids themselves; or the task's labels are the ids 0..n-1); otherwise names must match the task's (case-insensitive),
- * after `labelMap` (teacher name → task name); anything else is refused with both lists.
+ * teacher's absent, LABEL_i or the ids themselves; or the task's labels are the ids 0..n-1 and its
+ * readable `taskLabelNames`, when it has them, are not the teacher's); otherwise names must match the
+ * task's labels or its `taskLabelNames` (case-insensitive), after `labelMap` (teacher name → task name);
+ * anything else is refused with both lists.
  */
 export function teacherLabelOrder(
   taskLabels: readonly string[] | null,
@@ -39,6 +41,7 @@ export function teacherLabelOrder(
   numTeacherLabels: number,
   labelMap?: Record<string, string>,
   what = 'the teacher',
+  taskLabelNames?: readonly string[],
 ): LabelOrder {
   const n = numTeacherLabels;
   const positional = (how: string): LabelOrder => ({ order: Array.from({ length: n }, (_, i) => i), identity: true, how });
@@ -51,21 +54,34 @@ export function teacherLabelOrder(
   if (!labelMap && (names.some((x) => x === undefined) || names.every((x, i) => GENERIC.exec(x!)?.[1] === String(i) || x === String(i)))) {
     return positional('by position (the teacher names its classes only by number)');
   }
-  // GLUE's 0 / 1 labels (SST-2, CoLA, MRPC, QQP) carry no names to compare: the ids are the meaning.
+  // SST-2's 0 / 1 are called negative / positive in the task file: a teacher using those names is matched by them.
+  const byReadableName = !labelMap && taskLabelNames?.length === n ? orderByName(taskLabelNames, mapped) : undefined;
+  if (byReadableName) return described(byReadableName, `by name (${taskLabelNames!.join(', ')})`);
+  // GLUE's 0 / 1 labels (CoLA, MRPC, QQP) carry no names to compare: the ids are the meaning.
   if (!labelMap && taskLabels.every((t, i) => t === String(i))) return positional('by position (the task labels are the numbers 0..n-1)');
   if (labelMap) {
     const unknown = Object.keys(labelMap).filter((k) => !names.includes(k));
     if (unknown.length) throw new UserError(`label map names teacher label(s) ${unknown.map((u) => JSON.stringify(u)).join(', ')} that ${what} does not have; its labels are [${names.join(', ')}]`);
   }
-  const order = taskLabels.map((t) => mapped.findIndex((m) => m !== undefined && norm(m) === norm(t)));
-  if (order.some((i) => i < 0) || new Set(order).size !== n) {
+  const order = orderByName(taskLabels, mapped);
+  if (!order) {
     throw new UserError(
       `${what}'s labels [${names.join(', ')}] (config.json id2label) do not match the task's labels [${taskLabels.join(', ')}]` +
         `${labelMap ? ' after the label map' : ''}: give the correspondence as --label-map ${names.map((x, i) => `${x}=${taskLabels[i]}`).join(',')} (teacher=task; check it)`,
     );
   }
+  return described(order, 'by name');
+}
+
+/** The teacher column of each task label when every name is found once; undefined otherwise. */
+function orderByName(taskNames: readonly string[], teacherNames: readonly (string | undefined)[]): number[] | undefined {
+  const order = taskNames.map((t) => teacherNames.findIndex((m) => m !== undefined && norm(m) === norm(t)));
+  return order.some((i) => i < 0) || new Set(order).size !== taskNames.length ? undefined : order;
+}
+
+function described(order: number[], how: string): LabelOrder {
   const identity = order.every((c, i) => c === i);
-  return { order, identity, how: identity ? 'by name (same order)' : `by name: task label i is teacher class [${order.join(', ')}][i]` };
+  return { order, identity, how: identity ? `${how} (same order)` : `${how}: task label i is teacher class [${order.join(', ')}][i]` };
 }
 
 /** Logits [B, n] with columns put in the task's label order. */

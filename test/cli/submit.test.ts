@@ -136,10 +136,15 @@ describe('distill submit', () => {
 
   it('maps classes by name when the model orders them differently from the task file', () => {
     const task = loadTask('mnli');
-    const model = { dir: 'm', numOutputs: 3, labelNames: ['entailment', 'neutral', 'contradiction'] };
+    const model = { dir: 'm', numOutputs: 3, regression: false, id2label: { 0: 'entailment', 1: 'neutral', 2: 'contradiction' } };
     expect(classToTaskLabel(model, task)).toEqual([1, 2, 0]);
-    expect(classToTaskLabel({ dir: 'm', numOutputs: 2, labelNames: ['positive', 'negative'] }, loadTask('sst2'))).toEqual([1, 0]);
-    expect(classToTaskLabel({ dir: 'm', numOutputs: 2, labelNames: ['LABEL_0', 'LABEL_1'] }, loadTask('sst2'))).toEqual([0, 1]);
+    expect(classToTaskLabel({ dir: 'm', numOutputs: 2, regression: false, id2label: { 0: 'positive', 1: 'negative' } }, loadTask('sst2'))).toEqual([1, 0]);
+    expect(classToTaskLabel({ dir: 'm', numOutputs: 2, regression: false, id2label: { 0: 'LABEL_0', 1: 'LABEL_1' } }, loadTask('sst2'))).toEqual([0, 1]);
+    // Names that say something else are refused (no silent crossing), unless a label map relates them.
+    const yesNo = { dir: 'm', numOutputs: 2, regression: false, id2label: { 0: 'yes', 1: 'no' } };
+    expect(() => classToTaskLabel(yesNo, loadTask('rte'))).toThrow(/do not match the task's labels \[entailment, not_entailment\]: give the correspondence as --label-map/);
+    expect(classToTaskLabel(yesNo, loadTask('rte'), 'yes=entailment,no=not_entailment')).toEqual([0, 1]);
+    expect(classToTaskLabel(yesNo, loadTask('rte'), 'no=entailment,yes=not_entailment')).toEqual([1, 0]);
     expect(readSplit(loadTask('mnli'), path.join(GLUE, 'MNLI'), 'test_matched')[0].id).toBe('0');
   });
 });

@@ -40,3 +40,15 @@ describe('teacher labels by name', () => {
     expect(() => parseLabelMap('negative')).toThrow(/expected teacherLabel=taskLabel pairs/);
   });
 });
+
+describe("teacher labels by the task's readable names", () => {
+  it("SST-2's 0 / 1 are negative / positive: a teacher naming them so is matched by those names, in either order", () => {
+    const names = ['negative', 'positive'];
+    expect(teacherLabelOrder(['0', '1'], { 0: 'negative', 1: 'positive' }, 2, undefined, 't', names).identity).toBe(true);
+    const crossed = teacherLabelOrder(['0', '1'], { 0: 'Positive', 1: 'negative' }, 2, undefined, 't', names);
+    expect(crossed.order).toEqual([1, 0]);
+    expect(crossed.how).toMatch(/by name \(negative, positive\)/);
+    // Other names still say nothing about 0 / 1: by position.
+    expect(teacherLabelOrder(['0', '1'], { 0: 'bad', 1: 'good' }, 2, undefined, 't', names).how).toMatch(/task labels are the numbers/);
+  });
+});

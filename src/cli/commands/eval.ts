@@ -21,6 +21,7 @@ export const evalCommand: CommandSpec = {
     { name: 'data', kind: 'string', arg: '<dir>', help: "the task's data folder", configKey: 'data.dir' },
     { name: 'split', kind: 'string', arg: '<name>', help: "split to score (default: the task's dev split)", configKey: 'eval.split' },
     { name: 'max-length', kind: 'int', arg: '<n>', help: "tokens per example (default: the model's max_position_embeddings)", configKey: 'data.maxLength' },
+    { name: 'label-map', kind: 'string', arg: '<m=task,…>', help: "model label → task label when the model's id2label names differ from the task's", configKey: 'teacher.labelMap' },
     { name: 'quantized', kind: 'flag', help: 'also score the int8 model (onnx/model_quantized.onnx) and its agreement with fp32' },
     { name: 'batch-size', kind: 'int', arg: '<n>', help: 'evaluation batch size (default 64)', configKey: 'eval.batchSize' },
     { name: 'latency', kind: 'flag', help: 'also time ONNX models at batch 1 and 32' },
@@ -59,6 +60,9 @@ export const evalCommand: CommandSpec = {
       latencyBatchSizes: batchSizes,
       latencyRuns: fromConfig?.eval.latencyRuns ?? 20,
       backend: ((v.backend as string | undefined) ?? fromConfig?.backend) as EvaluateFolderOptions['backend'],
+      // The config's teacher.labelMap belongs to its teacher: used when --model is that folder.
+      labelMap: (v['label-map'] as string | undefined) ?? (fromConfig && path.resolve(fromConfig.teacher.dir) === dir ? fromConfig.teacher.labelMap : undefined),
+      notice: (m: string) => ctx.io.err(m + '\n'),
     };
     const name = path.basename(dir);
     const fp32 = await scoreFolder(name, dir, options);

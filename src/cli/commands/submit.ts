@@ -29,6 +29,7 @@ export const submitCommand: CommandSpec = {
     { name: 'quantized', kind: 'flag', help: 'predict with the int8 models (onnx/model_quantized.onnx)' },
     { name: 'max-length', kind: 'int', arg: '<n>', help: "tokens per example (default: each model's max_position_embeddings)" },
     { name: 'batch-size', kind: 'int', arg: '<n>', help: 'examples per forward pass (default 64)' },
+    { name: 'label-map', kind: 'string', arg: '<m=task,…>', help: "model label → task label when a model's id2label names differ from the task's" },
   ],
   examples: [
     'distill submit --task sst2 --data ~/glue/SST-2 --model runs/sst2/student-onnx --out submission',
@@ -96,6 +97,7 @@ export const submitCommand: CommandSpec = {
             maxLength: v['max-length'] as number | undefined,
             batchSize: v['batch-size'] as number | undefined,
             testFile,
+            labelMap: v['label-map'] as string | undefined,
           });
           written.push(entry.file);
           ctx.io.out(`${entry.file}: ${rows} rows (${path.basename(job.modelDir)}${v.quantized ? ' int8' : ''})\n`);
