@@ -11,7 +11,7 @@ import { writeJsonAtomic } from '../util/atomic.ts';
 import { ConfigSchema, type Config } from './config-schema.ts';
 
 /** Config keys holding paths: relative values are resolved against the config file's folder. */
-export const PATH_KEYS = ['teacher.dir', 'data.dir', 'out', 'cache.dir', 'export.dir', 'augment.mlmDir', 'task', 'student.initFolder'] as const;
+export const PATH_KEYS = ['teacher.dir', 'data.dir', 'out', 'cache.dir', 'export.dir', 'augment.mlmDir', 'task', 'student.initFolder', 'student.tokenizer'] as const;
 
 export const RESOLVED_CONFIG_FILE = 'resolved-config.json';
 

@@ -90,6 +90,12 @@ export const StudentSchema = z
     init: z.enum(['random', 'teacher']).default('random'),
     /** A saved student folder (e.g. from `distill general`) whose encoder starts the run; the task head is fresh. */
     initFolder: z.string().min(1).optional(),
+    /**
+     * The student's own tokenizer (a folder, tokenizer.json or vocab.txt) instead of the teacher's: cross-tokenizer
+     * distillation. The teacher is cached on its own tokens, the student reads the same texts with this one; only
+     * sequence-level losses (kd_ce, kd_kl, kd_mse, ce, mse) are allowed, and the cache stores logits only.
+     */
+    tokenizer: z.string().min(1).optional(),
   })
   .strict();
 
@@ -484,7 +490,7 @@ export const ConfigSchema = z
   .object({
     /** Task name ("sst2", "cola", ...) or the path of a task declaration JSON. */
     task: z.string().min(1),
-    /** The teacher model (its cache feeds the losses; its tokenizer is the student's). */
+    /** The teacher model (its cache feeds the losses; its tokenizer is the student's unless student.tokenizer gives another). */
     teacher: TeacherSchema,
     /** Where the task's data is and how it is tokenised. */
     data: DataSchema,
@@ -553,6 +559,18 @@ function checkDependentFields(c: RawConfig, ctx: z.RefinementCtx): void {
   }
   if (s.initFolder !== undefined && s.init === 'teacher') {
     ctx.addIssue({ code: 'custom', path: ['student', 'initFolder'], message: 'give either student.init "teacher" or student.initFolder, not both' });
+  }
+  if (s.tokenizer !== undefined) {
+    // Token-level matches compare position t of the student with position t of the teacher: with two
+    // tokenizers these are different pieces of text (and the counts differ), so they mean nothing.
+    c.distill.stages.forEach((st, i) => st.losses.forEach((l, j) => {
+      if (INTERMEDIATE_LOSSES.includes(l.name) || RELATION_LOSSES.includes(l.name)) {
+        ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'losses', j, 'name'], message: tokenLevelRefusal(l.name) });
+      }
+    }));
+    if (s.init === 'teacher') {
+      ctx.addIssue({ code: 'custom', path: ['student', 'init'], message: '"teacher" copies the teacher\'s embedding table, which belongs to the teacher\'s vocabulary, not to student.tokenizer; use "random" or student.initFolder' });
+    }
   }
   if (c.data.maxLength > s.maxPositions) {
     ctx.addIssue({
@@ -644,6 +662,15 @@ function checkDependentFields(c: RawConfig, ctx: z.RefinementCtx): void {
     }
     seen.add(st.name);
   });
+}
+
+/** Why a token-level loss is refused when the student has its own tokenizer (student.tokenizer). */
+export function tokenLevelRefusal(loss: string): string {
+  const what = RELATION_LOSSES.includes(loss) ? "query/key/value relations between the teacher's tokens" : loss.startsWith('attention') ? "attention between the teacher's tokens" : "the teacher's hidden state token by token";
+  return (
+    `"${loss}" matches ${what}, but with student.tokenizer the student reads other tokens (another count, other boundaries), ` +
+    'so position t of one is not position t of the other; with a student tokenizer only sequence-level losses work: kd_ce, kd_kl, kd_mse (and ce / mse on the gold labels)'
+  );
 }
 
 /** What checkAgainstTeacher needs to know about the teacher (from its config.json). */

@@ -116,19 +116,25 @@ export async function cacheStep(c: Config, env: RunEnv, shard?: string): Promise
 
 export interface RunData {
   task: TaskSpec;
+  /** The student's tokenizer: student.tokenizer when given, else the teacher's. */
   tokenizer: BertTokenizer;
+  /** The teacher's tokenizer, which its cache was built on (the cache fingerprint names it). */
+  teacherTokenizer: BertTokenizer;
   train: TrainData;
   dev: TrainData;
   trainFile: string;
 }
 
-/** Task, the teacher's tokenizer, and the encoded train and dev splits. */
+/** Task, the student's and the teacher's tokenizers, and the train and dev splits encoded for the student. */
 export async function loadRunData(c: Config): Promise<RunData> {
   const { loadTask } = await import('../data/tasks.ts');
   const { readSplit } = await import('../data/reader.ts');
   const { loadTeacherFolder } = await import('../teacher/folder.ts');
+  const { loadTokenizer } = await import('../data/tokenizer.ts');
   const task = loadTask(c.task);
-  const tokenizer = (await loadTeacherFolder(c.teacher.dir)).tokenizer;
+  const teacherTokenizer = (await loadTeacherFolder(c.teacher.dir)).tokenizer;
+  // Cross-tokenizer distillation: the student reads the same texts with its own tokenizer.
+  const tokenizer = c.student.tokenizer !== undefined ? await loadTokenizer(c.student.tokenizer) : teacherTokenizer;
   const encode = (split: string, dir: string): TrainData => {
     const ex = readSplit(task, dir, split);
     return { encoded: ex.map((e) => tokenizer.encode(e.textA, e.textB, c.data.maxLength)), labels: ex.map((e) => e.label) };
@@ -139,6 +145,7 @@ export async function loadRunData(c: Config): Promise<RunData> {
   return {
     task,
     tokenizer,
+    teacherTokenizer,
     train: encode(c.data.trainSplit, trainDir),
     dev: encode(c.data.devSplit ?? task.devSplit, c.data.dir),
     trainFile: path.join(trainDir, spec.file),
@@ -209,6 +216,7 @@ async function trainLocked(c: Config, env: RunEnv, teacherConfig: Awaited<Return
   const backend = await initBackend(c.backend, { threads: c.threads });
   env.io.err(`tfjs backend: ${describeBackend(backend)}\n`);
   const data = await loadRunData(c);
+  if (c.student.tokenizer !== undefined) env.io.err(`student tokenizer: ${c.student.tokenizer} (${data.tokenizer.vocabSize} tokens; the teacher's has ${data.teacherTokenizer.vocabSize}); only the teacher's predictions are matched\n`);
   const { train } = await import('../train/trainer.ts');
   const studentConfig = opt.studentBertConfig(c, data.task, data.tokenizer.vocabSize);
   let initStudent: Student | undefined;
@@ -247,7 +255,8 @@ async function trainLocked(c: Config, env: RunEnv, teacherConfig: Awaited<Return
         dataSha256: sha256File(data.trainFile),
         maxLength: c.data.maxLength,
         split: c.data.trainSplit,
-        tokenizerSha256: tokenizerHash(data.tokenizer.tokenizerJson, data.tokenizer.tokenizerConfig),
+        // The cache holds the teacher's tokenisation: checked against the teacher's tokenizer, whichever the student reads with.
+        tokenizerSha256: tokenizerHash(data.teacherTokenizer.tokenizerJson, data.teacherTokenizer.tokenizerConfig),
       },
       teacherSha256,
     },

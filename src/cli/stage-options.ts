@@ -70,8 +70,9 @@ export function cacheOptions(c: Config): Omit<BuildCacheOptions, 'onProgress' | 
     maxLength: c.data.maxLength,
     batchSize: c.cache.batchSize,
     dtype: c.cache.dtype,
-    logitsOnly: layers === 'logits',
-    layers: Array.isArray(layers) ? layers : undefined,
+    // A student with its own tokenizer can match only the teacher's predictions: no token-level features to store.
+    logitsOnly: layers === 'logits' || c.student.tokenizer !== undefined,
+    layers: Array.isArray(layers) && c.student.tokenizer === undefined ? layers : undefined,
     attention: c.cache.attention,
     ...(relationTeacherLayers(c).length > 0 && { qkvLayers: relationTeacherLayers(c) }),
     maxCacheGb: c.cache.maxCacheGb,
@@ -243,6 +244,7 @@ export function trainOptions(c: Config, inputs: TrainInputs, runtime: Pick<Train
     teachers,
     multiTeacher: teachers ? { combine: c.multiTeacher.combine, intermediateTeacher: c.multiTeacher.intermediate } : undefined,
     cacheFingerprint: inputs.cacheFingerprint,
+    ...(c.student.tokenizer !== undefined && { ownTokenizer: true }),
     stages: trainerStages(c, inputs.train.encoded.length, mapping, inputs.teacherLayers),
     batchSize: c.distill.batchSize,
     gradAccumulation: c.distill.gradAccum,
@@ -283,6 +285,7 @@ export const TRAIN_OPTION_SOURCES = {
   teachers: 'teacher (its cache) + multiTeacher.teachers[].{dir,cache,weight} + multiTeacher.weight',
   multiTeacher: 'multiTeacher.{combine,intermediate}',
   cacheFingerprint: 'run input: checksums of the training file, teacher model and tokenizer, data.maxLength, data.trainSplit',
+  ownTokenizer: 'student.tokenizer',
   stages: 'distill.stages',
   batchSize: 'distill.batchSize',
   gradAccumulation: 'distill.gradAccum',
@@ -333,7 +336,7 @@ export function emaOptions(c: Config): Partial<EmaOptions> | null {
   return rest;
 }
 
-/** The student's Hugging Face config: shape from the run config, vocabulary from the teacher, labels from the task. */
+/** The student's Hugging Face config: shape from the run config, vocabulary from its tokenizer (the teacher's unless student.tokenizer), labels from the task. */
 export function studentBertConfig(c: Config, task: TaskSpec, vocabSize: number): BertConfig {
   // Readable names ("negative", "positive") where the data's labels are codes ("0", "1"); ids keep the task's order.
   const labels = task.labelNames ?? task.labels ?? ['score'];

@@ -45,6 +45,12 @@ export interface CacheExpectations {
   task: string;
   /** Fingerprint fields the caller knows (data file sha256, tokenizer sha256, max length...). */
   fingerprint?: Partial<CacheFingerprint>;
+  /**
+   * The student reads the texts with its own tokenizer: the caches' tokenizer is the teacher's
+   * (fingerprint.tokenizerSha256 names it), its vocabulary need not be the student's, and only
+   * logits may be read (cached rows are matched by example, not by token).
+   */
+  ownTokenizer?: boolean;
 }
 
 interface OpenedTeacher {
@@ -72,6 +78,9 @@ export class TeacherSet {
    * designated teacher's stored layers now, not at step 5000).
    */
   static open(inputs: TeacherInput[], intermediate: number, expect: CacheExpectations, need: NeededFeatures): TeacherSet {
+    if (expect.ownTokenizer && (need.hidden.length > 0 || need.attention.length > 0 || (need.qkv?.length ?? 0) > 0)) {
+      throw new UserError("the student has its own tokenizer, so the teacher's hidden states, attention and query/key/value (one per teacher token) cannot be matched; only its logits can");
+    }
     const opened: OpenedTeacher[] = [];
     for (const [i, t] of inputs.entries()) {
       let cache = t.cache;
@@ -193,10 +202,10 @@ function describe(c: TeacherCacheLike, name: string, expect: CacheExpectations):
   }
   if (fp && expect.fingerprint) assertCacheMatches(name, fp as CacheFingerprint, expect.fingerprint);
   const vocab = c.manifest?.tokenizer?.vocabSize;
-  if (vocab !== undefined && vocab !== expect.studentVocabSize) {
+  if (vocab !== undefined && vocab !== expect.studentVocabSize && !expect.ownTokenizer) {
     throw new UserError(
       `teacher cache ${name}: the teacher's tokenizer has vocab_size ${vocab}, the student's config vocab_size ${expect.studentVocabSize}; ` +
-        `student and teacher must share one tokenizer`,
+        `student and teacher must share one tokenizer (or give the student its own with student.tokenizer, for logit losses only)`,
     );
   }
   const first = c.readExample(0);

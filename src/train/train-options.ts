@@ -109,6 +109,12 @@ export interface TrainOptions {
    * maxLength...): every cache must match them. The task name and example count are always checked.
    */
   cacheFingerprint?: Partial<CacheFingerprint>;
+  /**
+   * The student has its own tokenizer (cross-tokenizer distillation): the caches hold the teacher's
+   * tokenisation of the same examples, matched by example index, so only sequence-level matches
+   * (logits, labels) are allowed and the teacher's vocabulary need not be the student's.
+   */
+  ownTokenizer?: boolean;
   stages: StageOptions[];
   batchSize: number;
   /** Micro-batches per update (default 1). */
@@ -184,6 +190,9 @@ export function validateTrainOptions(o: TrainOptions): void {
         throw new UserError(`${at}: the "${m.loss}" loss needs a teacher cache (or, for prediction losses, momentum self-distillation); none was given`);
       }
       if (m.feature === 'labels' && !hasLabels) throw new UserError(`${at}: the "${m.loss}" loss needs training labels`);
+      if (o.ownTokenizer && m.feature !== 'labels' && m.feature !== 'logits') {
+        throw new UserError(`${at}: the "${m.loss}" loss matches the teacher token by token, but the student has its own tokenizer (other tokens, another count); only sequence-level losses (kd_ce, kd_kl, kd_mse, ce, mse) work across tokenizers`);
+      }
     }
     if (typeof s.alpha === 'number' && !(s.alpha >= 0 && s.alpha <= 1)) throw new UserError(`${at}.alpha must be in [0, 1], got ${s.alpha}`);
     if (s.momentum && o.ema == null) throw new UserError(`${at}.momentum needs ema (the EMA student is the momentum teacher)`);

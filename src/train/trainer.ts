@@ -55,6 +55,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         numLabels: config.num_labels,
         task: opts.task.name,
         fingerprint: opts.cacheFingerprint,
+        ownTokenizer: opts.ownTokenizer,
       }, neededTeacherFeatures(opts.stages.flatMap((s) => s.matches)))
     : undefined;
   const projections = makeProjections(opts, student, teachers);

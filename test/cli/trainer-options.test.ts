@@ -73,6 +73,7 @@ const TRAIN_CASES: Record<keyof TrainOptions, Case | Runtime> = {
     check: (o) => expect(o.multiTeacher).toEqual({ combine: 'most_confident', intermediateTeacher: 1 }),
   },
   cacheFingerprint: { runtime: 'checksum of the training file, data.maxLength and data.trainSplit (pipeline)' },
+  ownTokenizer: { set: { 'student.tokenizer': 'student-vocab.txt', ...pStage({}) }, check: (o) => expect(o.ownTokenizer).toBe(true) },
   stages: { set: pStage({}), check: (o) => expect(o.stages.map((s) => s.name)).toEqual(['p']) },
   batchSize: { set: { 'distill.batchSize': 7 }, check: (o) => expect(o.batchSize).toBe(7) },
   gradAccumulation: { set: { 'distill.gradAccum': 3 }, check: (o) => expect(o.gradAccumulation).toBe(3) },
