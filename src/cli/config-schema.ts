@@ -14,11 +14,13 @@ const fraction = () => z.number().min(0).max(1);
 /** Loss terms a stage may use; they are looked up by name in src/distill/losses.ts. */
 // Kept as literals so reading a config does not load tfjs; a test checks they equal LOSSES' keys and
 // BACKEND_PREFERENCES.
-export const LOSS_NAMES = ['hidden_mse', 'attention_mse', 'attention_probs_mse', 'attention_kl', 'relation_kl', 'kd_ce', 'kd_kl', 'kd_mse', 'ce', 'mse'] as const;
+export const LOSS_NAMES = ['hidden_mse', 'attention_mse', 'attention_probs_mse', 'attention_kl', 'relation_kl', 'pooled_mse', 'kd_ce', 'kd_kl', 'kd_mse', 'ce', 'mse'] as const;
 /** Losses that compare hidden states or attention maps: expanded over the layer mapping. */
 export const INTERMEDIATE_LOSSES: readonly string[] = ['hidden_mse', 'attention_mse', 'attention_probs_mse', 'attention_kl'];
 /** Losses on the teacher's query/key/value projections (cached for the layers they name). */
 export const RELATION_LOSSES: readonly string[] = ['relation_kl'];
+/** Losses on a hidden state mean-pooled over each model's own tokens (sequence-level: allowed across tokenizers). */
+export const POOLED_LOSSES: readonly string[] = ['pooled_mse'];
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
 export const TeacherSchema = z
@@ -93,7 +95,8 @@ export const StudentSchema = z
     /**
      * The student's own tokenizer (a folder, tokenizer.json or vocab.txt) instead of the teacher's: cross-tokenizer
      * distillation. The teacher is cached on its own tokens, the student reads the same texts with this one; only
-     * sequence-level losses (kd_ce, kd_kl, kd_mse, ce, mse) are allowed, and the cache stores logits only.
+     * sequence-level losses (kd_ce, kd_kl, kd_mse, pooled_mse, ce, mse) are allowed, and the cache stores logits
+     * (and, for pooled_mse, the teacher's last hidden state) only.
      */
     tokenizer: z.string().min(1).optional(),
   })
@@ -101,7 +104,7 @@ export const StudentSchema = z
 
 export const LossTermSchema = z
   .object({
-    /** The loss: hidden_mse, attention_mse, attention_probs_mse, attention_kl (intermediate); relation_kl (MiniLM-v2 Q/K/V relations); kd_ce, kd_kl, kd_mse (teacher predictions); ce, mse (gold labels). */
+    /** The loss: hidden_mse, attention_mse, attention_probs_mse, attention_kl (intermediate); relation_kl (MiniLM-v2 Q/K/V relations); pooled_mse (last hidden states mean-pooled over each model's own tokens, the student's projected to the teacher's width; works with student.tokenizer); kd_ce, kd_kl, kd_mse (teacher predictions); ce, mse (gold labels). */
     name: z.enum(LOSS_NAMES),
     /** Multiplier of this loss term (0 drops it). */
     weight: z.number().min(0).default(1),
@@ -597,12 +600,12 @@ function checkDependentFields(c: RawConfig, ctx: z.RefinementCtx): void {
       ctx.addIssue({ code: 'custom', path: ['distill', 'mapping'], message: 'explicit mapping has no pairs' });
     }
   }
-  const intermediate = c.distill.stages.some((st) => st.losses.some((l) => INTERMEDIATE_LOSSES.includes(l.name) || RELATION_LOSSES.includes(l.name)));
+  const intermediate = c.distill.stages.some((st) => st.losses.some((l) => INTERMEDIATE_LOSSES.includes(l.name) || RELATION_LOSSES.includes(l.name) || POOLED_LOSSES.includes(l.name)));
   if (intermediate && c.cache.layers === 'logits') {
     ctx.addIssue({
       code: 'custom',
       path: ['cache', 'layers'],
-      message: '"logits" stores no hidden states or attention (nor query/key/value), but a stage uses an intermediate loss (hidden_mse / attention_* / relation_kl)',
+      message: '"logits" stores no hidden states or attention (nor query/key/value), but a stage uses an intermediate loss (hidden_mse / attention_* / relation_kl / pooled_mse)',
     });
   }
   if (c.augment.method === 'mlm' && !c.augment.mlmDir) {
@@ -644,7 +647,7 @@ function checkDependentFields(c: RawConfig, ctx: z.RefinementCtx): void {
         if (l.name !== 'relation_kl' && l[k] !== undefined) ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'losses', j, k], message: `only relation_kl takes "${k}" (this loss is ${l.name})` });
       }
     });
-    if (c.distill.selfDistillation && st.losses.some((l) => INTERMEDIATE_LOSSES.includes(l.name) || RELATION_LOSSES.includes(l.name))) {
+    if (c.distill.selfDistillation && st.losses.some((l) => INTERMEDIATE_LOSSES.includes(l.name) || RELATION_LOSSES.includes(l.name) || POOLED_LOSSES.includes(l.name))) {
       ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'losses'], message: 'self-distillation has no teacher hidden states or attention to match' });
     }
     if (st.curriculum && st.curriculum.endStep < st.curriculum.startStep) {
@@ -669,7 +672,7 @@ export function tokenLevelRefusal(loss: string): string {
   const what = RELATION_LOSSES.includes(loss) ? "query/key/value relations between the teacher's tokens" : loss.startsWith('attention') ? "attention between the teacher's tokens" : "the teacher's hidden state token by token";
   return (
     `"${loss}" matches ${what}, but with student.tokenizer the student reads other tokens (another count, other boundaries), ` +
-    'so position t of one is not position t of the other; with a student tokenizer only sequence-level losses work: kd_ce, kd_kl, kd_mse (and ce / mse on the gold labels)'
+    'so position t of one is not position t of the other; with a student tokenizer only sequence-level losses work: kd_ce, kd_kl, kd_mse, pooled_mse (and ce / mse on the gold labels)'
   );
 }
 

@@ -76,12 +76,12 @@ async function checkTeacher(c: Config, scope: 'cache' | 'train' = 'train') {
 
 /** Builds (or resumes) the teacher cache; `shard` "i/n" builds one part of n. */
 export async function cacheStep(c: Config, env: RunEnv, shard?: string): Promise<void> {
-  await checkTeacher(c, 'cache');
+  const teacherConfig = await checkTeacher(c, 'cache');
   const { buildCache } = await import('../cache/writer.ts');
   const bars = progressBars(env);
   const cacheStarted = Date.now();
   const r = await buildCache({
-    ...opt.cacheOptions(c),
+    ...opt.cacheOptions(c, teacherConfig.num_hidden_layers),
     force: env.force,
     shard,
     notice: (m) => env.io.err(m + '\n'),

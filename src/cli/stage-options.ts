@@ -17,7 +17,7 @@ import type { CacheFingerprint } from '../cache/format.ts';
 import type { AdamWOptions } from '../train/adamw.ts';
 import { DEFAULT_BERT_CONFIG, type BertConfig } from '../student/config.ts';
 import { UserError } from '../util/errors.ts';
-import { INTERMEDIATE_LOSSES, RELATION_LOSSES, type Config, type StageConfig, type ValueScheduleConfig } from './config-schema.ts';
+import { INTERMEDIATE_LOSSES, POOLED_LOSSES, RELATION_LOSSES, type Config, type StageConfig, type ValueScheduleConfig } from './config-schema.ts';
 
 /** Where a run keeps each output, all under config.out unless the config says otherwise. */
 export interface RunPaths {
@@ -58,8 +58,23 @@ export function trainDataDir(c: Config): string {
   return c.augment.enabled ? runPaths(c).augmentDir : c.data.dir;
 }
 
-/** The teacher cache of the training split. */
-export function cacheOptions(c: Config): Omit<BuildCacheOptions, 'onProgress' | 'notice'> {
+/** Whether any stage matches pooled hidden states (pooled_mse). */
+export function usesPooledLosses(c: Config): boolean {
+  return c.distill.stages.some((s) => s.losses.some((l) => POOLED_LOSSES.includes(l.name) && l.weight > 0));
+}
+
+/**
+ * What a student with its own tokenizer can use from the teacher: logits, and the last hidden state
+ * when pooled_mse reads it (cache.layers, when a list, chooses the layers instead); never attention.
+ */
+function crossTokenizerLayers(c: Config, teacherLayers?: number): Pick<BuildCacheOptions, 'logitsOnly' | 'layers' | 'hiddenLayers' | 'attention'> {
+  if (!usesPooledLosses(c)) return { logitsOnly: true, layers: undefined };
+  const layers = c.cache.layers;
+  return { logitsOnly: false, attention: 'none', layers: Array.isArray(layers) ? layers : undefined, ...(!Array.isArray(layers) && teacherLayers !== undefined && { hiddenLayers: [teacherLayers] }) };
+}
+
+/** The teacher cache of the training split; `teacherLayers` (its depth) narrows a cross-tokenizer cache to the last hidden state. */
+export function cacheOptions(c: Config, teacherLayers?: number): Omit<BuildCacheOptions, 'onProgress' | 'notice'> {
   const layers = c.cache.layers;
   return {
     teacherDir: c.teacher.dir,
@@ -70,10 +85,11 @@ export function cacheOptions(c: Config): Omit<BuildCacheOptions, 'onProgress' | 
     maxLength: c.data.maxLength,
     batchSize: c.cache.batchSize,
     dtype: c.cache.dtype,
-    // A student with its own tokenizer can match only the teacher's predictions: no token-level features to store.
-    logitsOnly: layers === 'logits' || c.student.tokenizer !== undefined,
-    layers: Array.isArray(layers) && c.student.tokenizer === undefined ? layers : undefined,
+    logitsOnly: layers === 'logits',
+    layers: Array.isArray(layers) ? layers : undefined,
     attention: c.cache.attention,
+    // A student with its own tokenizer matches no token-level features: none are stored.
+    ...(c.student.tokenizer !== undefined && crossTokenizerLayers(c, teacherLayers)),
     ...(relationTeacherLayers(c).length > 0 && { qkvLayers: relationTeacherLayers(c) }),
     maxCacheGb: c.cache.maxCacheGb,
     shardBytes: Math.round(c.cache.shardMb * 1e6),
@@ -146,6 +162,11 @@ export function stageMatches(stage: StageConfig, mapping: LayerMapping | undefin
         }
         break;
       }
+      case 'pooled_mse':
+        // The last hidden state of each (hidden index = depth), mean-pooled over its own tokens.
+        if (!depths) throw new UserError(`${where}.losses[${i}]: "${l.name}" needs the teacher's and student's depths`);
+        out.push({ feature: 'pooled', layerS: depths.studentLayers, layerT: depths.teacherLayers, loss: l.name, weight: w });
+        break;
       case 'kd_ce':
       case 'kd_kl':
       case 'kd_mse':

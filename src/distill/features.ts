@@ -23,6 +23,11 @@ export interface Features {
    * the head split and the 1/√d scale (what relation losses compare). Teachers fill only needed layers.
    */
   qkv?: Qkv[];
+  /**
+   * Teacher only, by hidden index: [B, H] means of that hidden state over each example's own real
+   * tokens (sequence-level, so usable when the student tokenizes differently). Filled for needed layers.
+   */
+  pooled?: tf.Tensor2D[];
 }
 
 export interface Qkv {

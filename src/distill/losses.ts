@@ -24,7 +24,7 @@ export interface LossContext {
   relationHeads?: number;
 }
 
-export type MatchFeature = 'hidden' | 'attention' | 'logits' | 'labels' | 'relation';
+export type MatchFeature = 'hidden' | 'attention' | 'logits' | 'labels' | 'relation' | 'pooled';
 /** Which self-attention relation: query–query, key–key or value–value (MiniLM-v2). */
 export type RelationKind = 'qq' | 'kk' | 'vv';
 export const RELATION_KINDS: readonly RelationKind[] = ['qq', 'kk', 'vv'];
@@ -53,6 +53,21 @@ export function hiddenMse(s: tf.Tensor, t: tf.Tensor, ctx: LossContext): tf.Scal
   const [B, L] = ctx.mask.shape;
   const sq = tf.mul(square(tf.sub(s, t)), tf.reshape(ctx.mask, [B, L, 1]));
   return tf.div(tf.sum(sq), tf.mul(tf.sum(ctx.mask), H)) as tf.Scalar;
+}
+
+/**
+ * Mean over real tokens of a hidden state: [B, L, H] with mask [B, L] -> [B, H]. A sequence-level
+ * summary, so it can be compared across models that tokenize the same text differently.
+ */
+export function meanPool(h: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor2D {
+  const [B, L] = mask.shape;
+  const summed = tf.sum(tf.mul(h, tf.reshape(mask, [B, L, 1])), 1);
+  return tf.div(summed, tf.maximum(tf.reshape(tf.sum(mask, 1), [B, 1]), 1)) as tf.Tensor2D;
+}
+
+/** Pooled hidden-state MSE: mean over the batch and features of (s − t)² between [B, H] pooled vectors. */
+export function pooledMse(s: tf.Tensor, t: tf.Tensor): tf.Scalar {
+  return tf.mean(square(tf.sub(s, t))) as tf.Scalar;
 }
 
 /**
@@ -164,6 +179,7 @@ export const LOSSES = {
   attention_probs_mse: { feature: 'attention', fn: attentionProbMse, input: 'probs' },
   attention_kl: { feature: 'attention', fn: attentionKl, input: 'scores' },
   relation_kl: { feature: 'relation', fn: relationKl },
+  pooled_mse: { feature: 'pooled', fn: pooledMse },
   kd_ce: { feature: 'logits', fn: softCrossEntropy },
   kd_kl: { feature: 'logits', fn: softKl },
   kd_mse: { feature: 'logits', fn: logitMse },
@@ -191,6 +207,8 @@ export type Match =
   | { feature: 'attention'; layerS: number; layerT: number; loss: NamesFor<'attention'>; weight: number }
   /** Layers 0-based as for attention; one match per relation kind. */
   | { feature: 'relation'; layerS: number; layerT: number; loss: NamesFor<'relation'>; weight: number; relation: RelationKind; relationHeads: number }
+  /** Hidden indices as for `hidden`; each side mean-pooled over its own real tokens. */
+  | { feature: 'pooled'; layerS: number; layerT: number; loss: NamesFor<'pooled'>; weight: number }
   | { feature: 'logits'; loss: NamesFor<'logits'>; weight: number; temperature?: number; scaleT2?: boolean }
   | { feature: 'labels'; loss: NamesFor<'labels'>; weight: number };
 
@@ -217,7 +235,7 @@ export function predictionMatches(opts: {
 /** A short stable key for a match, used for the logged parts: e.g. `hidden_mse/s2-t6`, `kd_ce`. */
 export function matchKey(m: Match): string {
   if (m.feature === 'relation') return `${m.loss}/${m.relation}/s${m.layerS}-t${m.layerT}`;
-  return m.feature === 'hidden' || m.feature === 'attention' ? `${m.loss}/s${m.layerS}-t${m.layerT}` : m.loss;
+  return m.feature === 'hidden' || m.feature === 'attention' || m.feature === 'pooled' ? `${m.loss}/s${m.layerS}-t${m.layerT}` : m.loss;
 }
 
 export interface DistillLossOptions {
@@ -286,6 +304,17 @@ export function computeDistillLoss(
         sa = mixHeads(sa, projections.headMix);
       }
       value = entry.fn(sa, ta, ctx);
+    } else if (m.feature === 'pooled') {
+      // The teacher's vector was pooled over its own tokens (src/distill/teacher-features.ts); the student's over its own.
+      const tp = t.pooled?.[m.layerT];
+      if (!tp) throw new UserError(`pooled match s${m.layerS}-t${m.layerT}: the teacher's pooled hidden state ${m.layerT} was not built`);
+      let sp = meanPool(pick(s.hidden, m.layerS, 'student hidden'), s.mask);
+      const proj = projections?.hidden(m.layerS);
+      if (proj) sp = tf.add(tf.matMul(sp, proj.kernel as tf.Tensor2D), proj.bias) as tf.Tensor2D;
+      if (sp.shape[1] !== tp.shape[1]) {
+        throw new UserError(`pooled match s${m.layerS}-t${m.layerT}: student width ${sp.shape[1]} differs from teacher width ${tp.shape[1]} and no projection exists for student layer ${m.layerS}`);
+      }
+      value = entry.fn(sp, tp, ctx);
     } else if (m.feature === 'relation') {
       const part = ({ qq: 'query', kk: 'key', vv: 'value' } as const)[m.relation];
       const sx = pick(s.qkv, m.layerS, 'student query/key/value')[part];

@@ -32,6 +32,8 @@ export interface NeededFeatures {
   logits: boolean;
   /** 0-based layers whose query / key / value projections are read (relation losses). */
   qkv?: number[];
+  /** Hidden indices whose mean over each example's real tokens is read (pooled losses). */
+  pooled?: number[];
 }
 
 /**
@@ -105,7 +107,20 @@ export function collateTeacherFeatures(
     const [query, key, value] = parts.map((d) => tf.tensor3d(d, [B, seqLen, H]));
     qkv[layer] = { query, key, value };
   }
-  const features: Features = { hidden, attentionScores, mask, ...(need.qkv?.length && { qkv }) };
+  const pooled: tf.Tensor2D[] = [];
+  for (const layer of need.pooled ?? []) {
+    const out = new Float32Array(B * H);
+    examples.forEach((e, b) => {
+      const src = e.hidden[layer];
+      if (!src) throw new UserError(`teacher cache: example ${indices[b]} has no hidden state ${layer} (cache holds ${e.hidden.length})`);
+      if (src.length !== e.length * H) throw new UserError(`teacher cache: example ${indices[b]} hidden ${layer} has ${src.length} values, expected ${e.length}×${H}`);
+      // Over the teacher's own tokens: its count need not be the student's.
+      for (let i = 0; i < e.length; i++) for (let h = 0; h < H; h++) out[b * H + h] += src[i * H + h];
+      for (let h = 0; h < H; h++) out[b * H + h] /= Math.max(e.length, 1);
+    });
+    pooled[layer] = tf.tensor2d(out, [B, H]);
+  }
+  const features: Features = { hidden, attentionScores, mask, ...(need.qkv?.length && { qkv }), ...(need.pooled?.length && { pooled }) };
   if (need.logits) features.logits = collateTeacherLogits(examples, indices, dims.numLabels);
   return features;
 }

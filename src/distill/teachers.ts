@@ -79,7 +79,7 @@ export class TeacherSet {
    */
   static open(inputs: TeacherInput[], intermediate: number, expect: CacheExpectations, need: NeededFeatures): TeacherSet {
     if (expect.ownTokenizer && (need.hidden.length > 0 || need.attention.length > 0 || (need.qkv?.length ?? 0) > 0)) {
-      throw new UserError("the student has its own tokenizer, so the teacher's hidden states, attention and query/key/value (one per teacher token) cannot be matched; only its logits can");
+      throw new UserError("the student has its own tokenizer, so the teacher's hidden states, attention and query/key/value (one per teacher token) cannot be matched; only its logits and pooled hidden states can");
     }
     const opened: OpenedTeacher[] = [];
     for (const [i, t] of inputs.entries()) {
@@ -152,7 +152,7 @@ function checkAgreement(opened: OpenedTeacher[], intermediate: number, need: Nee
       });
     }
     const main = opened[intermediate];
-    for (const layer of need.hidden) {
+    for (const layer of [...need.hidden, ...(need.pooled ?? [])]) {
       if (!main.hiddenPos.has(layer)) throw new UserError(`teacher cache ${main.name} does not store hidden layer ${layer} (stored: ${[...main.hiddenPos.keys()].join(', ') || 'none'}); rebuild it with that layer or change the layer mapping`);
     }
     for (const layer of need.attention) {
@@ -180,7 +180,7 @@ function checkAgreement(opened: OpenedTeacher[], intermediate: number, need: Nee
 function byLayer(t: OpenedTeacher, e: CachedExample, need: NeededFeatures): CachedExample {
   const hidden: Float32Array[] = [];
   const attention: Float32Array[] = [];
-  for (const layer of need.hidden) hidden[layer] = e.hidden[t.hiddenPos.get(layer)!];
+  for (const layer of [...need.hidden, ...(need.pooled ?? [])]) hidden[layer] = e.hidden[t.hiddenPos.get(layer)!];
   for (const layer of need.attention) attention[layer] = e.attention[t.attentionPos.get(layer)!];
   const qkv: Float32Array[] = [];
   for (const layer of need.qkv ?? []) qkv[layer] = e.qkv?.[t.qkvPos.get(layer)!] as Float32Array;

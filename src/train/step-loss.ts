@@ -53,19 +53,21 @@ export function neededTeacherFeatures(matches: Match[]): NeededFeatures {
   const hidden = new Set<number>();
   const attention = new Set<number>();
   const qkv = new Set<number>();
+  const pooled = new Set<number>();
   let logits = false;
   for (const m of matches) {
     if (m.feature === 'hidden') hidden.add(m.layerT);
     else if (m.feature === 'attention') attention.add(m.layerT);
     else if (m.feature === 'relation') qkv.add(m.layerT);
+    else if (m.feature === 'pooled') pooled.add(m.layerT);
     else if (m.feature === 'logits') logits = true;
   }
-  return { hidden: [...hidden], attention: [...attention], logits, ...(qkv.size > 0 && { qkv: [...qkv] }) };
+  return { hidden: [...hidden], attention: [...attention], logits, ...(qkv.size > 0 && { qkv: [...qkv] }), ...(pooled.size > 0 && { pooled: [...pooled] }) };
 }
 
 /** Multiplier per feature at this step: the stage's weight schedules, its α mix and the curriculum's handover. */
 export function featureScales(stage: StageOptions, stageStep: number, lastDevScore?: number): Record<MatchFeature, number> {
-  const scales: Record<MatchFeature, number> = { hidden: 1, attention: 1, logits: 1, labels: 1, relation: 1 };
+  const scales: Record<MatchFeature, number> = { hidden: 1, attention: 1, logits: 1, labels: 1, relation: 1, pooled: 1 };
   for (const f of Object.keys(scales) as MatchFeature[]) {
     const s = stage.weights?.[f];
     if (s) scales[f] = lossWeight(s, stageStep, stage.steps, lastDevScore);
@@ -80,6 +82,7 @@ export function featureScales(stage: StageOptions, stageStep: number, lastDevSco
     scales.hidden *= c.intermediate;
     scales.attention *= c.intermediate;
     scales.relation *= c.intermediate;
+    scales.pooled *= c.intermediate;
     scales.logits *= c.prediction;
     scales.labels *= c.prediction;
   }

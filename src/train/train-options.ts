@@ -190,8 +190,8 @@ export function validateTrainOptions(o: TrainOptions): void {
         throw new UserError(`${at}: the "${m.loss}" loss needs a teacher cache (or, for prediction losses, momentum self-distillation); none was given`);
       }
       if (m.feature === 'labels' && !hasLabels) throw new UserError(`${at}: the "${m.loss}" loss needs training labels`);
-      if (o.ownTokenizer && m.feature !== 'labels' && m.feature !== 'logits') {
-        throw new UserError(`${at}: the "${m.loss}" loss matches the teacher token by token, but the student has its own tokenizer (other tokens, another count); only sequence-level losses (kd_ce, kd_kl, kd_mse, ce, mse) work across tokenizers`);
+      if (o.ownTokenizer && m.feature !== 'labels' && m.feature !== 'logits' && m.feature !== 'pooled') {
+        throw new UserError(`${at}: the "${m.loss}" loss matches the teacher token by token, but the student has its own tokenizer (other tokens, another count); only sequence-level losses (kd_ce, kd_kl, kd_mse, pooled_mse, ce, mse) work across tokenizers`);
       }
     }
     if (typeof s.alpha === 'number' && !(s.alpha >= 0 && s.alpha <= 1)) throw new UserError(`${at}.alpha must be in [0, 1], got ${s.alpha}`);

@@ -314,7 +314,8 @@ function checkFinite(loss: number, parts: Record<string, number>, step: number, 
 
 function makeProjections(opts: TrainOptions, student: Student, teachers: TeacherSet | undefined): Projections | undefined {
   if (!teachers) return undefined;
-  const hiddenLayers = opts.stages.flatMap((s) => s.matches.flatMap((m) => (m.feature === 'hidden' ? [m.layerS] : [])));
+  // Pooled matches project the student's pooled vector through its layer's hidden projection.
+  const hiddenLayers = opts.stages.flatMap((s) => s.matches.flatMap((m) => (m.feature === 'hidden' || m.feature === 'pooled' ? [m.layerS] : [])));
   const usesAttention = opts.stages.some((s) => s.matches.some((m) => m.feature === 'attention'));
   if (hiddenLayers.length === 0 && !usesAttention) return undefined;
   const d = teachers.intermediateDims;

@@ -7,8 +7,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend/select.ts';
 import { parseConfig } from '../../src/cli/config-load.ts';
+import * as opt from '../../src/cli/stage-options.ts';
+import { computeDistillLoss, meanPool, pooledMse } from '../../src/distill/losses.ts';
+import { collateTeacherFeatures } from '../../src/distill/teacher-features.ts';
+import { Projections } from '../../src/distill/projections.ts';
 import { tokenizerHash } from '../../src/cache/format.ts';
 import { loadTokenizer } from '../../src/data/tokenizer.ts';
 import { TeacherSet } from '../../src/distill/teachers.ts';
@@ -18,6 +23,10 @@ import { validateTrainOptions, type TrainOptions } from '../../src/train/train-o
 import { runCli, tempDir, writeConfig } from '../cli/helpers.ts';
 import { teacherFolder } from '../teacher/encoders.ts';
 import { FIXTURES } from '../teacher/helpers.ts';
+
+beforeAll(async () => {
+  await initBackend('cpu'); // no tfjs Node banner
+});
 
 const work = tempDir('cross-tokenizer-');
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -169,5 +178,63 @@ describe('cross-tokenizer distillation', () => {
     expect(targets.arraySync()).toEqual([[1, -1]]);
     targets.dispose();
     expect(() => TeacherSet.open([{ cache }], 0, { ...expect122, ownTokenizer: true }, { hidden: [1], attention: [], logits: true })).toThrow(/the student has its own tokenizer, so the teacher's hidden states/);
+  });
+});
+
+describe('pooled hidden-state MSE (sequence-level, across tokenizers)', () => {
+  it('pools each side over its own real tokens, by hand', () => {
+    tf.tidy(() => {
+      // Student: 3 positions, the last padding; teacher rows: 2 and 4 tokens of width 2.
+      const h = tf.tensor3d([[[1, 2], [3, 4], [100, 100]]]);
+      expect(meanPool(h, tf.tensor2d([[1, 1, 0]])).arraySync()).toEqual([[2, 3]]);
+      const rows = [
+        { length: 2, hidden: [Float32Array.from([1, 1, 3, 5])], attention: [] },
+        { length: 4, hidden: [Float32Array.from([0, 0, 4, 4, 8, 0, 0, 4])], attention: [] },
+      ];
+      // The student's batch has 3 tokens per row: the teacher's counts (2, 4) need not match.
+      const f = collateTeacherFeatures(rows, [3, 3], [0, 1], 3, { hiddenSize: 2, numHeads: 1 }, { hidden: [], attention: [], logits: false, pooled: [0] }, tf.ones([2, 3]) as tf.Tensor2D);
+      expect(f.pooled![0].arraySync()).toEqual([[2, 3], [3, 2]]);
+      // (2−2)² + (3−4)² + (2−3)² + (3−2)² over 4 values.
+      expect(pooledMse(f.pooled![0], tf.tensor2d([[2, 4], [2, 3]])).arraySync()).toBeCloseTo(0.75, 6);
+    });
+  });
+
+  it("computeDistillLoss projects the student's pooled vector to the teacher's width", () => {
+    const proj = Projections.create({ studentHidden: 2, teacherHidden: 3, studentHeads: 1, teacherHeads: 1, hiddenLayers: [1], shared: false, seed: 1 });
+    try {
+      tf.tidy(() => {
+        proj.hidden(1)!.kernel.assign(tf.tensor2d([[1, 0, 1], [0, 1, 1]]));
+        const mask = tf.tensor2d([[1, 1, 0]]);
+        const s = { hidden: [tf.zeros([1, 3, 2]) as tf.Tensor3D, tf.tensor3d([[[1, 2], [3, 4], [9, 9]]])], attentionScores: [], mask };
+        // Student pooled [2, 3] → projected [2, 3, 5]; teacher [2, 3, 6]: mean of (0, 0, 1).
+        const t = { hidden: [], attentionScores: [], mask, pooled: [undefined, undefined, tf.tensor2d([[2, 3, 6]])] as unknown as tf.Tensor2D[] };
+        const r = computeDistillLoss([{ feature: 'pooled', layerS: 1, layerT: 2, loss: 'pooled_mse', weight: 1 }], s, t, proj);
+        expect(r.parts['pooled_mse/s1-t2'].arraySync()).toBeCloseTo(1 / 3, 6);
+      });
+    } finally {
+      proj.dispose();
+    }
+  });
+
+  it('a cross-tokenizer cache stores the last hidden state (no attention) only when pooled_mse reads it', () => {
+    const base = runConfig('/runs/x');
+    const pooled = parseConfig({ ...base, distill: { stages: [{ name: 's', steps: 1, losses: [{ name: 'kd_ce' }, { name: 'pooled_mse' }] }] } }, 'c.json');
+    expect(opt.cacheOptions(pooled, 6)).toMatchObject({ logitsOnly: false, attention: 'none', hiddenLayers: [6] });
+    expect(opt.cacheOptions(parseConfig(base, 'c.json'), 6)).toMatchObject({ logitsOnly: true, layers: undefined });
+    expect(opt.trainerStages(pooled, 10, undefined, 6)[0].matches).toContainEqual({ feature: 'pooled', layerS: 1, layerT: 6, loss: 'pooled_mse', weight: 1 });
+  });
+
+  it('trains a WordPiece student on kd_ce + pooled_mse from the RoBERTa teacher', async () => {
+    const config = writeConfig(work, runConfig(path.join(work, 'pooled'), { losses: [{ name: 'kd_ce' }, { name: 'pooled_mse' }] }), 'pooled.json');
+    const cache = await runCli(['cache', '--config', config]);
+    expect(cache.code, cache.err).toBe(0);
+    const manifest = JSON.parse(fs.readFileSync(path.join(work, 'pooled', 'cache', 'manifest.json'), 'utf8'));
+    expect(manifest.layout.hiddenLayers).toEqual([2]);
+    expect(manifest.layout.attentionLayers).toEqual([]);
+    const train = await runCli(['train', '--config', config]);
+    expect(train.code, train.err).toBe(0);
+    const steps = fs.readFileSync(path.join(work, 'pooled', 'train-log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'step');
+    expect(steps.length).toBeGreaterThan(0);
+    for (const s of steps) expect(Number.isFinite(s.parts['pooled_mse/s1-t2']) && s.parts['pooled_mse/s1-t2'] > 0).toBe(true);
   });
 });
