@@ -216,7 +216,7 @@ async function trainLocked(c: Config, env: RunEnv, teacherConfig: Awaited<Return
   const backend = await initBackend(c.backend, { threads: c.threads });
   env.io.err(`tfjs backend: ${describeBackend(backend)}\n`);
   const data = await loadRunData(c);
-  if (c.student.tokenizer !== undefined) env.io.err(`student tokenizer: ${c.student.tokenizer} (${data.tokenizer.vocabSize} tokens; the teacher's has ${data.teacherTokenizer.vocabSize}); only the teacher's predictions are matched\n`);
+  if (c.student.tokenizer !== undefined) env.io.err(`student tokenizer: ${c.student.tokenizer} (${data.tokenizer.vocabSize} tokens; the teacher's has ${data.teacherTokenizer.vocabSize}); sequence-level losses only (predictions, pooled hidden states)\n`);
   const { train } = await import('../train/trainer.ts');
   const studentConfig = opt.studentBertConfig(c, data.task, data.tokenizer.vocabSize);
   let initStudent: Student | undefined;
