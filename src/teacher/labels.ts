@@ -54,23 +54,21 @@ export function teacherLabelOrder(
   if (!labelMap && (names.some((x) => x === undefined) || names.every((x, i) => GENERIC.exec(x!)?.[1] === String(i) || x === String(i)))) {
     return positional('by position (the teacher names its classes only by number)');
   }
-  // SST-2's 0 / 1 are called negative / positive in the task file: a teacher using those names is matched by them.
-  const byReadableName = !labelMap && taskLabelNames?.length === n ? orderByName(taskLabelNames, mapped) : undefined;
-  if (byReadableName) return described(byReadableName, `by name (${taskLabelNames!.join(', ')})`);
-  // GLUE's 0 / 1 labels (CoLA, MRPC, QQP) carry no names to compare: the ids are the meaning.
-  if (!labelMap && taskLabels.every((t, i) => t === String(i))) return positional('by position (the task labels are the numbers 0..n-1)');
   if (labelMap) {
     const unknown = Object.keys(labelMap).filter((k) => !names.includes(k));
     if (unknown.length) throw new UserError(`label map names teacher label(s) ${unknown.map((u) => JSON.stringify(u)).join(', ')} that ${what} does not have; its labels are [${names.join(', ')}]`);
   }
   const order = orderByName(taskLabels, mapped);
-  if (!order) {
-    throw new UserError(
-      `${what}'s labels [${names.join(', ')}] (config.json id2label) do not match the task's labels [${taskLabels.join(', ')}]` +
-        `${labelMap ? ' after the label map' : ''}: give the correspondence as --label-map ${names.map((x, i) => `${x}=${taskLabels[i]}`).join(',')} (teacher=task; check it)`,
-    );
-  }
-  return described(order, 'by name');
+  if (order) return described(order, 'by name');
+  // SST-2's 0 / 1 are called negative / positive in the task file: a teacher using those names is matched by them.
+  const byReadableName = !labelMap && taskLabelNames?.length === n ? orderByName(taskLabelNames, mapped) : undefined;
+  if (byReadableName) return described(byReadableName, `by name (${taskLabelNames!.join(', ')})`);
+  // GLUE's 0 / 1 labels (CoLA, MRPC, QQP) carry no names to compare: the ids are the meaning.
+  if (!labelMap && taskLabels.every((t, i) => t === String(i))) return positional('by position (the task labels are the numbers 0..n-1)');
+  throw new UserError(
+    `${what}'s labels [${names.join(', ')}] (config.json id2label) do not match the task's labels [${taskLabels.join(', ')}]` +
+      `${labelMap ? ' after the label map' : ''}: give the correspondence as --label-map ${names.map((x, i) => `${x}=${taskLabels[i]}`).join(',')} (teacher=task; check it)`,
+  );
 }
 
 /** The teacher column of each task label when every name is found once; undefined otherwise. */
