@@ -1,6 +1,7 @@
 import type { BertConfig } from '../student/config.ts';
 import { DT, GraphBuilder } from './onnx-graph.ts';
 import { quantizeKernelPerColumn } from './quantize.ts';
+import { activationQParams, quantizeWeightColumns } from '../quant/qparams.ts';
 import { validateWeights, type WeightMap } from './weights.ts';
 
 /** Additive attention-mask value for padding keys; the student uses the same (BERT's) convention. */
@@ -12,8 +13,14 @@ export const EXPORT_IR_VERSION = 8;
 export interface BuildOptions {
   /** Also output hidden_states.{0..N} [B,L,H], attention_scores.{i} (pre-softmax, masked) and attentions.{i}. */
   withIntermediates?: boolean;
-  /** 'int8': encoder MatMuls become DynamicQuantizeLinear + MatMulInteger with per-column int8 weights. */
-  weightFormat?: 'fp32' | 'int8';
+  /**
+   * 'int8': encoder MatMuls become DynamicQuantizeLinear + MatMulInteger with per-column int8 weights.
+   * 'qat': the quantisation the student trained with (needs `qat`): QuantizeLinear → DequantizeLinear
+   * (QDQ) on each encoder MatMul's input with the observed range, int8 weights → DequantizeLinear.
+   */
+  weightFormat?: 'fp32' | 'int8' | 'qat';
+  /** The observed input ranges (by dense-layer prefix) and the weights' qmax of a quantisation-aware student. */
+  qat?: { ranges: Map<string, { min: number; max: number }>; qmax: number };
   /** Quantize weights to 7 bits (see quantize.ts); default true. */
   reduceRange?: boolean;
   producerVersion?: string;
@@ -35,6 +42,8 @@ export function buildOnnxModel(config: BertConfig, weights: WeightMap, opts: Bui
   const headDim = H / heads;
   const eps = config.layer_norm_eps;
   const int8 = opts.weightFormat === 'int8';
+  const qat = opts.weightFormat === 'qat' ? opts.qat : undefined;
+  if (opts.weightFormat === 'qat' && !qat) throw new Error('buildOnnxModel: weightFormat "qat" needs the observed ranges (opts.qat)');
   const reduceRange = opts.reduceRange ?? true;
 
   const param = (name: string): string => {
@@ -53,10 +62,34 @@ export function buildOnnxModel(config: BertConfig, weights: WeightMap, opts: Bui
     mergeHeads: g.int64('const_merge_heads_shape', [3], [0, 0, H]),
   };
 
-  /** x [.., K] · W [K, N] + b, in float or through the int8 path. */
+  // One Quantize → Dequantize pair per (input, range): Q, K and V read the same input with the same range.
+  const qdqInputs = new Map<string, string>();
+  const qdqInput = (x: string, prefix: string): string => {
+    const r = qat!.ranges.get(prefix);
+    if (!r) throw new Error(`buildOnnxModel: no observed range for the input of ${prefix}`);
+    const { scale, zeroPoint } = activationQParams(r.min, r.max);
+    const key = `${x}|${scale}|${zeroPoint}`;
+    const known = qdqInputs.get(key);
+    if (known) return known;
+    const s = g.float(`${prefix}.input_scale`, [], [scale]);
+    const zp = g.uint8(`${prefix}.input_zero_point`, [], Uint8Array.of(zeroPoint));
+    const out = g.op('DequantizeLinear', [g.op('QuantizeLinear', [x, s, zp]), s, zp]);
+    qdqInputs.set(key, out);
+    return out;
+  };
+  /** x [.., K] · W [K, N] + b, in float, through the dynamic int8 path, or with the trained quantisation (QDQ). */
   const linear = (x: string, prefix: string, quantize: boolean): string => {
     const kernel = weights.get(`${prefix}.weight`)!;
     const bias = param(`${prefix}.bias`);
+    if (quantize && qat) {
+      const [rows, cols] = kernel.shape;
+      const { q, scales } = quantizeWeightColumns(kernel.data, rows, cols, qat.qmax);
+      const wq = g.int8(`${prefix}.weight_quantized`, [rows, cols], q);
+      const wScale = g.float(`${prefix}.weight_scale`, [cols], scales);
+      const wZero = g.int8(`${prefix}.weight_zero_point`, [cols], new Int8Array(cols));
+      const w = g.op('DequantizeLinear', [wq, wScale, wZero], { axis: 1 });
+      return g.op('Add', [g.op('MatMul', [qdqInput(x, prefix), w]), bias]);
+    }
     if (!quantize) return g.op('Add', [g.op('MatMul', [x, param(`${prefix}.weight`)]), bias]);
     const [rows, cols] = kernel.shape;
     const { q, scales } = quantizeKernelPerColumn(kernel.data, rows, cols, reduceRange);
@@ -97,19 +130,20 @@ export function buildOnnxModel(config: BertConfig, weights: WeightMap, opts: Bui
     const heads4 = (t: string, perm: number[]) =>
       g.op('Transpose', [g.op('Reshape', [t, consts.splitHeads])], { perm });
     // 1/sqrt(d) is folded into q, as the student does, so both round the same way.
-    const q = heads4(g.op('Mul', [linear(x, `${p}attention.self.query`, int8), consts.attnScale]), [0, 2, 1, 3]); // [B, h, L, d]
-    const kT = heads4(linear(x, `${p}attention.self.key`, int8), [0, 2, 3, 1]); // [B, h, d, L]
-    const v = heads4(linear(x, `${p}attention.self.value`, int8), [0, 2, 1, 3]);
+    const quant = int8 || !!qat;
+    const q = heads4(g.op('Mul', [linear(x, `${p}attention.self.query`, quant), consts.attnScale]), [0, 2, 1, 3]); // [B, h, L, d]
+    const kT = heads4(linear(x, `${p}attention.self.key`, quant), [0, 2, 3, 1]); // [B, h, d, L]
+    const v = heads4(linear(x, `${p}attention.self.value`, quant), [0, 2, 1, 3]);
     const scores = g.op('Add', [g.op('MatMul', [q, kT]), additiveMask], {}, opts.withIntermediates ? `attention_scores.${i}` : undefined);
     const probs = g.op('Softmax', [scores], { axis: -1 }, opts.withIntermediates ? `attentions.${i}` : undefined);
     const ctx = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [probs, v])], { perm: [0, 2, 1, 3] }), consts.mergeHeads]);
-    const attnOut = linear(ctx, `${p}attention.output.dense`, int8);
+    const attnOut = linear(ctx, `${p}attention.output.dense`, quant);
     const h1 = layerNorm(g.op('Add', [attnOut, x]), `${p}attention.output.LayerNorm`);
-    const inter = linear(h1, `${p}intermediate.dense`, int8);
+    const inter = linear(h1, `${p}intermediate.dense`, quant);
     // GELU, erf form: 0.5 · x · (1 + erf(x / √2)).
     const erf = g.op('Erf', [g.op('Mul', [inter, consts.invSqrt2])]);
     const gelu = g.op('Mul', [g.op('Mul', [inter, g.op('Add', [erf, consts.one])]), consts.half]);
-    const ffnOut = linear(gelu, `${p}output.dense`, int8);
+    const ffnOut = linear(gelu, `${p}output.dense`, quant);
     hidden.push(
       layerNorm(g.op('Add', [ffnOut, h1]), `${p}output.LayerNorm`, opts.withIntermediates ? `hidden_states.${i + 1}` : undefined),
     );
@@ -132,6 +166,6 @@ export function buildOnnxModel(config: BertConfig, weights: WeightMap, opts: Bui
     irVersion: EXPORT_IR_VERSION,
     producerName: 'distill-ts',
     producerVersion: opts.producerVersion ?? '0.1.0',
-    docString: `BERT sequence classifier (${config.num_hidden_layers} layers, hidden ${H})${int8 ? ', int8 dynamic quantization' : ''}`,
+    docString: `BERT sequence classifier (${config.num_hidden_layers} layers, hidden ${H})${int8 ? ', int8 dynamic quantization' : qat ? ', int8 quantization-aware (QDQ, trained ranges)' : ''}`,
   });
 }

@@ -8,11 +8,24 @@ import { buildOnnxModel } from './bert-graph.ts';
 import { writeModelCard } from './model-card.ts';
 import { checkVocabularyMatches, copyTokenizerFiles, hfConfigJson, tokenizerJsonPath } from '../io/hf-files.ts';
 import type { WeightMap } from './weights.ts';
+import { weightQmax } from '../quant/qparams.ts';
+import { QUANTIZATION_FILE } from '../quant/quant-json.ts';
+import type { ObservedRange, QuantizationOptions } from '../quant/quantization.ts';
 
 /** What the exporter needs of a student: the Student class (tf.Variables) satisfies it. */
 export interface StudentLike {
   config: BertConfig;
   params: Map<string, { shape: number[]; dataSync(): ArrayLike<number> }>;
+  /** Present (and active) when the student was trained quantisation-aware: its observed ranges. */
+  quantization?: { active: boolean; options: QuantizationOptions; ranges(): Map<string, ObservedRange> };
+}
+
+/** The trained quantisation of a student, as the graph builder takes it; undefined for a float student. */
+type QatSpec = { ranges: Map<string, { min: number; max: number }>; qmax: number };
+
+function qatSpecOf(student: StudentLike): QatSpec | undefined {
+  const q = student.quantization;
+  return q?.active ? { ranges: q.ranges(), qmax: weightQmax(q.options.reduceRange) } : undefined;
 }
 
 export interface ExportOptions {
@@ -27,7 +40,10 @@ export interface ExportOptions {
   force?: boolean;
   /** Also output hidden_states.{i}, attention_scores.{i}, attentions.{i} (to serve as a teacher). */
   withIntermediates?: boolean;
-  /** Also write onnx/model_quantized.onnx (dynamic int8). */
+  /**
+   * Also write onnx/model_quantized.onnx (dynamic int8). A student trained quantisation-aware always gets
+   * one, built from its trained ranges (QDQ) instead.
+   */
   quantize?: boolean;
   /** 7-bit weights in the int8 model (default true; see quantize.ts). */
   reduceRange?: boolean;
@@ -49,13 +65,13 @@ export function studentWeights(student: StudentLike): WeightMap {
   return weights;
 }
 
-async function loadFromFolder(folder: string): Promise<{ config: BertConfig; weights: WeightMap }> {
+async function loadFromFolder(folder: string): Promise<{ config: BertConfig; weights: WeightMap; qat?: QatSpec }> {
   if (!fs.existsSync(path.join(folder, 'config.json'))) {
     throw new UserError(`student folder ${folder}: config.json not found (is this a saved student?)`);
   }
   const student = await loadStudentFolder(folder);
   try {
-    return { config: student.config, weights: studentWeights(student) };
+    return { config: student.config, weights: studentWeights(student), qat: qatSpecOf(student) };
   } finally {
     student.dispose();
   }
@@ -77,8 +93,8 @@ export async function exportStudent(opts: ExportOptions): Promise<ExportResult> 
   if (!tokenizerSource) throw new UserError('export: no tokenizer given (pass the tokenizer folder or tokenizer.json)');
   const tokenizerFile = tokenizerJsonPath(tokenizerSource);
 
-  const { config, weights } = opts.student
-    ? { config: opts.student.config, weights: studentWeights(opts.student) }
+  const { config, weights, qat } = opts.student
+    ? { config: opts.student.config, weights: studentWeights(opts.student), qat: qatSpecOf(opts.student) }
     : await loadFromFolder(opts.studentFolder!);
   checkVocabularyMatches(config, tokenizerFile);
 
@@ -91,7 +107,12 @@ export async function exportStudent(opts: ExportOptions): Promise<ExportResult> 
     const common = { withIntermediates: opts.withIntermediates, reduceRange: opts.reduceRange };
     writeFileAtomic(path.join(tmp, 'onnx', 'model.onnx'), buildOnnxModel(config, weights, { ...common, weightFormat: 'fp32' }));
     files.push('onnx/model.onnx');
-    if (opts.quantize) {
+    if (qat) {
+      // The int8 model the student was trained for: its own weight grid and activation ranges.
+      const q = buildOnnxModel(config, weights, { withIntermediates: opts.withIntermediates, weightFormat: 'qat', qat });
+      writeFileAtomic(path.join(tmp, 'onnx', 'model_quantized.onnx'), q);
+      files.push('onnx/model_quantized.onnx');
+    } else if (opts.quantize) {
       const q = buildOnnxModel(config, weights, { ...common, weightFormat: 'int8' });
       writeFileAtomic(path.join(tmp, 'onnx', 'model_quantized.onnx'), q);
       files.push('onnx/model_quantized.onnx');
@@ -100,6 +121,10 @@ export async function exportStudent(opts: ExportOptions): Promise<ExportResult> 
     if (opts.studentFolder && fs.existsSync(path.join(opts.studentFolder, 'model.safetensors'))) {
       fs.copyFileSync(path.join(opts.studentFolder, 'model.safetensors'), path.join(tmp, 'model.safetensors'));
       files.push('model.safetensors');
+    }
+    if (opts.studentFolder && qat && fs.existsSync(path.join(opts.studentFolder, QUANTIZATION_FILE))) {
+      fs.copyFileSync(path.join(opts.studentFolder, QUANTIZATION_FILE), path.join(tmp, QUANTIZATION_FILE));
+      files.push(QUANTIZATION_FILE);
     }
     writeModelCard(tmp, opts.runDir, path.basename(opts.outDir));
     files.push('README.md');

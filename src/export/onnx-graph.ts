@@ -114,6 +114,10 @@ export class GraphBuilder {
     return this.init(name, dims, DT.INT8, bytesOf(data), data.length);
   }
 
+  uint8(name: string, dims: number[], data: Uint8Array): string {
+    return this.init(name, dims, DT.UINT8, bytesOf(data), data.length);
+  }
+
   /** Adds a node with one output and returns the output's name. */
   op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outName?: string): string {
     return this.opMulti(opType, inputs, 1, attrs, outName ? [outName] : undefined)[0];

@@ -12,6 +12,8 @@ import { readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from '.
 import { completeTokenizerFiles, copyTokenizerFiles, hfConfigJson, tokenizerVocabSize } from '../io/hf-files.ts';
 import { writeFolderAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
+import { QUANTIZATION_FILE, parseQuantizationJson, quantizationJson } from '../quant/quant-json.ts';
+import { Quantization } from '../quant/quantization.ts';
 
 /** A tokenizer object whose files can be written (src/data/bert-tokenizer.ts BertTokenizer). */
 export interface SavableTokenizer {
@@ -74,8 +76,12 @@ export async function saveStudentFolder(
   opts: { force?: boolean } = {},
 ): Promise<void> {
   const state = studentStateDict(student);
+  // A quantisation-aware student keeps its observed ranges next to the weights (export builds the int8 model from them).
+  const q = student.quantization?.active ? student.quantization : undefined;
+  const quant = q ? quantizationJson({ options: q.options, ranges: q.ranges() }) : undefined;
   await writeFolderAtomic(dir, opts.force ?? false, async (tmp) => {
     fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(hfConfigJson(student.config), null, 2) + '\n');
+    if (quant) fs.writeFileSync(path.join(tmp, QUANTIZATION_FILE), JSON.stringify(quant, null, 2) + '\n');
     writeSafetensors(path.join(tmp, 'model.safetensors'), state, { format: 'pt' });
     await writeTokenizer(tokenizer, student.config, tmp);
     completeTokenizerFiles(tmp, student.config);
@@ -134,5 +140,25 @@ export async function loadStudentFolder(dir: string): Promise<Student> {
     const data = toFloat32(t);
     weights.set(name, { shape, data: isDenseKernel(name) ? transpose2d(data, fileShape[0], fileShape[1]) : data });
   }
-  return Student.fromWeights(config, weights);
+  const student = Student.fromWeights(config, weights);
+  const quantFile = path.join(dir, QUANTIZATION_FILE);
+  if (fs.existsSync(quantFile)) {
+    try {
+      let raw: unknown;
+      try {
+        raw = JSON.parse(fs.readFileSync(quantFile, 'utf8'));
+      } catch (e) {
+        throw new UserError(`${quantFile}: not valid JSON (${(e as Error).message})`);
+      }
+      const { options, ranges } = parseQuantizationJson(raw, quantFile);
+      const q = Quantization.forConfig(config, options);
+      student.attachQuantization(q);
+      q.setRanges(ranges, quantFile);
+      q.active = true;
+    } catch (e) {
+      student.dispose();
+      throw e;
+    }
+  }
+  return student;
 }

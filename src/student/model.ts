@@ -16,6 +16,7 @@ export { paramShapes };
 import type { Features } from '../distill/features.ts';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
+import type { Quantization } from '../quant/quantization.ts';
 
 /** Additive mask for padded keys, as HF BERT (a finite value keeps scores usable for distillation). */
 export const MASKED_SCORE = -10000;
@@ -89,6 +90,16 @@ export function newVariable(data: Float32Array, shape: number[]): tf.Variable {
 
 export class Student {
   private readonly dropoutRng: Rng;
+  /** Fake-int8 state (quantisation-aware training); undefined for a float student. */
+  quantization?: Quantization;
+  private ownsQuantization = false;
+
+  /** Attaches fake-int8 state; a shared one (the EMA student uses the raw student's ranges) is not disposed with this student. */
+  attachQuantization(q: Quantization, opts: { shared?: boolean } = {}): void {
+    if (this.ownsQuantization && this.quantization !== q) this.quantization?.dispose();
+    this.quantization = q;
+    this.ownsQuantization = !opts.shared;
+  }
 
   private constructor(
     readonly config: BertConfig,
@@ -141,8 +152,13 @@ export class Student {
     return v;
   }
 
-  /** x [N, in] · kernel [in, out] + bias */
-  private dense(x: tf.Tensor2D, prefix: string): tf.Tensor2D {
+  /** x [N, in] · kernel [in, out] + bias; input and kernel fake-quantised when quantisation is active for this layer. */
+  private dense(x: tf.Tensor2D, prefix: string, training = false): tf.Tensor2D {
+    const q = this.quantization;
+    if (q?.active && q.covers(prefix)) {
+      const kernel = q.weight(this.p(`${prefix}.weight`) as tf.Tensor2D);
+      return tf.add(tf.matMul(q.activation(prefix, x, training), kernel), this.p(`${prefix}.bias`));
+    }
     return tf.add(tf.matMul(x, this.p(`${prefix}.weight`)), this.p(`${prefix}.bias`));
   }
 
@@ -198,9 +214,9 @@ export class Student {
       const pre = `encoder.layer.${i}.`;
       // Self-attention. The 1/sqrt(d) scale is folded into q ([B,h,L,d], smaller than the scores);
       // k is laid out [B,h,d,L] by its one transpose so the score product needs no transpose flag.
-      const qProj = this.dense(x, `${pre}attention.self.query`);
-      const kProj = this.dense(x, `${pre}attention.self.key`);
-      const vProj = this.dense(x, `${pre}attention.self.value`);
+      const qProj = this.dense(x, `${pre}attention.self.query`, opts.training);
+      const kProj = this.dense(x, `${pre}attention.self.key`, opts.training);
+      const vProj = this.dense(x, `${pre}attention.self.value`, opts.training);
       qkv.push({ query: tf.reshape(qProj, [B, L, H]), key: tf.reshape(kProj, [B, L, H]), value: tf.reshape(vProj, [B, L, H]) });
       const q = tf.transpose(tf.reshape(tf.mul(qProj, scale), [B, L, heads, d]), [0, 2, 1, 3]);
       const k = tf.transpose(tf.reshape(kProj, [B, L, heads, d]), [0, 2, 3, 1]);
@@ -211,11 +227,11 @@ export class Student {
       attentionProbs.push(probs);
       const context = tf.matMul(this.dropout(probs, pAttn, rng), v); // [B, h, L, d]
       const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [B * L, H]) as tf.Tensor2D;
-      const attnOut = this.dropout(this.dense(merged, `${pre}attention.output.dense`), pHidden, rng);
+      const attnOut = this.dropout(this.dense(merged, `${pre}attention.output.dense`, opts.training), pHidden, rng);
       const h = this.layerNorm(tf.add(attnOut, x), `${pre}attention.output.LayerNorm`);
       // Feed-forward with erf GELU, as BERT.
-      const inter = gelu(this.dense(h, `${pre}intermediate.dense`));
-      const ffOut = this.dropout(this.dense(inter, `${pre}output.dense`), pHidden, rng);
+      const inter = gelu(this.dense(h, `${pre}intermediate.dense`, opts.training));
+      const ffOut = this.dropout(this.dense(inter, `${pre}output.dense`, opts.training), pHidden, rng);
       x = this.layerNorm(tf.add(ffOut, h), `${pre}output.LayerNorm`);
       hidden.push(tf.reshape(x, [B, L, H]));
     }
@@ -230,6 +246,8 @@ export class Student {
   dispose(): void {
     for (const v of this.params.values()) v.dispose();
     this.params.clear();
+    if (this.ownsQuantization) this.quantization?.dispose();
+    this.quantization = undefined;
   }
 }
 
