@@ -271,6 +271,12 @@ export const StageSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Quantisation-aware training in this stage: the encoder's dense layers run fake-int8 (per-channel
+     * int8 weights, uint8 inputs over observed ranges, straight-through gradients); export then writes
+     * onnx/model_quantized.onnx with the trained ranges. Every later stage must quantise too.
+     */
+    quantize: z.boolean().default(false),
     /** Momentum distillation: the EMA student as a second, moving teacher (needs ema.enabled). */
     momentum: z
       .object({
@@ -375,6 +381,16 @@ export const DistillSchema = z
       })
       .strict()
       .optional(),
+    /** Settings of the stages with `quantize: true` (quantisation-aware training). */
+    quantization: z
+      .object({
+        /** Weight of the old range in the moving average of each dense input's batch min / max. */
+        emaDecay: z.number().min(0).lt(1).default(0.99),
+        /** 7-bit weights ([-63, 63]): for onnxruntime on x86 CPUs without VNNI, whose u8·s8 kernels can saturate with 8-bit ones. */
+        reduceRange: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
     /** TinyBERT's task distillation: intermediate layers first, then the prediction layer. */
     stages: z
       .array(StageSchema)
@@ -649,6 +665,10 @@ function checkDependentFields(c: RawConfig, ctx: z.RefinementCtx): void {
     });
     if (c.distill.selfDistillation && st.losses.some((l) => INTERMEDIATE_LOSSES.includes(l.name) || RELATION_LOSSES.includes(l.name) || POOLED_LOSSES.includes(l.name))) {
       ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'losses'], message: 'self-distillation has no teacher hidden states or attention to match' });
+    }
+    const firstQuantized = c.distill.stages.findIndex((x) => x.quantize);
+    if (firstQuantized >= 0 && i > firstQuantized && !st.quantize) {
+      ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'quantize'], message: `must be true: stage "${c.distill.stages[firstQuantized].name}" quantises, and a model stays quantised once trained so` });
     }
     if (st.curriculum && st.curriculum.endStep < st.curriculum.startStep) {
       ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'curriculum', 'endStep'], message: `must be >= startStep (${st.curriculum.startStep})` });

@@ -216,6 +216,7 @@ export function trainerStages(c: Config, numTrain: number, mapping: LayerMapping
     if (s.weights) stage.weights = s.weights;
     if (s.curriculum) stage.curriculum = s.curriculum;
     if (s.momentum) stage.momentum = { alpha: valueSchedule(s.momentum.alpha), temperature: s.momentum.temperature };
+    if (s.quantize) stage.quantize = true;
     return stage;
   });
 }
@@ -282,6 +283,7 @@ export function trainOptions(c: Config, inputs: TrainInputs, runtime: Pick<Train
     resume: runtime.resume ?? false,
     logFile: paths.logFile,
     logEvery: c.distill.logEvery,
+    ...(c.distill.stages.some((s) => s.quantize) && { quantization: c.distill.quantization }),
     ...(c.distill.earlyStopping && { earlyStopping: c.distill.earlyStopping }),
     ...(c.distill.reduceLrOnPlateau && { reduceLrOnPlateau: c.distill.reduceLrOnPlateau }),
     ...(runtime.onProgress && { onProgress: runtime.onProgress }),
@@ -328,6 +330,7 @@ export const TRAIN_OPTION_SOURCES = {
   logEvery: 'distill.logEvery',
   earlyStopping: 'distill.earlyStopping.{patience,minDelta,mode}',
   reduceLrOnPlateau: 'distill.reduceLrOnPlateau.{patience,factor,minDelta,mode,cooldown,minLr}',
+  quantization: 'distill.quantization.{emaDecay,reduceRange} (when a stage quantizes)',
   onProgress: 'run input: the progress bars',
 } as const satisfies Record<keyof TrainOptions, string>;
 
@@ -343,6 +346,7 @@ export const STAGE_OPTION_SOURCES = {
   curriculum: 'distill.stages[].curriculum',
   momentum: 'distill.stages[].momentum',
   alpha: 'distill.stages[].alpha',
+  quantize: 'distill.stages[].quantize',
 } as const satisfies Record<keyof StageOptions, string>;
 
 /** Whether any stage needs the teacher cache (anything but gold-label losses). */

@@ -11,6 +11,7 @@ import type { Curriculum, LrSchedule, ValueSchedule, WeightSchedule } from './sc
 import type { TeacherCombine } from '../distill/targets.ts';
 import type { TemperatureRule } from '../distill/temperature.ts';
 import type { TeacherInput } from '../distill/teachers.ts';
+import type { QuantizationOptions } from '../quant/quantization.ts';
 
 export type { TeacherInput };
 
@@ -73,6 +74,12 @@ export interface StageOptions {
    * scaled by α, labels matches by 1 − α; fixed or scheduled (e.g. 0.9 → 0.1).
    */
   alpha?: number | ValueSchedule;
+  /**
+   * Quantisation-aware training: the encoder's dense layers run fake-int8 (per-column int8 weights,
+   * uint8 inputs over EMA-observed ranges, straight-through gradients). Once a stage quantises, every
+   * later one must too; only quantised evaluations then compete for the best model.
+   */
+  quantize?: boolean;
 }
 
 export interface ProgressInfo {
@@ -115,6 +122,8 @@ export interface TrainOptions {
    * (logits, labels) are allowed and the teacher's vocabulary need not be the student's.
    */
   ownTokenizer?: boolean;
+  /** Observer and weight-range settings of the quantised stages (defaults: DEFAULT_QUANTIZATION). */
+  quantization?: Partial<QuantizationOptions>;
   stages: StageOptions[];
   batchSize: number;
   /** Micro-batches per update (default 1). */
@@ -202,6 +211,14 @@ export function validateTrainOptions(o: TrainOptions): void {
   if (o.multiTeacher && o.multiTeacher.combine === 'weighted') {
     o.teachers?.forEach((t, i) => {
       if (!(typeof t.weight === 'number' && t.weight >= 0)) throw new UserError(`teachers[${i}].weight must be a number ≥ 0 for the "weighted" combination`);
+    });
+  }
+  const firstQuantized = o.stages.findIndex((s) => s.quantize);
+  if (firstQuantized >= 0) {
+    o.stages.forEach((s, i) => {
+      if (i > firstQuantized && !s.quantize) {
+        throw new UserError(`stages[${i}] (${s.name}): quantize must be true, as stage ${o.stages[firstQuantized].name} quantises (a model stays quantised once trained so)`);
+      }
     });
   }
   if (o.earlyStopping || o.reduceLrOnPlateau) {

@@ -8,14 +8,38 @@ import type { Projections } from '../distill/projections.ts';
 import { tensorsWithPrefix } from './checkpoint.ts';
 import type { NamedTensor } from './tensor-file.ts';
 import type { TrainOptions } from './train-options.ts';
+import type { ObservedRange, Quantization } from '../quant/quantization.ts';
 
 /**
  * How the trainer's tensors map to a checkpoint's: "student.<param>", "proj.<name>",
- * "opt.m.<name>" / "opt.v.<name>" (AdamW moments), "ema.<param>" (the EMA shadow).
+ * "opt.m.<name>" / "opt.v.<name>" (AdamW moments), "ema.<param>" (the EMA shadow), and for a
+ * quantised student "quant.<dense layer>" = [min, max, observations] of its input's observed range.
  */
 
+const QUANT_PREFIX = 'quant.';
+
+/** The observed ranges as tensors "quant.<layer>" ([min, max, observations]). */
+export function quantTensors(q: Quantization | undefined): Map<string, NamedTensor> {
+  const out = new Map<string, NamedTensor>();
+  for (const [k, r] of q?.ranges() ?? []) out.set(`${QUANT_PREFIX}${k}`, { shape: [3], data: Float32Array.of(r.min, r.max, r.observations) });
+  return out;
+}
+
+/** Restores observed ranges from "quant.<layer>" tensors (checkpoint or best weights). */
+export function restoreQuant(q: Quantization, tensors: Map<string, NamedTensor>, dir: string): void {
+  const ranges = new Map<string, ObservedRange>();
+  for (const [k, t] of tensorsWithPrefix(tensors, QUANT_PREFIX)) {
+    if (t.data.length !== 3) throw new UserError(`checkpoint ${dir}: quantisation tensor "${QUANT_PREFIX}${k}" has ${t.data.length} values, expected 3 (min, max, observations)`);
+    ranges.set(k, { min: t.data[0], max: t.data[1], observations: t.data[2] });
+  }
+  q.setRanges(ranges, `checkpoint ${dir}`);
+}
+
+/** A student's parameters (and, when quantised, its observed ranges): what "best" keeps. */
 export function weightsOf(student: Student): Map<string, NamedTensor> {
-  return new Map([...student.params].map(([k, v]) => [k, { shape: [...v.shape], data: v.dataSync() as Float32Array }]));
+  const out = new Map([...student.params].map(([k, v]) => [k, { shape: [...v.shape], data: v.dataSync() as Float32Array }]));
+  for (const [k, t] of quantTensors(student.quantization?.active ? student.quantization : undefined)) out.set(k, t);
+  return out;
 }
 
 export function packTensors(student: Student, projections: Projections | undefined, optimizer: AdamW, ema: Ema | undefined): Map<string, NamedTensor> {
@@ -33,6 +57,7 @@ export function packTensors(student: Student, projections: Projections | undefin
   for (const [k, data] of opt.m) out.set(`opt.m.${k}`, { shape: shapes.get(k) ?? [data.length], data });
   for (const [k, data] of opt.v) out.set(`opt.v.${k}`, { shape: shapes.get(k) ?? [data.length], data });
   if (ema) for (const [k, data] of ema.getState().shadow) out.set(`ema.${k}`, { shape: shapes.get(k) ?? [data.length], data });
+  for (const [k, t] of quantTensors(student.quantization)) out.set(k, t);
   return out;
 }
 
@@ -56,6 +81,7 @@ export function unpackTensors(
   assignAll(student.params, tensorsWithPrefix(tensors, 'student.'), 'student', dir);
   if (projections) assignAll(projections.variables, tensorsWithPrefix(tensors, 'proj.'), 'projection', dir);
   if (ema) assignAll(ema.shadow, tensorsWithPrefix(tensors, 'ema.'), 'EMA', dir);
+  if (student.quantization) restoreQuant(student.quantization, tensors, dir);
   return tensors;
 }
 
@@ -106,7 +132,9 @@ export function runKeyOf(opts: TrainOptions, variables: Map<string, tf.Variable>
     key[`${at}.curriculum`] = s.curriculum ?? null;
     key[`${at}.momentum`] = s.momentum ?? null;
     key[`${at}.alpha`] = s.alpha ?? null;
+    if (s.quantize) key[`${at}.quantize`] = true; // only when set, so earlier checkpoints keep resuming
   });
+  if (opts.stages.some((s) => s.quantize)) flatten('quantization', { emaDecay: undefined, reduceRange: undefined, ...opts.quantization }, key);
   key.maxGradNorm = opts.maxGradNorm ?? 1;
   flatten('optimizer', { weightDecay: undefined, beta1: undefined, beta2: undefined, epsilon: undefined, ...opts.optimizer }, key);
   if (opts.ema != null) flatten('ema', opts.ema, key);

@@ -18,7 +18,8 @@ import { initialPlateauState, plateauStep, type PlateauOptions } from './plateau
 import { microBatchGrads, neededTeacherFeatures, type StepContext } from './step-loss.ts';
 import { TeacherSet } from '../distill/teachers.ts';
 import type { NamedTensor } from './tensor-file.ts';
-import { checkRunKey, packTensors, runKeyOf, unpackTensors, weightsOf } from './train-state.ts';
+import { checkRunKey, packTensors, restoreQuant, runKeyOf, unpackTensors, weightsOf } from './train-state.ts';
+import { Quantization } from '../quant/quantization.ts';
 import { validateTrainOptions, type BatchSource, type StageOptions, type TrainOptions } from './train-options.ts';
 
 export type { BatchSource, TrainOptions, StageOptions } from './train-options.ts';
@@ -59,7 +60,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }, neededTeacherFeatures(opts.stages.flatMap((s) => s.matches)))
     : undefined;
   const projections = makeProjections(opts, student, teachers);
+  // Quantisation-aware stages: the observers start empty (a student loaded from a quantised folder keeps its ranges).
+  const quantizing = opts.stages.some((s) => s.quantize);
+  if (quantizing && !student.quantization) student.attachQuantization(Quantization.forConfig(config, opts.quantization));
   const emaStudent = opts.ema != null ? Student.create(config, opts.seed) : undefined;
+  if (emaStudent && student.quantization) emaStudent.attachQuantization(student.quantization, { shared: true });
   const ema = emaStudent ? new Ema(student.params, opts.ema ?? {}, emaStudent.params) : undefined;
   const variables = new Map<string, tf.Variable>([...student.params, ...(projections?.variables ?? [])]);
   const rng = new Rng((opts.seed ^ 0x7a31c) >>> 0);
@@ -153,9 +158,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // compete for "best" when a later (or earlier) stage trains the head: ties would keep an untrained head.
   const trainsHead = (stage: StageOptions) => stage.matches.some((m) => m.feature === 'logits' || m.feature === 'labels');
   const anyStageTrainsHead = opts.stages.some(trainsHead);
+  // In a quantisation-aware run the model kept is a quantised one: float evaluations do not compete.
   const evaluate = (stage: StageOptions) => {
     if (!opts.dev?.labels) return;
-    const eligible = !anyStageTrainsHead || trainsHead(stage);
+    const eligible = (!anyStageTrainsHead || trainsHead(stage)) && (!quantizing || !!stage.quantize);
     const candidates: [EvalRecord['model'], Student][] = [['raw', student]];
     if (emaStudent) candidates.push(['ema', emaStudent]);
     const scores: number[] = [];
@@ -197,6 +203,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   try {
     for (; state.stageIndex < opts.stages.length && !stopped(); state.stageIndex++, state.stageStep = 0) {
       const stage = opts.stages[state.stageIndex];
+      if (student.quantization) student.quantization.active = !!stage.quantize;
       const optimizer = new AdamW(variables, opts.optimizer);
       if (resumedOptimizer) {
         optimizer.setState(optimizerStateFrom(resumedOptimizer, variables, state.optimizerStep));
@@ -269,7 +276,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
 
   let bestStudent: Student | undefined;
-  if (best && bestWeights) bestStudent = Student.fromWeights(config, bestWeights, opts.seed);
+  if (best && bestWeights) {
+    bestStudent = Student.fromWeights(config, bestWeights, opts.seed);
+    if (quantizing) {
+      const q = Quantization.forConfig(config, student.quantization?.options ?? opts.quantization);
+      bestStudent.attachQuantization(q);
+      restoreQuant(q, bestWeights, opts.checkpointDir ?? 'best weights');
+      q.active = true;
+    }
+  }
   return {
     student,
     emaStudent,

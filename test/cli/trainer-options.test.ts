@@ -108,6 +108,10 @@ const TRAIN_CASES: Record<keyof TrainOptions, Case | Runtime> = {
     set: { 'distill.reduceLrOnPlateau': { patience: 2, factor: 0.3, minDelta: 0.001, cooldown: 1, minLr: 1e-6 } },
     check: (o) => expect(o.reduceLrOnPlateau).toEqual({ patience: 2, factor: 0.3, minDelta: 0.001, mode: 'max', cooldown: 1, minLr: 1e-6 }),
   },
+  quantization: {
+    set: { ...pStage({ quantize: true }), 'distill.quantization': { emaDecay: 0.9, reduceRange: true } },
+    check: (o) => expect(o.quantization).toEqual({ emaDecay: 0.9, reduceRange: true }),
+  },
 };
 
 const schedule = { schedule: 'linear', from: 0.9, to: 0.1 };
@@ -148,6 +152,7 @@ const STAGE_CASES: Record<keyof StageOptions, Case> = {
     },
   },
   alpha: { set: pStage({ alpha: schedule }), check: (o) => expect(stage0(o).alpha).toEqual({ kind: 'linear', from: 0.9, to: 0.1 }) },
+  quantize: { set: pStage({ quantize: true }), check: (o) => expect(stage0(o).quantize).toBe(true) },
 };
 
 const EMA_CASES: Record<keyof EmaOptions, unknown> = {
