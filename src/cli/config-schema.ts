@@ -472,7 +472,7 @@ export const ExportSchema = z
     enabled: z.boolean().default(true),
     /** Defaults to <out>/student-onnx. */
     dir: z.string().min(1).optional(),
-    /** Also write an int8 (dynamically quantised) model. */
+    /** Also write an int8 (dynamically quantised) model; a student trained with a `quantize` stage always gets its trained int8 model (QDQ) instead. */
     quantize: z.boolean().default(false),
     /** Also output hidden states and attention (for inspection). */
     withIntermediates: z.boolean().default(false),
