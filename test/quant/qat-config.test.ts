@@ -26,3 +26,28 @@ describe('config: quantisation-aware stages', () => {
     expect(() => withStages(stages, { quantization: { bits: 4 } })).toThrow(/bits/);
   });
 });
+
+describe('quantization.json', () => {
+  const good = {
+    format: 'distill-ts/quantization-aware-training',
+    version: 1,
+    weights: { dtype: 'int8', qmax: 127 },
+    activations: { dtype: 'uint8', emaDecay: 0.99 },
+    ranges: { 'encoder.layer.0.output.dense': { min: -1, max: 2, observations: 3 } },
+  };
+
+  it('round-trips options and ranges', async () => {
+    const { parseQuantizationJson, quantizationJson } = await import('../../src/quant/quant-json.ts');
+    const parsed = parseQuantizationJson(good, 'q.json');
+    expect(parsed.options).toEqual({ emaDecay: 0.99, reduceRange: false });
+    expect(parseQuantizationJson(quantizationJson(parsed), 'q.json')).toEqual(parsed);
+    expect(parseQuantizationJson({ ...good, weights: { qmax: 63 } }, 'q.json').options.reduceRange).toBe(true);
+  });
+
+  it('names the file and the key that is wrong', async () => {
+    const { parseQuantizationJson } = await import('../../src/quant/quant-json.ts');
+    expect(() => parseQuantizationJson({ ...good, format: 'x' }, 'dir/quantization.json')).toThrow(/dir\/quantization\.json: not a quantization file/);
+    expect(() => parseQuantizationJson({ ...good, weights: { qmax: 100 } }, 'q.json')).toThrow(/q\.json: weights\.qmax must be 127 or 63, got 100/);
+    expect(() => parseQuantizationJson({ ...good, ranges: { a: { min: 0 } } }, 'q.json')).toThrow(/q\.json: ranges\["a"\] must be \{min, max, observations\}/);
+  });
+});
