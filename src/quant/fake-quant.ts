@@ -46,11 +46,8 @@ export function fakeQuantActivation<T extends tf.Tensor>(x: T, scale: tf.Scalar,
     const q = tf.clipByValue(shifted, 0, 255);
     return {
       value: tf.mul(tf.sub(q, zp), s),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
-        tf.where(saved[0], dy, tf.zerosLike(dy)),
-        tf.zerosLike(s),
-        tf.zerosLike(zp),
-      ],
+      // Only saved tensors outlive the forward pass (tf.grad tidies it): the zeros are built from shapes.
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.where(saved[0], dy, tf.zerosLike(dy)), tf.zeros(s.shape), tf.zeros(zp.shape)],
     };
   }) as unknown as CustomGradFn);
   return op(x, scale, zeroPoint) as T;
