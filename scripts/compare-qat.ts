@@ -6,7 +6,7 @@
  * Every row is an exported ONNX file run by onnxruntime (1 thread): dev metric, size, median latency.
  *
  *   npx tsx scripts/compare-qat.ts [--steps 600] [--qat-steps 200] [--qat-lr 2e-4] [--seed 42]
- *       [--runs 50] [--threads 1] [--out runs/compare-qat]
+ *       [--runs 50] [--threads 1] [--out runs/compare-qat] [--fresh yes]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -71,9 +71,19 @@ async function main(): Promise<void> {
   };
   let base: string, floatDir: string, qatDir: string;
   try {
-    base = await save(await timed('fp32 distillation', () => train({ ...common, studentConfig: bertConfig(task, folder.tokenizer.vocabSize, STUDENT), stages: [stage('prediction', steps, 1e-3)] })), 'base');
-    floatDir = await save(await timed('fp32 continuation', async () => train({ ...common, initStudent: await loadStudentFolder(base), stages: [stage('float', qatSteps, qatLr)] })), 'fp32');
-    qatDir = await save(await timed('QAT continuation', async () => train({ ...common, initStudent: await loadStudentFolder(base), stages: [stage('qat', qatSteps, qatLr, true)] })), 'qat');
+    // Training is deterministic (seed): students finished by an earlier call in <out> are reused unless
+    // --fresh yes (so the timing can be repeated on a quieter machine without retraining).
+    const trained = async (name: string, run: () => Promise<TrainResult>): Promise<string> => {
+      const dir = path.join(outDir, name);
+      if (fs.existsSync(path.join(dir, 'config.json')) && arg('fresh', 'no') === 'no') {
+        console.error(`reusing the student in ${dir} (--fresh yes to retrain)`);
+        return dir;
+      }
+      return save(await timed(name, run), name);
+    };
+    base = await trained('base', () => train({ ...common, studentConfig: bertConfig(task, folder.tokenizer.vocabSize, STUDENT), stages: [stage('prediction', steps, 1e-3)] }));
+    floatDir = await trained('fp32', async () => train({ ...common, initStudent: await loadStudentFolder(base), stages: [stage('float', qatSteps, qatLr)] }));
+    qatDir = await trained('qat', async () => train({ ...common, initStudent: await loadStudentFolder(base), stages: [stage('qat', qatSteps, qatLr, true)] }));
   } finally {
     cache.close();
   }
@@ -104,7 +114,7 @@ async function main(): Promise<void> {
         `${((s.row.sizeBytes ?? NaN) / 1024).toFixed(0)} KiB | ${s.row.latencyMs?.[1]?.toFixed(3)} ms | ${s.row.latencyMs?.[32]?.toFixed(3)} ms |`;
     }),
     '',
-    `Training: ${Object.entries(seconds).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ')}.`,
+    Object.keys(seconds).length ? `Training: ${Object.entries(seconds).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ')}.` : 'Students reused from an earlier call.',
     '',
   ].join('\n');
   fs.writeFileSync(path.join(outDir, 'results.md'), md);
