@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
+import { readTextLimited } from '../util/limits.ts';
 import { sha256File } from '../util/hash.ts';
 import { checkFiles } from './integrity.ts';
 import {
@@ -22,7 +23,7 @@ import {
 
 function readJson<T>(file: string, what: string): T {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    return JSON.parse(readTextLimited(file, 'cacheManifest')) as T;
   } catch (e) {
     throw new UserError(`${what} ${file} is unreadable: ${(e as Error).message}`);
   }

@@ -14,6 +14,7 @@ import { loadTask } from '../data/tasks.ts';
 import type { Batch, Encoded, TaskSpec } from '../data/types.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
+import { readTextLimited } from '../util/limits.ts';
 import { sha256, sha256File } from '../util/hash.ts';
 import { Teacher, type TeacherOutputs } from '../teacher/teacher.ts';
 import type { AttentionKind } from '../teacher/surgery.ts';
@@ -108,7 +109,7 @@ export function parseShardOption(shard: BuildCacheOptions['shard']): { index: nu
 /** The manifest of a finished cache in `dir` built from exactly these inputs, if there is one. */
 function completeCache(dir: string, fingerprint: CacheFingerprint): format.CacheManifest | undefined {
   try {
-    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as format.CacheManifest;
+    const m = JSON.parse(readTextLimited(path.join(dir, 'manifest.json'), 'cacheManifest')) as format.CacheManifest;
     return m.complete && format.fingerprintDifferences(m.fingerprint, fingerprint).length === 0 ? m : undefined;
   } catch {
     return undefined;
@@ -130,7 +131,7 @@ function prepareDir(dir: string, info: BuildInfo, force: boolean, soleBuilder: b
   if (fs.existsSync(buildFile)) {
     let old: BuildInfo | undefined;
     try {
-      old = JSON.parse(fs.readFileSync(buildFile, 'utf8'));
+      old = JSON.parse(readTextLimited(buildFile, 'cacheManifest'));
     } catch {
       old = undefined;
     }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../util/errors.ts';
+import { readTextLimited } from '../util/limits.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { ConfigSchema, type Config } from './config-schema.ts';
 
@@ -19,7 +20,7 @@ export const RESOLVED_CONFIG_FILE = 'resolved-config.json';
 export function readConfigFile(file: string): unknown {
   if (!fs.existsSync(file)) throw new UserError(`config file ${file} does not exist`);
   if (fs.statSync(file).isDirectory()) throw new UserError(`config file ${file} is a folder; expected a JSON or YAML file`);
-  const text = fs.readFileSync(file, 'utf8');
+  const text = readTextLimited(file, 'runConfig');
   const yaml = /\.ya?ml$/i.test(file);
   try {
     return yaml ? YAML.parse(text) : JSON.parse(text);

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../util/errors.ts';
+import { readTextLimited } from '../util/limits.ts';
 import { parseTaskSpec } from './task-schema.ts';
 import type { TaskSpec } from './types.ts';
 
@@ -32,9 +33,10 @@ export function loadTask(nameOrJsonPath: string): TaskSpec {
 }
 
 function readTaskFile(file: string): TaskSpec {
+  const text = readTextLimited(file, 'taskJson');
   let value: unknown;
   try {
-    value = JSON.parse(fs.readFileSync(file, 'utf8'));
+    value = JSON.parse(text);
   } catch (e) {
     throw new UserError(`cannot read task declaration ${file}: ${(e as Error).message}`);
   }

@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../util/atomic.ts';
+import { modelFolderFile } from '../io/confine.ts';
 import { UserError } from '../util/errors.ts';
+import { checkFileSize, readTextLimited, type LimitKind } from '../util/limits.ts';
 import { BertTokenizer, configToken, parseJsonObject, tokenizerFromJson } from './bert-tokenizer.ts';
 import { buildBertTokenizerJson, buildTokenizerConfig, type BertTokenizerOptions } from './tokenizer-json.ts';
 import { readLines } from './lines.ts';
@@ -21,18 +23,14 @@ export function saveTokenizer(tokenizer: Pick<BertTokenizer, 'tokenizerJson' | '
   writeJsonAtomic(path.join(folder, 'tokenizer_config.json'), tokenizer.tokenizerConfig);
 }
 
-export function readJsonFile(file: string, what: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read ${what} ${file}: ${(e as Error).message}`);
-  }
-  return parseJsonObject(text, file, what);
+/** A JSON object file, no larger than its kind's limit (src/util/limits.ts). */
+export function readJsonFile(file: string, what: string, kind: LimitKind = 'modelConfig'): Record<string, unknown> {
+  return parseJsonObject(readTextLimited(file, kind), file, what);
 }
 
 /** vocab.txt: one token per line, the line number (0-based) is the id. Duplicates and blanks are errors. */
 export function readVocabFile(file: string): string[] {
+  checkFileSize(file, 'vocabFile');
   const tokens: string[] = [];
   const seen = new Map<string, number>();
   let blank = 0;
@@ -59,7 +57,8 @@ export function readVocabFile(file: string): string[] {
 export async function loadTokenizer(fileOrFolder: string, opts: BertTokenizerOptions = {}): Promise<BertTokenizer> {
   if (!fs.existsSync(fileOrFolder)) throw new UserError(`tokenizer not found: ${fileOrFolder} (expected a folder, tokenizer.json or vocab.txt)`);
   if (fs.statSync(fileOrFolder).isDirectory()) {
-    const has = (f: string) => fs.existsSync(path.join(fileOrFolder, f));
+    // Every file a folder names is confined to it (src/io/confine.ts): no symlink out of the folder.
+    const has = (f: string) => modelFolderFile(fileOrFolder, f, 'tokenizer file') !== undefined;
     if (has('tokenizer.json')) return fromTokenizerJson(path.join(fileOrFolder, 'tokenizer.json'), opts);
     if (has('vocab.txt')) return fromVocab(path.join(fileOrFolder, 'vocab.txt'), opts);
     if (has('vocab.json') && has('merges.txt')) return fromByteLevelBpe(fileOrFolder);
@@ -80,10 +79,15 @@ function fromVocab(file: string, opts: BertTokenizerOptions): BertTokenizer {
   return new BertTokenizer(buildBertTokenizerJson(vocab, opts), buildTokenizerConfig(opts), file);
 }
 
+/** tokenizer_config.json beside a tokenizer file, confined to that folder; undefined when absent. */
+function siblingConfig(dir: string): Record<string, unknown> | undefined {
+  const file = modelFolderFile(dir, 'tokenizer_config.json', 'tokenizer file');
+  return file === undefined ? undefined : readJsonFile(file, 'tokenizer_config.json');
+}
+
 function fromTokenizerJson(file: string, opts: BertTokenizerOptions): BertTokenizer {
-  const configFile = path.join(path.dirname(file), 'tokenizer_config.json');
-  const config = fs.existsSync(configFile) ? readJsonFile(configFile, 'tokenizer_config.json') : null;
-  return tokenizerFromJson(readJsonFile(file, 'tokenizer.json'), config, file, opts);
+  const config = siblingConfig(path.dirname(file)) ?? null;
+  return tokenizerFromJson(readJsonFile(file, 'tokenizer.json', 'tokenizerJson'), config, file, opts);
 }
 
 /**
@@ -93,15 +97,15 @@ function fromTokenizerJson(file: string, opts: BertTokenizerOptions): BertTokeni
  */
 function fromByteLevelBpe(dir: string): BertTokenizer {
   const vocabFile = path.join(dir, 'vocab.json');
-  const vocab = readJsonFile(vocabFile, 'vocab.json') as Record<string, number>;
+  const vocab = readJsonFile(vocabFile, 'vocab.json', 'vocabFile') as Record<string, number>;
   const merges: string[] = [];
+  checkFileSize(path.join(dir, 'merges.txt'), 'vocabFile');
   for (const { text, line } of readLines(path.join(dir, 'merges.txt'))) {
     if (text.startsWith('#version') || text.trim() === '') continue;
     if (text.split(' ').length !== 2) throw new UserError(`${path.join(dir, 'merges.txt')}:${line}: expected two space-separated symbols, got ${JSON.stringify(text)}`);
     merges.push(text);
   }
-  const configFile = path.join(dir, 'tokenizer_config.json');
-  const config = fs.existsSync(configFile) ? readJsonFile(configFile, 'tokenizer_config.json') : {};
+  const config = siblingConfig(dir) ?? {};
   const token = (key: string, fallback: string) => configToken(config, key) ?? fallback;
   const specials = ['<s>', '<pad>', '</s>', '<unk>', '<mask>'].map((t, i) => token(['bos_token', 'pad_token', 'eos_token', 'unk_token', 'mask_token'][i], t));
   const cls = token('cls_token', specials[0]);

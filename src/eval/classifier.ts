@@ -9,6 +9,8 @@ import type { BertTokenizer } from '../data/tokenizer.ts';
 import type { Encoded, TaskSpec } from '../data/types.ts';
 import { parseLabelMap, teacherLabelOrder, type LabelOrder } from '../teacher/labels.ts';
 import { UserError } from '../util/errors.ts';
+import { readTextLimited } from '../util/limits.ts';
+import { modelFolderFile } from '../io/confine.ts';
 import { batchedLogits, labelsOfConfig } from './prediction.ts';
 
 export { argmax, labelsOfConfig, softmax } from './prediction.ts';
@@ -21,8 +23,8 @@ export const QUANTIZED_FILE = path.join('onnx', 'model_quantized.onnx');
 /** An ONNX model folder (teacher or exported student) or a saved tfjs student folder. */
 export function folderKind(dir: string): FolderKind {
   if (!fs.existsSync(dir)) throw new UserError(`model folder ${dir} does not exist`);
-  if (fs.existsSync(path.join(dir, 'onnx', 'model.onnx')) || fs.existsSync(path.join(dir, 'model.onnx'))) return 'onnx';
-  if (fs.existsSync(path.join(dir, 'model.safetensors'))) return 'student';
+  if (modelFolderFile(dir, path.join('onnx', 'model.onnx'), 'ONNX model') || modelFolderFile(dir, 'model.onnx', 'ONNX model')) return 'onnx';
+  if (modelFolderFile(dir, 'model.safetensors', 'student weights')) return 'student';
   throw new UserError(`${dir} is neither an ONNX model folder (onnx/model.onnx) nor a saved student (model.safetensors)`);
 }
 
@@ -60,8 +62,10 @@ export interface Classifier {
 
 function readConfig(dir: string): Record<string, unknown> {
   const file = path.join(dir, 'config.json');
+  if (!modelFolderFile(dir, 'config.json', 'model config')) throw new UserError(`${file}: cannot read the model's config (it does not exist)`);
+  const text = readTextLimited(file, 'modelConfig');
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
+    return JSON.parse(text);
   } catch (e) {
     throw new UserError(`${file}: cannot read the model's config (${(e as Error).message})`);
   }
@@ -77,8 +81,8 @@ export async function openClassifier(dir: string, opts: ClassifierOptions = {}):
     const { Teacher } = await import('../teacher/teacher.ts');
     const folder = await loadTeacherFolder(dir);
     if (opts.quantized) {
-      const q = path.join(dir, QUANTIZED_FILE);
-      if (!fs.existsSync(q)) throw new UserError(`${dir} has no int8 model (${QUANTIZED_FILE}); export with --quantize to write one`);
+      const q = modelFolderFile(dir, QUANTIZED_FILE, 'int8 model');
+      if (!q) throw new UserError(`${dir} has no int8 model (${QUANTIZED_FILE}); export with --quantize to write one`);
       folder.onnxPath = q;
     }
     const model = await Teacher.fromFolder(folder, {

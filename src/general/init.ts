@@ -9,6 +9,8 @@ import type { BertConfig } from '../student/config.ts';
 import { loadStudentFolder, readStudentConfig } from '../student/folder.ts';
 import { Student } from '../student/model.ts';
 import { UserError } from '../util/errors.ts';
+import { readTextLimited } from '../util/limits.ts';
+import { requireModelFolderFile } from '../io/confine.ts';
 
 /** Config keys that fix the encoder's parameter shapes. */
 export const SHAPE_KEYS = [
@@ -58,11 +60,11 @@ export async function studentFromInitFolder(dir: string, config: BertConfig, tok
   if (!fs.existsSync(configFile)) throw new UserError(`--init ${dir}: config.json not found (expected a student folder: config.json, model.safetensors, tokenizer.json)`);
   const diffs = shapeDifferences(readStudentConfig(configFile), config);
   if (diffs.length > 0) throw new UserError(`--init ${dir} does not match the student's shape: ${diffs.join('; ')}`);
-  const tokFile = path.join(dir, 'tokenizer.json');
-  if (!fs.existsSync(tokFile)) throw new UserError(`--init ${dir}: tokenizer.json not found; the vocabulary cannot be checked against the run's`);
+  const tokFile = requireModelFolderFile(dir, 'tokenizer.json', `--init ${dir}: tokenizer.json not found; the vocabulary cannot be checked against the run's`);
+  const tokText = readTextLimited(tokFile, 'tokenizerJson');
   let tokJson: Record<string, unknown>;
   try {
-    tokJson = JSON.parse(fs.readFileSync(tokFile, 'utf8'));
+    tokJson = JSON.parse(tokText);
   } catch (e) {
     throw new UserError(`${tokFile}: not valid JSON (${(e as Error).message})`);
   }

@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import type { BertConfig } from '../student/config.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
+import { readTextLimited } from '../util/limits.ts';
+import { modelFolderFile } from './confine.ts';
 
 /** config.json as Hugging Face's BertConfig / transformers.js expect it. */
 export function hfConfigJson(config: BertConfig): Record<string, unknown> {
@@ -26,7 +28,8 @@ export function hfConfigJson(config: BertConfig): Record<string, unknown> {
 
 /** The tokenizer.json of a folder (or the file itself). */
 export function tokenizerJsonPath(fileOrFolder: string): string {
-  const p = fs.existsSync(fileOrFolder) && fs.statSync(fileOrFolder).isDirectory() ? path.join(fileOrFolder, 'tokenizer.json') : fileOrFolder;
+  const isFolder = fs.existsSync(fileOrFolder) && fs.statSync(fileOrFolder).isDirectory();
+  const p = isFolder ? (modelFolderFile(fileOrFolder, 'tokenizer.json', 'tokenizer file') ?? path.join(fileOrFolder, 'tokenizer.json')) : fileOrFolder;
   if (!fs.existsSync(p)) throw new UserError(`tokenizer: ${p} does not exist (expected a tokenizer.json or a folder holding one)`);
   return p;
 }
@@ -34,11 +37,13 @@ export function tokenizerJsonPath(fileOrFolder: string): string {
 /** Number of ids a tokenizer.json can produce: 1 + the largest id in its vocabulary and added tokens. */
 export function tokenizerVocabSize(tokenizerJsonFile: string): number {
   let json: { model?: { vocab?: unknown }; added_tokens?: { id: number }[] };
+  const text = readTextLimited(tokenizerJsonFile, 'tokenizerJson');
   try {
-    json = JSON.parse(fs.readFileSync(tokenizerJsonFile, 'utf8'));
+    json = JSON.parse(text);
   } catch (e) {
     throw new UserError(`tokenizer: ${tokenizerJsonFile} is not valid JSON (${(e as Error).message})`);
   }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new UserError(`tokenizer: ${tokenizerJsonFile} is not a JSON object`);
   const vocab = json.model?.vocab;
   let maxId = -1;
   if (vocab && typeof vocab === 'object' && !Array.isArray(vocab)) {
@@ -48,7 +53,10 @@ export function tokenizerVocabSize(tokenizerJsonFile: string): number {
   } else {
     throw new UserError(`tokenizer: ${tokenizerJsonFile} has no model.vocab`);
   }
-  for (const t of json.added_tokens ?? []) maxId = Math.max(maxId, t.id);
+  const added = json.added_tokens ?? [];
+  if (!Array.isArray(added)) throw new UserError(`tokenizer: ${tokenizerJsonFile}: added_tokens is not a list`);
+  for (const t of added) maxId = Math.max(maxId, t?.id);
+  if (!Number.isSafeInteger(maxId) || maxId < 0) throw new UserError(`tokenizer: ${tokenizerJsonFile}: token ids are not non-negative integers`);
   return maxId + 1;
 }
 
@@ -74,8 +82,9 @@ export function copyTokenizerFiles(tokenizerJsonFile: string, config: BertConfig
   fs.copyFileSync(tokenizerJsonFile, path.join(outDir, 'tokenizer.json'));
   written.push('tokenizer.json');
   for (const name of TOKENIZER_FILES.slice(1)) {
-    const src = path.join(srcDir, name);
-    if (fs.existsSync(src)) {
+    // Confined: a tokenizer file linked to one elsewhere must not be copied into a folder the user publishes.
+    const src = modelFolderFile(srcDir, name, 'tokenizer file');
+    if (src) {
       fs.copyFileSync(src, path.join(outDir, name));
       written.push(name);
     }
@@ -101,7 +110,7 @@ const BERT_DEFAULT_SPECIALS: Record<(typeof SPECIAL_KEYS)[number], string> = {
  */
 export function completeTokenizerFiles(dir: string, config: Pick<BertConfig, 'max_position_embeddings'>): string[] {
   const configFile = path.join(dir, 'tokenizer_config.json');
-  const existing = fs.existsSync(configFile) ? (JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>) : undefined;
+  const existing = fs.existsSync(configFile) ? (JSON.parse(readTextLimited(configFile, 'modelConfig')) as Record<string, unknown>) : undefined;
   const tokConfig: Record<string, unknown> = existing ?? { tokenizer_class: 'BertTokenizer', do_lower_case: true, ...BERT_DEFAULT_SPECIALS };
   tokConfig.model_max_length = config.max_position_embeddings;
   writeJsonAtomic(configFile, tokConfig);
@@ -118,7 +127,7 @@ export function completeTokenizerFiles(dir: string, config: Pick<BertConfig, 'ma
   const vocabFile = path.join(dir, 'vocab.txt');
   const jsonFile = path.join(dir, 'tokenizer.json');
   if (!fs.existsSync(vocabFile) && fs.existsSync(jsonFile)) {
-    const model = (JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as { model?: { type?: string; vocab?: Record<string, number> } }).model;
+    const model = (JSON.parse(readTextLimited(jsonFile, 'tokenizerJson')) as { model?: { type?: string; vocab?: Record<string, number> } }).model;
     if (model?.type === 'WordPiece' && model.vocab) {
       const byId: string[] = [];
       for (const [token, id] of Object.entries(model.vocab)) byId[id] = token;

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import { decodeFloat16 } from '../onnx/float16.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
+import { SIZE_LIMITS, checkFileSize, formatSize, readFileLimited } from '../util/limits.ts';
 
 export type SafeDType = 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U8';
 
@@ -35,8 +36,6 @@ const DTYPES: Record<SafeDType, { bytes: number; make: (buf: ArrayBuffer) => Saf
   U8: { bytes: 1, make: (b) => new Uint8Array(b) },
 };
 
-/** The reference implementation refuses larger headers too. */
-const MAX_HEADER_BYTES = 100_000_000;
 const LITTLE_ENDIAN_HOST = os.endianness() === 'LE';
 
 /** Reverses each element's bytes in place (only needed on big-endian hosts). */
@@ -83,7 +82,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   };
   if (bytes.length < 8) fail(`only ${bytes.length} bytes`);
   const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(Math.min(MAX_HEADER_BYTES, bytes.length - 8))) fail(`header length ${n} exceeds the file: it runs past the end (${bytes.length} bytes)`);
+  checkHeaderLength(n, bytes.length, source);
   const dataStart = 8 + Number(n);
   let header: Record<string, unknown>;
   try {
@@ -98,6 +97,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') {
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw) || Object.values(raw).some((v) => typeof v !== 'string')) fail('__metadata__ is not an object of strings');
       metadata = raw as Record<string, string>;
       continue;
     }
@@ -131,9 +131,30 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   return { tensors, metadata };
 }
 
+/** The header length a file states, checked against the limit and the file's size before anything is read. */
+function checkHeaderLength(n: bigint, fileBytes: number, source: string): void {
+  const limit = SIZE_LIMITS.safetensorsHeader;
+  if (n > BigInt(limit.bytes)) {
+    throw new UserError(`${source}: not a valid safetensors file: header length ${n} is larger than the ${formatSize(limit.bytes)} a ${limit.what} may have`);
+  }
+  if (n > BigInt(fileBytes - 8)) throw new UserError(`${source}: not a valid safetensors file: header length ${n} exceeds the file: it runs past the end (${fileBytes} bytes)`);
+}
+
 export function readSafetensors(file: string): SafetensorsContent {
   if (!fs.existsSync(file)) throw new UserError(`${file}: file not found`);
-  return decodeSafetensors(fs.readFileSync(file), file);
+  const size = checkFileSize(file, 'safetensorsFile');
+  // The header length is checked against the file before the file is read whole.
+  if (size >= 8) {
+    const head = Buffer.alloc(8);
+    const fd = fs.openSync(file, 'r');
+    try {
+      fs.readSync(fd, head, 0, 8, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    checkHeaderLength(head.readBigUInt64LE(0), size, file);
+  }
+  return decodeSafetensors(readFileLimited(file, 'safetensorsFile'), file);
 }
 
 /** Writes atomically (temp file, then rename). */

@@ -6,7 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { writeFileAtomic } from '../util/atomic.ts';
+import { resolveConfined } from '../io/confine.ts';
 import { UserError } from '../util/errors.ts';
+import { SIZE_LIMITS, formatSize, readFileLimited } from '../util/limits.ts';
 import { float16BitsToFloat32 } from './float16.ts';
 
 export const { onnx } = onnxProto;
@@ -37,24 +39,27 @@ export function decodeModelProto(bytes: Uint8Array, what = 'model'): ModelProto 
 
 export function loadModelProto(file: string): ModelProto {
   if (!fs.existsSync(file)) throw new UserError(`ONNX model ${file} does not exist`);
-  return decodeModelProto(fs.readFileSync(file), `ONNX file ${file}`);
+  return decodeModelProto(readFileLimited(file, 'protobuf'), `ONNX file ${file}`);
 }
 
-export function encodeModelProto(model: ModelProto): Uint8Array {
-  return onnx.ModelProto.encode(model).finish();
+/** Refuses to write what protobuf (and onnxruntime) could not read back: 2 GB or more. */
+export function encodeModelProto(model: ModelProto, what = 'ONNX model'): Uint8Array {
+  const bytes = onnx.ModelProto.encode(model).finish();
+  const limit = SIZE_LIMITS.protobuf;
+  if (bytes.byteLength > limit.bytes) throw new UserError(`${what} would be ${formatSize(bytes.byteLength)}, more than a protobuf can hold: ${limit.hint}`);
+  return bytes;
 }
 
 /** Writes atomically (temp file, then rename). */
 export function saveModelProto(model: ModelProto, file: string): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  writeFileAtomic(file, encodeModelProto(model));
+  writeFileAtomic(file, encodeModelProto(model, file));
 }
 
 export function tensorDims(t: TensorProto): number[] {
   return (t.dims ?? []).map((d) => toNumber(d as number));
 }
 
-/** The raw bytes of a tensor kept in an external data file (models over 2 GB). */
 /**
  * The file an external-data `location` names, confined to the model's folder: after resolving `..` and
  * symlinks (realpath) it must lie inside `baseDir`, so a model file cannot make the toolkit (or onnxruntime)
@@ -62,15 +67,8 @@ export function tensorDims(t: TensorProto): number[] {
  */
 export function confinedExternalFile(baseDir: string, location: string, tensor: string): string {
   const refuse = (why: string) => new UserError(`tensor ${tensor}: external data location "${location}" ${why}; a model may only refer to files inside its own folder ${baseDir}`);
-  if (path.isAbsolute(location)) throw refuse('is an absolute path');
-  const root = fs.realpathSync(baseDir);
-  let real: string;
-  try {
-    real = fs.realpathSync(path.resolve(baseDir, location));
-  } catch {
-    throw new UserError(`tensor ${tensor}: external data file "${location}" does not exist in ${baseDir}`);
-  }
-  if (!real.startsWith(root + path.sep)) throw refuse('resolves outside the model folder');
+  const real = resolveConfined(baseDir, location, refuse);
+  if (real === undefined) throw new UserError(`tensor ${tensor}: external data file "${location}" does not exist in ${baseDir}`);
   if (!fs.statSync(real).isFile()) throw refuse('is not a file');
   return real;
 }

@@ -11,9 +11,11 @@ import { hfName, isDenseKernel } from './param-names.ts';
 import { readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from '../io/safetensors.ts';
 import { completeTokenizerFiles, copyTokenizerFiles, hfConfigJson, tokenizerVocabSize } from '../io/hf-files.ts';
 import { writeFolderAtomic } from '../util/atomic.ts';
+import { modelFolderFile, requireModelFolderFile } from '../io/confine.ts';
 import { UserError } from '../util/errors.ts';
 import { QUANTIZATION_FILE, parseQuantizationJson, quantizationJson } from '../quant/quant-json.ts';
 import { Quantization } from '../quant/quantization.ts';
+import { readTextLimited } from '../util/limits.ts';
 
 /** A tokenizer object whose files can be written (src/data/bert-tokenizer.ts BertTokenizer). */
 export interface SavableTokenizer {
@@ -50,8 +52,8 @@ async function writeTokenizer(source: string | SavableTokenizer, config: BertCon
     return;
   }
   if (!fs.existsSync(source)) throw new UserError(`tokenizer ${source} does not exist`);
-  const jsonFile = fs.statSync(source).isDirectory() ? path.join(source, 'tokenizer.json') : source;
-  if (fs.existsSync(jsonFile) && path.basename(jsonFile) === 'tokenizer.json') {
+  const jsonFile = fs.statSync(source).isDirectory() ? modelFolderFile(source, 'tokenizer.json', 'tokenizer file') : source;
+  if (jsonFile && fs.existsSync(jsonFile) && path.basename(jsonFile) === 'tokenizer.json') {
     const n = tokenizerVocabSize(jsonFile);
     if (n > config.vocab_size) {
       throw new UserError(`tokenizer ${jsonFile} produces ids up to ${n - 1}, beyond the student's vocab_size ${config.vocab_size}`);
@@ -95,14 +97,27 @@ const REQUIRED_KEYS = [
 
 /** Reads a student folder's config.json, filling the fields HF leaves implicit. */
 export function readStudentConfig(file: string): BertConfig {
+  if (!modelFolderFile(path.dirname(file), path.basename(file), 'student config')) throw new UserError(`${file}: config.json not found`);
+  const text = readTextLimited(file, 'modelConfig');
   let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    raw = JSON.parse(text);
   } catch (e) {
     throw new UserError(`${file}: cannot read config (${(e as Error).message})`);
   }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${file}: expected a JSON object`);
   for (const key of REQUIRED_KEYS) {
-    if (!Number.isInteger(raw[key])) throw new UserError(`${file}: "${key}" must be an integer, got ${JSON.stringify(raw[key])}`);
+    const v = raw[key];
+    // type_vocab_size may be 0 (no segment embeddings); every other size is positive.
+    if (!Number.isSafeInteger(v) || (v as number) < (key === 'type_vocab_size' ? 0 : 1)) {
+      throw new UserError(`${file}: "${key}" must be an integer ${key === 'type_vocab_size' ? '>= 0' : '> 0'}, got ${JSON.stringify(v)}`);
+    }
+  }
+  if (raw.id2label !== undefined && (!raw.id2label || typeof raw.id2label !== 'object' || Array.isArray(raw.id2label) || Object.values(raw.id2label).some((v) => typeof v !== 'string'))) {
+    throw new UserError(`${file}: "id2label" must map label ids to names, e.g. {"0": "negative", "1": "positive"}`);
+  }
+  if (raw.num_labels !== undefined && (!Number.isSafeInteger(raw.num_labels) || (raw.num_labels as number) < 1)) {
+    throw new UserError(`${file}: "num_labels" must be a positive integer, got ${JSON.stringify(raw.num_labels)}`);
   }
   const id2label = (raw.id2label as Record<string, string> | undefined) ?? {};
   const numLabels = (raw.num_labels as number | undefined) ?? (Object.keys(id2label).length || 2);
@@ -122,10 +137,8 @@ export function readStudentConfig(file: string): BertConfig {
  * folder with F32/F16/BF16 weights), checking every tensor's shape against config.json.
  */
 export async function loadStudentFolder(dir: string): Promise<Student> {
-  const configFile = path.join(dir, 'config.json');
-  const weightsFile = path.join(dir, 'model.safetensors');
-  if (!fs.existsSync(configFile)) throw new UserError(`student folder ${dir}: config.json not found`);
-  if (!fs.existsSync(weightsFile)) throw new UserError(`student folder ${dir}: model.safetensors not found`);
+  const configFile = requireModelFolderFile(dir, 'config.json', `student folder ${dir}: config.json not found`);
+  const weightsFile = requireModelFolderFile(dir, 'model.safetensors', `student folder ${dir}: model.safetensors not found`);
   const config = readStudentConfig(configFile);
   const { tensors } = readSafetensors(weightsFile);
   const weights = new Map<string, { shape: number[]; data: Float32Array }>();
@@ -141,12 +154,12 @@ export async function loadStudentFolder(dir: string): Promise<Student> {
     weights.set(name, { shape, data: isDenseKernel(name) ? transpose2d(data, fileShape[0], fileShape[1]) : data });
   }
   const student = Student.fromWeights(config, weights);
-  const quantFile = path.join(dir, QUANTIZATION_FILE);
-  if (fs.existsSync(quantFile)) {
+  const quantFile = modelFolderFile(dir, QUANTIZATION_FILE, 'quantization ranges');
+  if (quantFile) {
     try {
       let raw: unknown;
       try {
-        raw = JSON.parse(fs.readFileSync(quantFile, 'utf8'));
+        raw = JSON.parse(readTextLimited(quantFile, 'modelConfig'));
       } catch (e) {
         throw new UserError(`${quantFile}: not valid JSON (${(e as Error).message})`);
       }

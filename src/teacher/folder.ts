@@ -5,7 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadTokenizer, type BertTokenizer } from '../data/tokenizer.ts';
+import { modelFolderFile } from '../io/confine.ts';
 import { UserError } from '../util/errors.ts';
+import { readTextLimited } from '../util/limits.ts';
 
 /** What the teacher's config.json must tell us (Hugging Face BertConfig keys). */
 export interface TeacherConfig {
@@ -36,10 +38,12 @@ export interface TeacherFolder {
 
 /** model.onnx candidates in the order optimum / transformers.js use. */
 export function findOnnxFile(dir: string): string {
-  const candidates = [path.join(dir, 'onnx', 'model.onnx'), path.join(dir, 'model.onnx')];
-  const found = candidates.find((f) => fs.existsSync(f));
-  if (!found) throw new UserError(`teacher folder ${dir} has no ONNX model: expected ${candidates.join(' or ')}`);
-  return found;
+  const names = [path.join('onnx', 'model.onnx'), 'model.onnx'];
+  for (const name of names) {
+    const found = modelFolderFile(dir, name, 'ONNX model');
+    if (found) return found;
+  }
+  throw new UserError(`teacher folder ${dir} has no ONNX model: expected ${names.map((n) => path.join(dir, n)).join(' or ')}`);
 }
 
 /** Other names of the BertConfig keys this reads (DistilBertConfig, GPT-2 style configs). */
@@ -52,10 +56,12 @@ const CONFIG_ALIASES: Record<string, string[]> = {
 };
 
 export function readTeacherConfig(file: string): TeacherConfig {
-  if (!fs.existsSync(file)) throw new UserError(`teacher config ${file} does not exist`);
+  // Confined to its folder: a config.json linked to a file elsewhere is refused.
+  if (!modelFolderFile(path.dirname(file), path.basename(file), 'teacher config')) throw new UserError(`teacher config ${file} does not exist`);
+  const text = readTextLimited(file, 'modelConfig');
   let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    raw = JSON.parse(text);
   } catch (e) {
     throw new UserError(`${file} is not valid JSON: ${(e as Error).message}`);
   }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
+import { readTextLimited } from '../util/limits.ts';
 import { sha256File } from '../util/hash.ts';
 import type { PlateauState } from './plateau.ts';
 import { readTensorFile, writeTensorFile, type NamedTensor } from './tensor-file.ts';
@@ -118,7 +119,7 @@ function readPointer(root: string, slot: string): string | undefined {
   const file = pointerFile(root, slot);
   if (!fs.existsSync(file)) return undefined;
   try {
-    const p = JSON.parse(fs.readFileSync(file, 'utf8')) as { folder?: unknown };
+    const p = JSON.parse(readTextLimited(file, 'checkpointState')) as { folder?: unknown };
     if (typeof p?.folder === 'string') return p.folder;
   } catch {
     throw new UserError(`${file}: checkpoint pointer is not valid JSON (damaged); start over with --force, or restore it`);
@@ -143,7 +144,7 @@ export function loadCheckpoint<S = CheckpointState>(root: string, slot: string):
   if (!fs.existsSync(stateFile)) throw new UserError(`${pointerFile(root, slot)} names ${dir}, which has no ${STATE_FILE}`);
   let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as Record<string, unknown>;
+    raw = JSON.parse(readTextLimited(stateFile, 'checkpointState')) as Record<string, unknown>;
   } catch (e) {
     throw new UserError(`${stateFile}: checkpoint state is not valid JSON (${(e as Error).message}); the checkpoint is damaged: start over with --force, or restore it`);
   }
