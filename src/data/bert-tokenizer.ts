@@ -48,10 +48,11 @@ export class BertTokenizer {
     where = 'tokenizer',
   ) {
     const model = tokenizerJson.model as { type?: string; vocab?: unknown; unk_token?: unknown } | undefined;
-    if (!model || !MODEL_TYPES.includes(model.type as string) || typeof model.vocab !== 'object') {
+    if (!model || !MODEL_TYPES.includes(model.type as string) || !model.vocab || typeof model.vocab !== 'object') {
       throw new UserError(`${where}: expected a WordPiece, BPE or Unigram tokenizer (model.type), got ${JSON.stringify(model?.type)}`);
     }
     this.modelType = model.type!;
+    checkTokenIds(tokenizerJson, where);
     try {
       this.inner = new Tokenizer(tokenizerJson, tokenizerConfig);
     } catch (e) {
@@ -149,6 +150,26 @@ export function configToken(config: Record<string, unknown>, key: string): strin
   return undefined;
 }
 
+/**
+ * Token ids must be non-negative integers, and not far beyond the number of tokens: the tokenizer
+ * library sizes arrays (and loops) by the largest id, so one id of 2^31 in a hostile vocab.json made
+ * loading hang. Real vocabularies are dense (ids 0..n-1, added tokens after them).
+ */
+function checkTokenIds(json: Record<string, unknown>, where: string): void {
+  const model = json.model as { vocab?: unknown };
+  const added = json.added_tokens ?? [];
+  if (!Array.isArray(added)) throw new UserError(`${where}: added_tokens is not a list`);
+  const ids: unknown[] = added.map((t) => (t && typeof t === 'object' ? (t as { id?: unknown }).id : t));
+  const entries = Array.isArray(model.vocab) ? model.vocab.length : Object.keys(model.vocab as object).length;
+  if (!Array.isArray(model.vocab)) ids.push(...Object.values(model.vocab as object));
+  const limit = 2 * (entries + added.length) + 1024;
+  for (const id of ids) {
+    if (!Number.isSafeInteger(id) || (id as number) < 0 || (id as number) >= limit) {
+      throw new UserError(`${where}: token id ${JSON.stringify(id)} is not an integer from 0 to ${limit - 1} (the vocabulary has ${entries} tokens and ${added.length} added ones)`);
+    }
+  }
+}
+
 /** Special tokens from tokenizer_config.json, else the family's usual spelling found in the vocabulary. */
 function resolveSpecials(config: Record<string, unknown>, json: Record<string, unknown>, vocab: Map<string, number>, where: string): Partial<SpecialTokens> {
   const out: Partial<SpecialTokens> = {};
@@ -168,28 +189,50 @@ type PostProcessor = { type?: string; processors?: PostProcessor[]; single?: unk
 
 /** The special-token template of tokenizer.json's post_processor (BERT's when there is none). */
 export function templateOf(json: Record<string, unknown>, clsId: number, sepId: number, where: string): SpecialTemplate {
+  const bad = (what: string, v: unknown): never => {
+    throw new UserError(`${where}: post_processor ${what} is ${JSON.stringify(v) ?? String(v)}, not what tokenizer.json allows`);
+  };
+  const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+  const tokenId = (v: unknown, what: string): number => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : bad(what, v));
+  const typeIdOf = (v: unknown, what: string): number => (v === undefined ? 0 : tokenId(v, what));
+  /** BertProcessing / RobertaProcessing's ["[CLS]", 101] pairs. */
+  const pairId = (v: unknown, fallback: number | undefined, what: string): number =>
+    v === undefined && fallback !== undefined ? fallback : Array.isArray(v) ? tokenId(v[1], what) : bad(what, v);
   let pp = json.post_processor as PostProcessor | null | undefined;
-  if (pp?.type === 'Sequence') pp = (pp.processors ?? []).find((p) => ['TemplateProcessing', 'BertProcessing', 'RobertaProcessing'].includes(p.type ?? ''));
+  if (pp !== null && pp !== undefined && !isObject(pp)) bad('', pp);
+  if (pp?.type === 'Sequence') {
+    if (!Array.isArray(pp.processors ?? [])) bad('processors', pp.processors);
+    pp = (pp.processors ?? []).find((p) => isObject(p) && ['TemplateProcessing', 'BertProcessing', 'RobertaProcessing'].includes(p.type ?? ''));
+  }
   const sp = (ids: number[], typeId = 0): TemplatePiece => ({ ids, typeId });
   const seq = (s: 'A' | 'B', typeId = 0): TemplatePiece => ({ seq: s, typeId });
   if (!pp || pp.type === 'BertProcessing') {
-    const cls = pp?.cls?.[1] ?? clsId;
-    const sep = pp?.sep?.[1] ?? sepId;
+    const cls = pairId(pp?.cls, clsId, 'cls');
+    const sep = pairId(pp?.sep, sepId, 'sep');
     return { single: [sp([cls]), seq('A'), sp([sep])], pair: [sp([cls]), seq('A'), sp([sep]), seq('B', 1), sp([sep], 1)] };
   }
   if (pp.type === 'RobertaProcessing') {
-    const [cls, sep] = [pp.cls![1], pp.sep![1]];
+    const [cls, sep] = [pairId(pp.cls, undefined, 'cls'), pairId(pp.sep, undefined, 'sep')];
     return { single: [sp([cls]), seq('A'), sp([sep])], pair: [sp([cls]), seq('A'), sp([sep, sep]), seq('B'), sp([sep])] };
   }
   if (pp.type === 'TemplateProcessing') {
-    const pieces = (list: unknown[] | undefined, which: string): TemplatePiece[] =>
-      (list ?? []).map((raw) => {
-        const p = raw as { SpecialToken?: { id: string; type_id: number }; Sequence?: { id: 'A' | 'B'; type_id: number } };
-        if (p.Sequence) return seq(p.Sequence.id, p.Sequence.type_id);
-        const ids = p.SpecialToken && pp!.special_tokens?.[p.SpecialToken.id]?.ids;
-        if (!ids) throw new UserError(`${where}: post_processor.${which} names special token ${JSON.stringify(p.SpecialToken?.id)} that special_tokens does not define`);
-        return sp(ids, p.SpecialToken!.type_id);
+    const specials = isObject(pp.special_tokens) ? (pp.special_tokens as Record<string, unknown>) : {};
+    const pieces = (list: unknown, which: string): TemplatePiece[] => {
+      if (list !== undefined && !Array.isArray(list)) bad(which, list);
+      return ((list as unknown[] | undefined) ?? []).map((raw) => {
+        const p = isObject(raw) ? raw : bad(`${which} piece`, raw);
+        if (p.Sequence !== undefined) {
+          const s = isObject(p.Sequence) ? p.Sequence : bad(`${which} Sequence`, p.Sequence);
+          if (s.id !== 'A' && s.id !== 'B') bad(`${which} Sequence id`, s.id);
+          return seq(s.id as 'A' | 'B', typeIdOf(s.type_id, `${which} type_id`));
+        }
+        const t = isObject(p.SpecialToken) ? p.SpecialToken : bad(`${which} piece`, raw);
+        const entry = typeof t.id === 'string' && Object.hasOwn(specials, t.id) ? specials[t.id] : undefined;
+        const ids = isObject(entry) ? entry.ids : undefined;
+        if (!Array.isArray(ids)) throw new UserError(`${where}: post_processor.${which} names special token ${JSON.stringify(t.id)} that special_tokens does not define`);
+        return sp(ids.map((id) => tokenId(id, `special token ${JSON.stringify(t.id)} id`)), typeIdOf(t.type_id, `${which} type_id`));
       });
+    };
     return { single: pieces(pp.single, 'single'), pair: pieces(pp.pair, 'pair') };
   }
   throw new UserError(`${where}: post_processor type ${JSON.stringify(pp.type)} is not supported (expected TemplateProcessing, BertProcessing or RobertaProcessing)`);
