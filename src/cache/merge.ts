@@ -22,11 +22,14 @@ import {
 } from './format.ts';
 
 function readJson<T>(file: string, what: string): T {
+  let value: unknown;
   try {
-    return JSON.parse(readTextLimited(file, 'cacheManifest')) as T;
+    value = JSON.parse(readTextLimited(file, 'cacheManifest'));
   } catch (e) {
     throw new UserError(`${what} ${file} is unreadable: ${(e as Error).message}`);
   }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new UserError(`${what} ${file} is not a JSON object (damaged)`);
+  return value as T;
 }
 
 export function readBuildInfo(dir: string): BuildInfo {

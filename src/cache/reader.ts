@@ -47,6 +47,7 @@ export function openCache(dir: string, opts: OpenCacheOptions = {}): TeacherCach
   } catch (e) {
     throw new UserError(`${manifestFile} is unreadable: ${(e as Error).message}`);
   }
+  if (!manifest || typeof manifest !== 'object') throw new UserError(`${manifestFile} is not a JSON object (damaged manifest: rebuild the cache)`);
   if (manifest.fingerprint?.format !== CACHE_FORMAT || manifest.fingerprint.version !== CACHE_VERSION || manifest.complete !== true) {
     throw new UserError(`${manifestFile} is not a complete ${CACHE_FORMAT} v${CACHE_VERSION} manifest`);
   }

@@ -12,7 +12,7 @@ import { TARGETS, corpusOf, runOne } from './targets.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 22);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
-const SECONDS = Number(process.env.FUZZ_SECONDS ?? 4);
+const SECONDS = Number(process.env.FUZZ_SECONDS ?? 3);
 
 describe('fuzzed parsers: any input parses or raises UserError', () => {
   for (const target of TARGETS) {

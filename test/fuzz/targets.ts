@@ -32,6 +32,8 @@ export interface FuzzTarget {
   name: string;
   /** What the input is, for the README and --help. */
   input: string;
+  /** The parser's own source files (relative to the repository), for the coverage figure of a long run. */
+  sources: string[];
   /** How many files one input holds, separated by NUL bytes (default 1). */
   parts?: number;
   run(data: Uint8Array): void | Promise<void>;
@@ -122,24 +124,28 @@ const VALID_STUDENT_CONFIG = JSON.stringify({
 export const TARGETS: FuzzTarget[] = [
   {
     name: 'tsv',
+    sources: ['src/data/reader.ts', 'src/data/lines.ts'],
     input: 'a GLUE SST-2 dev.tsv',
     run: (d) => void readSplit(loadTask('sst2'), writeIn('dev.tsv', d), 'dev'),
     seeds: () => [text('sentence\tlabel\ngood movie\t1\nbad\t0\n'), text('sentence\tlabel\n\ufeffx\t2\n\n')],
   },
   {
     name: 'csv',
+    sources: ['src/data/reader.ts', 'src/data/lines.ts', 'src/data/csv.ts'],
     input: 'a user task dev.csv (RFC 4180, header)',
     run: (d) => void readSplit(CSV_TASK, writeIn('dev.csv', d), 'dev'),
     seeds: () => [text('label,text,context\npos,"good, really","she said ""wow"""\r\nneg,"two\nlines",\n')],
   },
   {
     name: 'jsonl',
+    sources: ['src/data/reader.ts', 'src/data/lines.ts'],
     input: 'a user task dev.jsonl',
     run: (d) => void readSplit(JSONL_TASK, writeIn('dev.jsonl', d), 'dev'),
     seeds: () => [text('{"text":"fine","label":1}\n\n{"text":"bad","pair":"x","label":"0"}\n')],
   },
   {
     name: 'tokenizer-json',
+    sources: ['src/data/tokenizer.ts', 'src/data/bert-tokenizer.ts', 'src/io/hf-files.ts', 'src/io/confine.ts', 'src/util/limits.ts'],
     input: 'tokenizer.json, NUL, tokenizer_config.json',
     parts: 2,
     async run(d) {
@@ -158,6 +164,7 @@ export const TARGETS: FuzzTarget[] = [
   },
   {
     name: 'vocab-txt',
+    sources: ['src/data/tokenizer.ts', 'src/data/tokenizer-json.ts', 'src/data/bert-tokenizer.ts', 'src/data/lines.ts'],
     input: 'vocab.txt',
     async run(d) {
       const tok = await loadTokenizer(writeIn('vocab.txt', d));
@@ -167,6 +174,7 @@ export const TARGETS: FuzzTarget[] = [
   },
   {
     name: 'bpe',
+    sources: ['src/data/tokenizer.ts', 'src/data/bert-tokenizer.ts', 'src/data/lines.ts'],
     input: 'vocab.json, NUL, merges.txt, NUL, tokenizer_config.json',
     parts: 3,
     async run(d) {
@@ -181,6 +189,7 @@ export const TARGETS: FuzzTarget[] = [
   },
   {
     name: 'safetensors',
+    sources: ['src/io/safetensors.ts', 'src/onnx/float16.ts'],
     input: 'model.safetensors bytes',
     run(d) {
       for (const t of decodeSafetensors(d, 'fuzz.safetensors').tensors.values()) toFloat32(t);
@@ -194,6 +203,7 @@ export const TARGETS: FuzzTarget[] = [
   },
   {
     name: 'onnx',
+    sources: ['src/onnx/proto.ts', 'src/onnx/graph.ts', 'src/teacher/structure.ts'],
     input: 'model.onnx bytes (protobuf), recognised as a BERT graph',
     run(d) {
       const model = decodeModelProto(d, 'fuzz.onnx');
@@ -205,6 +215,7 @@ export const TARGETS: FuzzTarget[] = [
   },
   {
     name: 'cache',
+    sources: ['src/cache/reader.ts', 'src/cache/format.ts', 'src/cache/records.ts'],
     input: 'teacher cache manifest.json, NUL, index.bin (over a fixed 2-example shard)',
     parts: 2,
     run(d) {
@@ -224,24 +235,28 @@ export const TARGETS: FuzzTarget[] = [
   },
   {
     name: 'teacher-config',
+    sources: ['src/teacher/folder.ts'],
     input: "a teacher's config.json",
     run: (d) => void readTeacherConfig(path.join(writeIn('config.json', d), 'config.json')),
     seeds: () => [text(VALID_TEACHER_CONFIG), fixture('tiny-bert-opset17/config.json')],
   },
   {
     name: 'student-config',
+    sources: ['src/student/folder.ts'],
     input: "a student's config.json",
     run: (d) => void readStudentConfig(path.join(writeIn('config.json', d), 'config.json')),
     seeds: () => [text(VALID_STUDENT_CONFIG)],
   },
   {
     name: 'task-json',
+    sources: ['src/data/tasks.ts', 'src/data/task-schema.ts'],
     input: 'a task declaration (tasks/*.json)',
     run: (d) => void loadTask(path.join(writeIn('task.json', d), 'task.json')),
     seeds: () => [fixture('../../tasks/sst2.json'), fixture('../../tasks/mnli.json')],
   },
   {
     name: 'run-config',
+    sources: ['src/cli/config-load.ts', 'src/cli/config-schema.ts'],
     input: 'a run config: first byte even = JSON, odd = YAML; the rest is the file',
     run(d) {
       const yaml = d.length > 0 && d[0] % 2 === 1;
