@@ -115,6 +115,7 @@ async function fastCheck(t: FuzzTarget, seconds: number, hangMs: number): Promis
   const coverageDir = path.join(WORK, 'v8-coverage', t.name);
   fs.rmSync(coverageDir, { recursive: true, force: true });
   fs.rmSync(`${current}.crash`, { force: true });
+  fs.rmSync(current, { force: true }); // a killed earlier run's would look like a hang at once
   const start = Date.now();
   const child = await new Promise<{ status: number | null; hung: boolean; stdout: string; stderr: string }>((resolve) => {
     const p = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', t.name, '--seconds', String(seconds)], {
