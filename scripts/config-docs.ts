@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { ConfigSchema, TemperatureRuleSchema, ValueScheduleSchema, WeightScheduleSchema } from '../src/cli/config-schema.ts';
+import { ConfigSchema, DistillOverrideSchema, TemperatureRuleSchema, ValueScheduleSchema, WeightScheduleSchema } from '../src/cli/config-schema.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CONFIG_DOC = path.join(ROOT, 'docs', 'config.md');
@@ -81,6 +81,8 @@ const NAMED = new Map<unknown, string>([
   [WeightScheduleSchema, 'weight schedule'],
   [TemperatureRuleSchema, 'temperature rule'],
 ]);
+/** Objects with another section's keys (none defaulted): referred to, not listed again. */
+const SAME_KEYS_AS = new Map<unknown, string>([[DistillOverrideSchema, 'distill']]);
 const anchor = (name: string) => `[${name}](#${name.replace(/ /g, '-')})`;
 
 interface Row {
@@ -108,6 +110,7 @@ function unwrap(n: unknown): { node: unknown; def?: unknown; optional: boolean }
 function typeOf(n: unknown): string {
   const { node } = unwrap(n);
   if (NAMED.has(node)) return `a ${anchor(NAMED.get(node)!)}`;
+  if (SAME_KEYS_AS.has(node)) return `object: keys of [\`${SAME_KEYS_AS.get(node)}\`](#${SAME_KEYS_AS.get(node)}), none defaulted`;
   const d = defOf(node);
   switch (d.type) {
     case 'number': {
@@ -141,7 +144,7 @@ function typeOf(n: unknown): string {
 /** Object nodes reachable under a node (through arrays and unions), with the suffix they sit at. */
 function childObjects(n: unknown, at: string, expandNamed = false): { at: string; node: unknown; disc?: string }[] {
   const { node } = unwrap(n);
-  if (NAMED.has(node) && !expandNamed) return [];
+  if ((NAMED.has(node) && !expandNamed) || SAME_KEYS_AS.has(node)) return [];
   const d = defOf(node);
   if (d.type === 'object') return [{ at, node }];
   if (d.type === 'array') return childObjects(d.element, `${at}[]`);
@@ -224,6 +227,9 @@ const TAIL = `## Checks made while reading the config
   \`dir\` and \`cache\`.
 - Once the teacher is known: the \`"uniform"\` mapping needs the teacher's depth to be a multiple of
   \`student.numLayers\`; explicit pairs must fit both models; \`student.init: "teacher"\` needs equal widths.
+- Teacher assistants: each link of the chain (teacher → \`assistants[0]\` → … → student) gets the checks above
+  with its own teacher, reported under \`assistants[i]\`; each model is at most as wide and as deep as the one
+  it learns from; a chain is not combined with augmentation, \`multiTeacher.teachers\` or self-distillation.
 `;
 
 /** The generated docs/config.md; throws listing keys that have no doc comment. */

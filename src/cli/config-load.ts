@@ -86,8 +86,11 @@ function isPathLike(key: string, value: string): boolean {
   return key !== 'task' || /[\\/]|\.json$/i.test(value);
 }
 
-/** Path-valued keys of each entry of a list: multiTeacher.teachers[i].dir / .cache. */
-const LIST_PATH_KEYS = [['multiTeacher.teachers', ['dir', 'cache']]] as const;
+/** Path-valued keys of each entry of a list: multiTeacher.teachers[i].dir / .cache, assistants[i].initFolder. */
+const LIST_PATH_KEYS = [
+  ['multiTeacher.teachers', ['dir', 'cache']],
+  ['assistants', ['initFolder']],
+] as const;
 
 /** Makes the path-valued keys of a (raw) config absolute against `baseDir`. */
 export function absolutizePaths(raw: Record<string, unknown>, baseDir: string): void {

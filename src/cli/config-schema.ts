@@ -6,6 +6,7 @@
  * Relative paths are resolved against the config file's folder (see config-load.ts).
  */
 import { z } from 'zod';
+import { assistantRunConfig, chainLinkName } from './chain.ts';
 
 const int = () => z.number().int();
 const positiveInt = () => z.number().int().min(1);
@@ -54,7 +55,7 @@ export const DataSchema = z
 
 export const CacheSchema = z
   .object({
-    /** Defaults to <out>/cache. */
+    /** Defaults to <out>/cache. With assistants it is the teacher's cache (the first assistant's); the others sit in each run folder. */
     dir: z.string().min(1).optional(),
     /** Storage type of the cached teacher outputs. */
     dtype: z.enum(['float16', 'float32']).default('float16'),
@@ -72,26 +73,31 @@ export const CacheSchema = z
   })
   .strict();
 
+/** The keys of a student's shape and initialisation (the student's, and each teacher assistant's). */
+const studentKeys = {
+  /** Width of the student (hidden_size). */
+  hiddenSize: positiveInt().default(312),
+  /** Encoder layers of the student. */
+  numLayers: positiveInt().max(48).default(4),
+  /** Attention heads; must divide hiddenSize. */
+  numHeads: positiveInt().default(12),
+  /** Feed-forward width. */
+  intermediateSize: positiveInt().default(1200),
+  /** Position embeddings (longest sequence). */
+  maxPositions: positiveInt().default(512),
+  /** Hidden dropout probability. */
+  dropout: fraction().default(0.1),
+  /** Attention-probability dropout. */
+  attentionDropout: fraction().default(0.1),
+  /** "teacher": copy every k-th teacher layer (needs equal widths); "random": BERT's initialisation. */
+  init: z.enum(['random', 'teacher']).default('random'),
+  /** A saved student folder (e.g. from `distill general`) whose encoder starts the run; the task head is fresh. */
+  initFolder: z.string().min(1).optional(),
+};
+
 export const StudentSchema = z
   .object({
-    /** Width of the student (hidden_size). */
-    hiddenSize: positiveInt().default(312),
-    /** Encoder layers of the student. */
-    numLayers: positiveInt().max(48).default(4),
-    /** Attention heads; must divide hiddenSize. */
-    numHeads: positiveInt().default(12),
-    /** Feed-forward width. */
-    intermediateSize: positiveInt().default(1200),
-    /** Position embeddings (longest sequence). */
-    maxPositions: positiveInt().default(512),
-    /** Hidden dropout probability. */
-    dropout: fraction().default(0.1),
-    /** Attention-probability dropout. */
-    attentionDropout: fraction().default(0.1),
-    /** "teacher": copy every k-th teacher layer (needs equal widths); "random": BERT's initialisation. */
-    init: z.enum(['random', 'teacher']).default('random'),
-    /** A saved student folder (e.g. from `distill general`) whose encoder starts the run; the task head is fresh. */
-    initFolder: z.string().min(1).optional(),
+    ...studentKeys,
     /**
      * The student's own tokenizer (a folder, tokenizer.json or vocab.txt) instead of the teacher's: cross-tokenizer
      * distillation. The teacher is cached on its own tokens, the student reads the same texts with this one; only
@@ -402,6 +408,30 @@ export const DistillSchema = z
   })
   .strict();
 
+/** A schema without its top-level default, so an override holds only the keys it gives. */
+function withoutDefault(schema: z.ZodType): z.ZodType {
+  return schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault ? withoutDefault(schema.unwrap() as z.ZodType) : schema;
+}
+
+/**
+ * The keys of `distill`, none defaulted: an assistant's overrides. Each key given replaces that key of
+ * the run's `distill` whole (a stage list, an optimizer object); the others are the run's.
+ */
+export const DistillOverrideSchema = z
+  .object(Object.fromEntries(Object.entries(DistillSchema.shape).map(([k, v]) => [k, withoutDefault(v).optional()])) as {
+    [K in keyof typeof DistillSchema.shape]: z.ZodOptional<z.ZodType<z.infer<(typeof DistillSchema.shape)[K]>>>;
+  })
+  .strict();
+
+/** A teacher assistant: a student shape, distilled before the student and then its teacher. */
+export const AssistantSchema = z
+  .object({
+    ...studentKeys,
+    /** This assistant's training settings: keys of `distill` that replace the run's (each key whole). */
+    distill: DistillOverrideSchema.optional(),
+  })
+  .strict();
+
 export const EmaSchema = z
   .object({
     /** Keep an EMA of the student's weights and evaluate it next to the raw student (the better one is kept). */
@@ -525,6 +555,12 @@ export const ConfigSchema = z
     cache: CacheSchema.prefault({}),
     /** Shape and initialisation of the student. */
     student: StudentSchema.prefault({}),
+    /**
+     * Teacher assistants, largest first: each is distilled from the one before (the first from the
+     * teacher), exported with hidden states and attention into <out>/assistant-<i>, and the student is
+     * distilled from the last (progressive distillation over a large capacity gap).
+     */
+    assistants: z.array(AssistantSchema).default([]),
     /** Training: layer mapping, batches, optimiser, stages. */
     distill: DistillSchema.prefault({}),
     /** Exponential moving average of the student's weights. */
@@ -541,11 +577,15 @@ export const ConfigSchema = z
     report: ReportSchema.prefault({}),
   })
   .strict()
-  .superRefine(checkDependentFields);
+  .superRefine((c, ctx) => {
+    checkDependentFields(c, ctx);
+    checkAssistants(c as unknown as Config, ctx);
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type StageConfig = z.infer<typeof StageSchema>;
 export type StudentShape = z.infer<typeof StudentSchema>;
+export type AssistantConfig = z.infer<typeof AssistantSchema>;
 export type MappingConfig = z.infer<typeof MappingSchema>;
 export type ValueScheduleConfig = z.infer<typeof ValueScheduleSchema>;
 
@@ -694,6 +734,79 @@ export function tokenLevelRefusal(loss: string): string {
     `"${loss}" matches ${what}, but with student.tokenizer the student reads other tokens (another count, other boundaries), ` +
     'so position t of one is not position t of the other; with a student tokenizer only sequence-level losses work: kd_ce, kd_kl, kd_mse, pooled_mse (and ce / mse on the gold labels)'
   );
+}
+
+type IssueSink = Pick<z.RefinementCtx, 'addIssue'>;
+type Issue = { path: PropertyKey[]; message: string };
+
+/** Runs checkDependentFields and keeps its issues instead of raising them. */
+function dependentFieldIssues(c: Config): Issue[] {
+  const issues: Issue[] = [];
+  const sink: IssueSink = { addIssue: (i) => void (typeof i === 'object' && issues.push({ path: [...(i.path ?? [])], message: i.message ?? '' })) };
+  checkDependentFields(c as unknown as RawConfig, sink as z.RefinementCtx);
+  return issues;
+}
+
+/**
+ * Teacher assistants: each link of the chain is a run config (chain.ts) and gets the same checks as
+ * the run's own, reported under assistants[i] when they concern the assistant; each model is at most
+ * as wide and deep as the one it learns from; combinations a chain does not support are refused.
+ */
+function checkAssistants(c: Config, ctx: IssueSink): void {
+  if (c.assistants.length === 0) return;
+  const unsupported = (why: string) => ctx.addIssue({ code: 'custom', path: ['assistants'], message: `teacher assistants are not combined with ${why}` });
+  if (c.augment.enabled) unsupported('augment.enabled yet (augment the data once and point data.dir at it)');
+  if (c.multiTeacher.teachers.length > 0) unsupported('multiTeacher.teachers (one teacher per link of the chain)');
+  if (c.distill.selfDistillation) unsupported('distill.selfDistillation (a chain learns from teachers)');
+  if (c.student.tokenizer) unsupported('student.tokenizer (each link reads the teacher\'s tokens)');
+  const own = new Set(dependentFieldIssues(c).map((i) => `${i.path.join('.')}|${i.message}`));
+  c.assistants.forEach((a, i) => {
+    if (a.distill?.selfDistillation) ctx.addIssue({ code: 'custom', path: ['assistants', i, 'distill', 'selfDistillation'], message: 'an assistant learns from its teacher; self-distillation is not allowed here' });
+    const name = `assistants[${i}]`;
+    for (const issue of dependentFieldIssues(assistantRunConfig(c, i))) {
+      if (own.has(`${issue.path.join('.')}|${issue.message}`)) continue; // the run's own issue, already reported
+      const [head, key, ...rest] = issue.path;
+      const message = issue.message.replace(/\bstudent\./g, `${name}.`);
+      if (head === 'student') ctx.addIssue({ code: 'custom', path: ['assistants', i, ...(key === undefined ? [] : [key]), ...rest], message });
+      else if (head === 'distill' && a.distill && key !== undefined && a.distill[key as keyof typeof a.distill] !== undefined) ctx.addIssue({ code: 'custom', path: ['assistants', i, ...issue.path], message });
+      else ctx.addIssue({ code: 'custom', path: issue.path, message: `${message} (in the run of ${name})` });
+    }
+  });
+  // Each model learns from the one before it, which must be at least as wide and as deep.
+  const chain = [...c.assistants, c.student];
+  chain.forEach((m, i) => {
+    if (i === 0) return;
+    const teacher = chain[i - 1];
+    const at = i < c.assistants.length ? ['assistants', i] : ['student'];
+    for (const [key, what] of [['hiddenSize', 'wider'], ['numLayers', 'deeper']] as const) {
+      if (m[key] > teacher[key]) {
+        ctx.addIssue({ code: 'custom', path: [...at, key], message: `${m[key]} makes ${chainLinkName(c, i)} ${what} than ${chainLinkName(c, i - 1)} it learns from (${key} ${teacher[key]}); a chain goes from larger to smaller models` });
+      }
+    }
+  });
+}
+
+/**
+ * The checks of checkAgainstTeacher for every link of a chain: the first assistant against the
+ * teacher (also at most as wide and deep as it), each later model against the assistant before it.
+ */
+export function checkChainAgainstTeacher(c: Config, t: TeacherShape): string[] {
+  if (c.assistants.length === 0) return checkAgainstTeacher(c, t);
+  const errs: string[] = [];
+  const first = c.assistants[0];
+  if (first.hiddenSize > t.hiddenSize) errs.push(`assistants[0].hiddenSize: ${first.hiddenSize} makes the first assistant wider than the teacher it learns from (hidden_size ${t.hiddenSize}); a chain goes from larger to smaller models`);
+  if (first.numLayers > t.numLayers) errs.push(`assistants[0].numLayers: ${first.numLayers} makes the first assistant deeper than the teacher it learns from (${t.numLayers} layers); a chain goes from larger to smaller models`);
+  const links = [...c.assistants.map((_, i) => assistantRunConfig(c, i)), { ...c, assistants: [] }];
+  links.forEach((link, i) => {
+    const a = c.assistants[i - 1];
+    const teacher: TeacherShape = i === 0 ? t : { numLayers: a.numLayers, hiddenSize: a.hiddenSize, numHeads: a.numHeads, maxPositions: a.maxPositions };
+    const name = chainLinkName(c, i);
+    for (const e of checkAgainstTeacher(link, teacher)) {
+      const own = i < c.assistants.length ? e.replace(/\bstudent\./g, `assistants[${i}].`) : e;
+      errs.push(`${name}, learning from ${chainLinkName(c, i - 1)}: ${own}`);
+    }
+  });
+  return errs;
 }
 
 /** What checkAgainstTeacher needs to know about the teacher (from its config.json). */

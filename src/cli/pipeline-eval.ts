@@ -170,6 +170,13 @@ export async function evalStep(c: Config, env: RunEnv): Promise<EvalFile> {
   };
   const evalStarted = Date.now();
   const models: ModelRow[] = [await evaluateFolder('teacher', c.teacher.dir, { ...common, labelMap: c.teacher.labelMap, notice: (m) => env.io.err(m + '\n') })];
+  // A chain's assistants between the two, each scored against the run's teacher like the student.
+  const { assistantExportDir } = await import('./chain.ts');
+  for (let i = 0; i < c.assistants.length; i++) {
+    const dir = assistantExportDir(c, i);
+    if (fs.existsSync(dir)) models.push(await evaluateFolder(`assistant ${i + 1}`, dir, common));
+    else env.io.err(`no export of assistants[${i}] yet (${dir}): not evaluated\n`);
+  }
   const studentDir = fs.existsSync(paths.exportDir) ? paths.exportDir : paths.studentDir;
   if (fs.existsSync(studentDir)) {
     const fp32 = await scoreFolder('student', studentDir, common);

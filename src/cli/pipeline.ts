@@ -74,8 +74,19 @@ async function checkTeacher(c: Config, scope: 'cache' | 'train' = 'train') {
   return t;
 }
 
+/** Stages that take one teacher refuse a chain's config: its links are run configs of their own. */
+function refuseChain(c: Config, command: string): void {
+  if (c.assistants.length > 0) {
+    throw new UserError(
+      `assistants: the config chains ${c.assistants.length} teacher assistant(s); \`distill run\` distils the chain ` +
+        `(each assistant in <out>/assistant-<i>, then the student); \`distill ${command}\` takes one teacher`,
+    );
+  }
+}
+
 /** Builds (or resumes) the teacher cache; `shard` "i/n" builds one part of n. */
 export async function cacheStep(c: Config, env: RunEnv, shard?: string): Promise<void> {
+  refuseChain(c, 'cache');
   const teacherConfig = await checkTeacher(c, 'cache');
   const { buildCache } = await import('../cache/writer.ts');
   const bars = progressBars(env);
@@ -193,6 +204,7 @@ function prepareRunFolder(paths: ReturnType<typeof opt.runPaths>, env: RunEnv): 
 
 /** Distils (or, with only gold-label losses, trains) the student and saves the best one as a student folder. */
 export async function trainStep(c: Config, env: RunEnv): Promise<TrainSummary> {
+  refuseChain(c, 'train');
   const teacherConfig = await checkTeacher(c);
   const paths = opt.runPaths(c);
   const freshOut = !fs.existsSync(paths.out);
