@@ -26,10 +26,11 @@ import { runPipeline, type RunResult } from './cli/pipeline-run.ts';
 import { runPaths } from './cli/stage-options.ts';
 
 export { ConfigSchema };
-export type { Config, StageConfig, StudentShape, MappingConfig, ValueScheduleConfig } from './cli/config-schema.ts';
+export type { Config, StageConfig, StudentShape, AssistantConfig, MappingConfig, ValueScheduleConfig } from './cli/config-schema.ts';
 export type { TrainSummary, ExportStepOptions } from './cli/pipeline.ts';
 export type { EvalFile } from './cli/pipeline-eval.ts';
 export type { RunResult } from './cli/pipeline-run.ts';
+export type { AssistantResult } from './cli/pipeline-chain.ts';
 export type { ModelRow } from './report/html.ts';
 export { UserError, isUserError } from './util/errors.ts';
 export { predictTexts as predict, type Prediction, type PredictInput, type PredictOptions } from './eval/predict.ts';
@@ -90,7 +91,9 @@ function runEnv(o: StepOptions = {}): RunEnv {
 
 /**
  * Every stage of a run, as `distill run`: (augment →) teacher cache → training → ONNX export →
- * evaluation → HTML report, each as the config enables it. Outputs go to `config.out`.
+ * evaluation → HTML report, each as the config enables it. Outputs go to `config.out`. With
+ * `assistants`, each teacher assistant is distilled and exported first (in `<out>/assistant-<i>`)
+ * and the student learns from the last.
  */
 export async function run(config: ConfigInput | Config, options?: StepOptions): Promise<RunResult> {
   return runPipeline(resolveConfig(config), runEnv(options));
@@ -118,7 +121,8 @@ export async function cacheTeacher(config: ConfigInput | Config, options?: StepO
 /**
  * Distils the student from the cached teacher (`distill train`): the config's stages, losses,
  * schedules, EMA and teachers. Saves the best student (raw or EMA, by the dev metric) in
- * `<out>/student` and returns the summary also written to `<out>/train-summary.json`.
+ * `<out>/student` and returns the summary also written to `<out>/train-summary.json`. A config with
+ * `assistants` is refused: `run` distils a chain.
  */
 export async function train(config: ConfigInput | Config, options?: StepOptions): Promise<TrainSummary> {
   return trainStep(resolveConfig(config), runEnv(options));
@@ -140,7 +144,7 @@ export async function exportStudent(
 }
 
 /**
- * Scores the run's teacher and its student (exported, else saved) on the dev split with the task's
+ * Scores the run's teacher, its teacher assistants and its student (exported, else saved) on the dev split with the task's
  * metrics, size and latency (`distill eval --config`); also writes `<out>/eval.json`.
  */
 export async function evaluate(config: ConfigInput | Config, options?: StepOptions): Promise<EvalFile> {

@@ -8,7 +8,9 @@ export const runCommand: CommandSpec = {
   usage: 'distill run --config <file> [options]',
   description:
     'Outputs under <out>: resolved-config.json, cache/, checkpoints/, train-log.jsonl, student/, student-onnx/,\n' +
-    'eval.json and report.html. An interrupted run continues with --resume (the cache always resumes).',
+    'eval.json and report.html. An interrupted run continues with --resume (the cache always resumes).\n' +
+    'With teacher assistants (config `assistants`), each is distilled and exported first into <out>/assistant-<i>\n' +
+    '(a finished one is reused), and the student learns from the last.',
   options: [...RUN_OPTIONS, RESUME_OPTION, ALLOW_CHANGED_OPTION, ...INPUT_OPTIONS, BACKEND_OPTION, PROVIDER_OPTION],
   examples: [
     'distill run --config data/demo/config.json          # what `npm start` runs',
