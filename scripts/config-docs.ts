@@ -206,7 +206,7 @@ Minimal config (everything else defaulted):
 Complete examples: \`data/demo/config.json\` (the demo) and \`docs/recipes/*.json\` (every technique:
 multi-teacher mean / weighted / most confident, momentum and self-distillation, flsw / cwsm temperatures,
 adaptive and scheduled loss weights, the α mix, curriculum, explicit layer pairs, augmentation, general-student
-and teacher init, kd_mse on a regression task).
+and teacher init, kd_mse on a regression task, a teacher-assistant chain).
 
 Recipes for the mix of distillation and gold-label losses in a stage with \`losses: [kd_ce, ce]\`:
 

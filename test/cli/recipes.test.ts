@@ -4,7 +4,7 @@
  * used by one of them (multi-teacher mean / weighted / most confident, momentum and self-distillation,
  * flsw / cwsm, scheduled and adaptive weights, the α mix, curriculum, explicit layer pairs,
  * augmentation (embedding and masked-LM candidates), general-student and teacher init, kd_mse on a
- * regression task).
+ * regression task, a teacher-assistant chain).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -60,6 +60,11 @@ function tinyArgs(file: string, out: string, regressionTeacher?: string): string
   // Initialising from the teacher copies its layers: the student takes the fixture teacher's widths.
   if (c.student.init === 'teacher') Object.assign(set, { 'student.hiddenSize': 32, 'student.intermediateSize': 64 });
   c.distill.stages.forEach((_, i) => (set[`distill.stages.${i}.steps`] = 3));
+  // Teacher assistants sit between the fixture teacher (3 layers × 32) and the tiny student.
+  c.assistants.forEach((a, i) => {
+    Object.assign(set, { [`assistants.${i}.hiddenSize`]: 24, [`assistants.${i}.numLayers`]: 3, [`assistants.${i}.numHeads`]: 4, [`assistants.${i}.intermediateSize`]: 48, [`assistants.${i}.maxPositions`]: 40 });
+    a.distill?.stages?.forEach((_, j) => (set[`assistants.${i}.distill.stages.${j}.steps`] = 3));
+  });
   c.multiTeacher.teachers.forEach((t, i) => t.dir && (set[`multiTeacher.teachers.${i}.dir`] = teacher));
   if (c.augment.enabled) (set['augment.perExample'] = 1), (set['augment.candidates'] = 3);
   if (c.augment.method === 'mlm') set['augment.mlmDir'] = path.join(ROOT, 'test/fixtures/tiny-mlm');
@@ -89,6 +94,7 @@ describe('every recipe runs a few steps', () => {
       const c = loadConfig({ file });
       if (c.student.init === 'teacher') expect(r.err).toContain('student initialised from teacher layers');
       if (c.augment.enabled) expect(r.err).toContain(`(${c.augment.method} candidates)`);
+      if (c.assistants.length) expect(r.err).toContain('exported with hidden states and attention');
       const log = fs.readFileSync(path.join(out, 'train-log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       expect(log.filter((x) => x.type === 'step').length).toBeGreaterThanOrEqual(3);
       for (const x of log.filter((y) => y.type === 'step')) expect(Number.isFinite(x.loss)).toBe(true);
