@@ -29,6 +29,8 @@ export interface ModelCardInput {
   run?: {
     task?: string;
     teacher?: { dir?: string };
+    /** Teacher assistants the student learnt through (progressive distillation). */
+    assistants?: { numLayers: number; hiddenSize: number }[];
     data?: { dir?: string; maxLength?: number };
     seed?: number;
     distill?: { batchSize?: number; stages?: { name: string; steps: number; lr: number; losses: { name: string; weight?: number }[] }[] };
@@ -42,6 +44,12 @@ export interface ModelCardInput {
 
 const mib = (n: number | undefined) => (n === undefined ? '–' : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(2)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
 const count = (n: number | undefined) => (n === undefined ? '–' : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
+
+/** " through teacher assistants 2 × 64 → …" for a chain's student, else nothing. */
+function throughAssistants(a: { numLayers: number; hiddenSize: number }[] | undefined): string {
+  if (!a?.length) return '';
+  return ` through ${a.length === 1 ? 'a teacher assistant' : 'teacher assistants'} (${a.map((x) => `${x.numLayers} layers × hidden ${x.hiddenSize}`).join(' → ')})`;
+}
 
 export function renderModelCard(i: ModelCardInput): string {
   const c = i.config;
@@ -60,7 +68,7 @@ export function renderModelCard(i: ModelCardInput): string {
     `A BERT text ${regression ? 'regression model' : 'classifier'}: ${c.num_hidden_layers} layers, hidden size ${c.hidden_size}, ` +
       `${c.num_attention_heads} heads, FFN ${c.intermediate_size}, up to ${c.max_position_embeddings} tokens (longer input is truncated), ` +
       `vocabulary ${c.vocab_size}.` +
-      (i.run ? ` Distilled with distill-ts from the teacher \`${i.run.teacher?.dir ?? '?'}\` on ${task ?? 'its task'} (data \`${i.run.data?.dir ?? '?'}\`).` : ''),
+      (i.run ? ` Distilled with distill-ts from the teacher \`${i.run.teacher?.dir ?? '?'}\`${throughAssistants(i.run.assistants)} on ${task ?? 'its task'} (data \`${i.run.data?.dir ?? '?'}\`).` : ''),
     '',
   ];
   if (!regression) {

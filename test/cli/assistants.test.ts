@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect, it } from 'vitest';
+import { loadConfig, run } from '../../src/index.ts';
 import { loadModelProto } from '../../src/onnx/proto.ts';
 import { findOnnxFile } from '../../src/teacher/folder.ts';
 import { sha256File } from '../../src/util/hash.ts';
@@ -67,15 +68,20 @@ it('distill run with an assistant: teacher → assistant (exported with intermed
   const resolved = JSON.parse(fs.readFileSync(path.join(out, 'resolved-config.json'), 'utf8'));
   expect(resolved.teacher.dir).toBe(TINY_RUN.teacher.dir);
   expect(resolved.assistants).toHaveLength(1);
+  expect(fs.readFileSync(path.join(out, 'student-onnx', 'README.md'), 'utf8')).toContain('through a teacher assistant (3 layers × hidden 24)');
 
   // Rerun: the finished assistant is reused as it is; the student's finished run is only saved and evaluated.
   const assistantLog = fs.readFileSync(path.join(assistant, 'train-log.jsonl'), 'utf8');
-  const again = await runCli(['run', '--config', config, '--quiet', '--resume']);
-  expect(again.code).toBe(0);
-  expect(again.err).toMatch(/assistants\[0\] \(3 layers, hidden 24\): finished earlier in .*assistant-1; best dev accuracy [\d.]+; reused/);
-  expect(again.err).not.toContain('distilling from the teacher');
+  // (through the library's run(), which drives the same pipeline)
+  const lines: string[] = [];
+  const again = await run(loadConfig(config), { resume: true, progress: false, onMessage: (l) => lines.push(l) });
+  const said = lines.join('\n');
+  expect(said).toMatch(/assistants\[0\] \(3 layers, hidden 24\): finished earlier in .*assistant-1; best dev accuracy [\d.]+; reused/);
+  expect(said).not.toContain('distilling from the teacher');
   expect(fs.readFileSync(path.join(assistant, 'train-log.jsonl'), 'utf8')).toBe(assistantLog);
-  expect(again.out).toMatch(/assistant 1: accuracy/);
+  expect(again.assistants).toMatchObject([{ number: 1, out: assistant, skipped: true, exported: path.join(assistant, 'student-onnx') }]);
+  expect(again.assistants[0].train?.best?.score).toBeGreaterThanOrEqual(0);
+  expect(again.eval.models.map((m) => m.name)).toEqual(['teacher', 'assistant 1', 'student']);
 
   // A finished assistant made with other settings is not silently reused.
   const changed = await runCli(['run', '--config', config, '--quiet', '--resume', '--set', 'assistants.0.dropout=0.2']);
