@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CacheFingerprint, CacheLayout } from '../cache/format.ts';
 import { assertCacheMatches } from '../cache/format.ts';
-import { openCache } from '../cache/reader.ts';
 import type { Batch } from '../data/types.ts';
 import { UserError } from '../util/errors.ts';
 import type { Features } from './features.ts';
@@ -35,6 +34,9 @@ export interface TeacherInput {
   /** Fingerprint fields of this teacher alone (its model's sha256), checked over the run's common ones. */
   fingerprint?: Partial<CacheFingerprint>;
 }
+
+/** Opens a cache folder; src/cache/reader.ts's openCache does it in Node. */
+export type OpenCacheDir = (dir: string) => TeacherCacheLike;
 
 /** What the run expects the caches to agree with. */
 export interface CacheExpectations {
@@ -75,9 +77,10 @@ export class TeacherSet {
 
   /**
    * Opens and checks the caches. `need` is what the stages will read (checked against the
-   * designated teacher's stored layers now, not at step 5000).
+   * designated teacher's stored layers now, not at step 5000). `openDir` opens a cache folder (the
+   * trainer passes src/cache/reader.ts's; this module does no file I/O, so the web page can use it).
    */
-  static open(inputs: TeacherInput[], intermediate: number, expect: CacheExpectations, need: NeededFeatures): TeacherSet {
+  static open(inputs: TeacherInput[], intermediate: number, expect: CacheExpectations, need: NeededFeatures, openDir?: OpenCacheDir): TeacherSet {
     if (expect.ownTokenizer && (need.hidden.length > 0 || need.attention.length > 0 || (need.qkv?.length ?? 0) > 0)) {
       throw new UserError("the student has its own tokenizer, so the teacher's hidden states, attention and query/key/value (one per teacher token) cannot be matched; only its logits and pooled hidden states can");
     }
@@ -88,8 +91,8 @@ export class TeacherSet {
       const owned = !cache;
       if (!cache) {
         if (!t.cacheDir) throw new UserError(`teachers[${i}]: give cacheDir`);
-        // Every shard's checksum, remembered between runs so a second open costs a few stat calls.
-        cache = openCache(t.cacheDir, { verify: 'remembered' });
+        if (!openDir) throw new Error(`teachers[${i}]: a cache folder was given but no way to open one (pass openDir)`);
+        cache = openDir(t.cacheDir);
         name = t.cacheDir;
       }
       try {

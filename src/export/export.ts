@@ -7,18 +7,11 @@ import { UserError } from '../util/errors.ts';
 import { buildOnnxModel } from './bert-graph.ts';
 import { writeModelCard } from './model-card.ts';
 import { checkVocabularyMatches, copyTokenizerFiles, hfConfigJson, tokenizerJsonPath } from '../io/hf-files.ts';
-import type { WeightMap } from './weights.ts';
+import { studentWeights, type StudentLike, type WeightMap } from './weights.ts';
 import { weightQmax } from '../quant/qparams.ts';
 import { QUANTIZATION_FILE } from '../quant/quant-json.ts';
-import type { ObservedRange, QuantizationOptions } from '../quant/quantization.ts';
 
-/** What the exporter needs of a student: the Student class (tf.Variables) satisfies it. */
-export interface StudentLike {
-  config: BertConfig;
-  params: Map<string, { shape: number[]; dataSync(): ArrayLike<number> }>;
-  /** Present (and active) when the student was trained quantisation-aware: its observed ranges. */
-  quantization?: { active: boolean; options: QuantizationOptions; ranges(): Map<string, ObservedRange> };
-}
+export { studentWeights, type StudentLike };
 
 /** The trained quantisation of a student, as the graph builder takes it; undefined for a float student. */
 type QatSpec = { ranges: Map<string, { min: number; max: number }>; qmax: number };
@@ -56,13 +49,6 @@ export interface ExportResult {
   files: string[];
   /** Bytes per file, keyed like `files`. */
   sizes: Record<string, number>;
-}
-
-/** Copies a student's parameters out of tfjs (tfjs layout, float32). */
-export function studentWeights(student: StudentLike): WeightMap {
-  const weights: WeightMap = new Map();
-  for (const [name, v] of student.params) weights.set(name, { shape: [...v.shape], data: Float32Array.from(v.dataSync()) });
-  return weights;
 }
 
 async function loadFromFolder(folder: string): Promise<{ config: BertConfig; weights: WeightMap; qat?: QatSpec }> {

@@ -1,3 +1,4 @@
+import type { ObservedRange, QuantizationOptions } from '../quant/quantization.ts';
 import type { BertConfig } from '../student/config.ts';
 import { paramShapes } from '../student/param-names.ts';
 import { UserError } from '../util/errors.ts';
@@ -37,4 +38,19 @@ export function validateWeights(config: BertConfig, weights: WeightMap, source =
       if (!Number.isFinite(w.data[i])) throw new UserError(`${source}: parameter ${name} has a non-finite value at index ${i}`);
     }
   }
+}
+
+/** What the exporter needs of a student: the Student class (tf.Variables) satisfies it. */
+export interface StudentLike {
+  config: BertConfig;
+  params: Map<string, { shape: number[]; dataSync(): ArrayLike<number> }>;
+  /** Present (and active) when the student was trained quantisation-aware: its observed ranges. */
+  quantization?: { active: boolean; options: QuantizationOptions; ranges(): Map<string, ObservedRange> };
+}
+
+/** Copies a student's parameters out of tfjs (tfjs layout, float32). */
+export function studentWeights(student: StudentLike): WeightMap {
+  const weights: WeightMap = new Map();
+  for (const [name, v] of student.params) weights.set(name, { shape: [...v.shape], data: Float32Array.from(v.dataSync()) });
+  return weights;
 }

@@ -25,11 +25,14 @@ import type { StageOptions } from './train-options.ts';
 
 /** One micro-batch's loss and gradients: the part of the trainer that knows about losses and targets. */
 
+/** What a step reads from its teachers: a cache set (TeacherSet) or an online teacher (the web page's). */
+export type BatchTeachers = Pick<TeacherSet, 'count' | 'batchTargets'>;
+
 export interface StepContext {
   student: Student;
   emaStudent?: Student;
   projections?: Projections;
-  teachers?: TeacherSet;
+  teachers?: BatchTeachers;
   combine: TeacherCombine;
   teacherWeights?: number[];
   stage: StageOptions;

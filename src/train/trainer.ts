@@ -17,6 +17,7 @@ import { lrFactor } from './schedules.ts';
 import { initialPlateauState, plateauStep, type PlateauOptions } from './plateau.ts';
 import { microBatchGrads, neededTeacherFeatures, type StepContext } from './step-loss.ts';
 import { TeacherSet } from '../distill/teachers.ts';
+import { openCache } from '../cache/reader.ts';
 import type { NamedTensor } from './tensor-file.ts';
 import { checkRunKey, packTensors, restoreQuant, runKeyOf, unpackTensors, weightsOf } from './train-state.ts';
 import { Quantization } from '../quant/quantization.ts';
@@ -57,7 +58,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         task: opts.task.name,
         fingerprint: opts.cacheFingerprint,
         ownTokenizer: opts.ownTokenizer,
-      }, neededTeacherFeatures(opts.stages.flatMap((s) => s.matches)))
+      }, neededTeacherFeatures(opts.stages.flatMap((s) => s.matches)),
+      // Every shard's checksum, remembered between runs so a second open costs a few stat calls.
+      (dir) => openCache(dir, { verify: 'remembered' }))
     : undefined;
   const projections = makeProjections(opts, student, teachers);
   // Quantisation-aware stages: the observers start empty (a student loaded from a quantised folder keeps its ranges).

@@ -6,10 +6,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TeacherSet } from '../../src/distill/teachers.ts';
+import { openCache } from '../../src/cache/reader.ts';
+import { TeacherSet, type OpenCacheDir } from '../../src/distill/teachers.ts';
 import { runCli, tempDir } from '../cli/helpers.ts';
 import { teacherFolder } from './encoders.ts';
 import { FIXTURES } from './helpers.ts';
+
+const openDir: OpenCacheDir = (dir) => openCache(dir);
 
 const work = tempDir('encoder-cache-');
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -60,10 +63,10 @@ describe('distill cache on encoder teachers', () => {
     // Training opens the cache: attention losses are refused up front with the reason, the rest is accepted.
     const expectation = { studentVocabSize: m.tokenizer.vocabSize, numLabels: 2, task: 'sst2' };
     const cacheDir = path.join(work, 'fused', 'cache');
-    expect(() => TeacherSet.open([{ cacheDir }], 0, expectation, { hidden: [0, 3], attention: [1], logits: true })).toThrow(
+    expect(() => TeacherSet.open([{ cacheDir }], 0, expectation, { hidden: [0, 3], attention: [1], logits: true }, openDir)).toThrow(
       /holds no attention: the teacher's attention is fused into onnxruntime Attention ops; remove the attention losses/,
     );
-    TeacherSet.open([{ cacheDir }], 0, expectation, { hidden: [0, 3], attention: [], logits: true }).close();
+    TeacherSet.open([{ cacheDir }], 0, expectation, { hidden: [0, 3], attention: [], logits: true }, openDir).close();
   });
 });
 
