@@ -30,7 +30,8 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 2048,
     // Its wasm threads start workers from the module's own URL: in the app's chunk they would run the page.
-    rollupOptions: { output: { manualChunks: (id) => (id.includes('/onnxruntime-web/') ? 'onnxruntime-web' : undefined) } },
+    // Two pages: the playground (index.html) and in-page distillation (distil.html).
+    rollupOptions: { input: { main: path.join(here, 'index.html'), distil: path.join(here, 'distil.html') }, output: { manualChunks: (id) => (id.includes('/onnxruntime-web/') ? 'onnxruntime-web' : undefined) } },
   },
   worker: { format: 'es' },
 });
