@@ -54,3 +54,10 @@ export function studentWeights(student: StudentLike): WeightMap {
   for (const [name, v] of student.params) weights.set(name, { shape: [...v.shape], data: Float32Array.from(v.dataSync()) });
   return weights;
 }
+
+/** studentWeights with asynchronous reads (a GPU backend in a page). */
+export async function studentWeightsAsync(student: { config: BertConfig; params: Map<string, { shape: number[]; data(): Promise<ArrayLike<number>> }> }): Promise<WeightMap> {
+  const weights: WeightMap = new Map();
+  for (const [name, v] of student.params) weights.set(name, { shape: [...v.shape], data: Float32Array.from(await v.data()) });
+  return weights;
+}

@@ -16,7 +16,24 @@ export function globalNorm(grads: Map<string, tf.Tensor>): number {
  * clip_grad_norm_). Returns new tensors (the caller disposes the old ones) and the norm before clipping.
  */
 export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { grads: Map<string, tf.Tensor>; norm: number } {
-  const norm = globalNorm(grads);
+  return clipToNorm(grads, globalNorm(grads), maxNorm);
+}
+
+/** globalNorm with an asynchronous read-back (GPU backends in a page). */
+export async function globalNormAsync(grads: Map<string, tf.Tensor>): Promise<number> {
+  if (grads.size === 0) return 0;
+  const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+  const value = (await norm.data())[0];
+  norm.dispose();
+  return value;
+}
+
+/** clipByGlobalNorm with an asynchronous read-back of the norm: the same numbers. */
+export async function clipByGlobalNormAsync(grads: Map<string, tf.Tensor>, maxNorm: number): Promise<{ grads: Map<string, tf.Tensor>; norm: number }> {
+  return clipToNorm(grads, await globalNormAsync(grads), maxNorm);
+}
+
+function clipToNorm(grads: Map<string, tf.Tensor>, norm: number, maxNorm: number): { grads: Map<string, tf.Tensor>; norm: number } {
   if (!(maxNorm > 0) || norm <= maxNorm || !Number.isFinite(norm)) {
     return { grads: new Map([...grads].map(([k, g]) => [k, tf.clone(g)])), norm };
   }

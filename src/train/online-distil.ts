@@ -15,9 +15,9 @@ import { Student } from '../student/model.ts';
 import { UserError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { AdamW } from './adamw.ts';
-import { clipByGlobalNorm, disposeMap } from './grads.ts';
+import { clipByGlobalNormAsync, disposeMap } from './grads.ts';
 import { lrFactor } from './schedules.ts';
-import { microBatchGrads, type BatchTeachers, type StepContext } from './step-loss.ts';
+import { microBatchGradsAsync, type BatchTeachers, type StepContext } from './step-loss.ts';
 import type { StageOptions } from './train-options.ts';
 
 /** The teacher's logits for a batch: [batch.size × numLabels], row-major, in the batch's row order. */
@@ -121,12 +121,12 @@ export class OnlineDistiller {
       student: this.student, teachers: batchTeacher(logits, numLabels), rng: this.rng, variables: this.student.params,
       stage: this.stage, regression: false, combine: 'mean', stageStep: this.step,
     };
-    const r = microBatchGrads(ctx, batch);
+    const r = await microBatchGradsAsync(ctx, batch);
     if (!Number.isFinite(r.loss)) {
       disposeMap(r.grads);
       throw new UserError(`the loss is ${r.loss} at step ${this.step + 1}: lower the learning rate`);
     }
-    const { grads, norm } = clipByGlobalNorm(r.grads, this.opts.maxGradNorm ?? 1);
+    const { grads, norm } = await clipByGlobalNormAsync(r.grads, this.opts.maxGradNorm ?? 1);
     disposeMap(r.grads);
     const lr = this.opts.lr * lrFactor({ kind: 'linear', warmupSteps: Math.round(0.1 * this.opts.steps) }, this.step, this.opts.steps);
     this.optimizer.apply(grads, lr);

@@ -104,7 +104,14 @@ function needsCustomPrediction(ctx: StepContext): boolean {
   return (ctx.teachers?.count ?? 0) !== 1 || !!s.momentum || (!!s.temperatureRule && s.temperatureRule.kind !== 'fixed');
 }
 
-export function microBatchGrads(ctx: StepContext, batch: Batch): MicroBatchResult {
+/** The step's tensors before any read-back: the loss, its parts and the gradients by parameter name. */
+interface MicroBatchTensors {
+  value: tf.Scalar;
+  kept: Record<string, tf.Scalar>;
+  grads: Map<string, tf.Tensor>;
+}
+
+function microBatchTensors(ctx: StepContext, batch: Batch): MicroBatchTensors {
   const { stage } = ctx;
   const custom = needsCustomPrediction(ctx);
   const scales = featureScales(stage, ctx.stageStep, ctx.lastDevScore);
@@ -151,21 +158,46 @@ export function microBatchGrads(ctx: StepContext, batch: Batch): MicroBatchResul
     return { value, grads, kept };
   });
 
-  const loss = out.value.dataSync()[0];
-  out.value.dispose();
-  const parts: Record<string, number> = {};
-  for (const [k, v] of Object.entries(out.kept)) {
-    parts[k] = v.dataSync()[0];
-    v.dispose();
-  }
   const grads = new Map<string, tf.Tensor>();
   for (const [vName, g] of Object.entries(out.grads)) {
     const name = varNames.get(vName);
     if (name === undefined) g.dispose();
     else grads.set(name, g);
   }
-  return { grads, loss, parts };
+  return { value: out.value, kept: out.kept, grads };
 }
+
+/** One micro-batch's loss and gradients (synchronous read-back: Node's backends). */
+export function microBatchGrads(ctx: StepContext, batch: Batch): MicroBatchResult {
+  const t = microBatchTensors(ctx, batch);
+  const read = (x: tf.Scalar) => x.dataSync()[0];
+  const loss = read(t.value);
+  t.value.dispose();
+  const parts: Record<string, number> = {};
+  for (const [k, v] of Object.entries(t.kept)) {
+    parts[k] = read(v);
+    v.dispose();
+  }
+  return { grads: t.grads, loss, parts };
+}
+
+/**
+ * The same step with asynchronous read-back, for GPU backends in a page (tfjs webgpu's synchronous read
+ * is slow, and wrong on some adapters): the same tensors and numbers as microBatchGrads.
+ */
+export async function microBatchGradsAsync(ctx: StepContext, batch: Batch): Promise<MicroBatchResult> {
+  const t = microBatchTensors(ctx, batch);
+  const read = async (x: tf.Scalar) => (await x.data())[0];
+  const loss = await read(t.value);
+  t.value.dispose();
+  const parts: Record<string, number> = {};
+  for (const [k, v] of Object.entries(t.kept)) {
+    parts[k] = await read(v);
+    v.dispose();
+  }
+  return { grads: t.grads, loss, parts };
+}
+
 
 /**
  * A prediction loss against a built target: combined teachers (or, in self-distillation, gold labels),

@@ -4,7 +4,8 @@
  * (src/export/bert-graph.ts) and zipped for download.
  */
 import { buildOnnxModel } from '../../../src/export/bert-graph.ts';
-import { studentWeights, type StudentLike } from '../../../src/export/weights.ts';
+import { studentWeightsAsync } from '../../../src/export/weights.ts';
+import type { Student } from '../../../src/student/model.ts';
 import { hfConfigJson } from '../../../src/io/hf-config.ts';
 import { zipStore, type ZipEntry } from './zip.ts';
 
@@ -18,8 +19,8 @@ export interface TokenizerFiles {
 const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2) + '\n');
 
 /** The folder's files by path; `folder` prefixes every path inside the zip. */
-export function exportedFiles(student: StudentLike, tok: TokenizerFiles, folder: string): ZipEntry[] {
-  const weights = studentWeights(student);
+export async function exportedFiles(student: Student, tok: TokenizerFiles, folder: string): Promise<ZipEntry[]> {
+  const weights = await studentWeightsAsync(student);
   const config = student.config;
   // model_max_length = the student's positions, as completeTokenizerFiles writes it for the CLI.
   const tokConfig = { tokenizer_class: 'BertTokenizer', do_lower_case: true, ...(tok.tokenizerConfig ?? {}), model_max_length: config.max_position_embeddings };
@@ -32,6 +33,6 @@ export function exportedFiles(student: StudentLike, tok: TokenizerFiles, folder:
   ];
 }
 
-export function exportZip(student: StudentLike, tok: TokenizerFiles, folder: string): Uint8Array {
-  return zipStore(exportedFiles(student, tok, folder));
+export async function exportZip(student: Student, tok: TokenizerFiles, folder: string): Promise<Uint8Array> {
+  return zipStore(await exportedFiles(student, tok, folder));
 }

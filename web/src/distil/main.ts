@@ -171,11 +171,12 @@ async function start(): Promise<void> {
       const ms = median(state.steps.slice(-20).map((s) => s.studentSeconds * 1000));
       el.progress.textContent = `step ${d.step} / ${steps} · loss ${r.loss.toFixed(4)} · lr ${r.lr.toExponential(2)} · student step ${ms.toFixed(1)} ms (median of the last 20) · teacher ${(r.teacherSeconds * 1000).toFixed(1)} ms`;
     }
-    if ((evalEvery > 0 && d.step % evalEvery === 0) || d.done) await evaluate();
+    // dev every N > 0 updates and at the end; 0: only at the end; negative: never (timing runs).
+    if ((evalEvery > 0 && d.step % evalEvery === 0) || (d.done && evalEvery >= 0)) await evaluate();
     // One turn of the event loop: the page repaints and the Stop button is heard.
     await new Promise<void>((resolve) => setTimeout(resolve, 0));
   }
-  if (state.stopRequested && state.evals.at(-1)?.step !== d.step) await evaluate();
+  if (state.stopRequested && evalEvery >= 0 && state.evals.at(-1)?.step !== d.step) await evaluate();
   el.progress.dataset.done = 'true';
 }
 
@@ -195,7 +196,7 @@ async function exportStudent(): Promise<void> {
   if (!d) throw new Error('distil first');
   const folder = state.teacherFolder!;
   const tokenizerConfig = has(folder, 'tokenizer_config.json') ? (JSON.parse(await readText(folder, 'tokenizer_config.json')) as Record<string, unknown>) : undefined;
-  download(exportZip(d.student, { tokenizerJson: await readText(folder, 'tokenizer.json'), tokenizerConfig }, 'distilled-student'), 'distilled-student.zip');
+  download(await exportZip(d.student, { tokenizerJson: await readText(folder, 'tokenizer.json'), tokenizerConfig }, 'distilled-student'), 'distilled-student.zip');
 }
 
 el.teacherFolder.addEventListener('change', () => {
