@@ -35,7 +35,7 @@ const STEPS = Number(process.env.DISTIL_WEB_STEPS ?? 300);
  * SwiftShader runs WebGPU on the CPU at ~5 s per step of the demo student here, so by default the WebGPU case
  * checks its first steps against Node's losses; DISTIL_WEB_WEBGPU_STEPS=300 (a real GPU) checks the accuracy too.
  */
-const WEBGPU_STEPS = Number(process.env.DISTIL_WEB_WEBGPU_STEPS ?? 12);
+const WEBGPU_STEPS = Number(process.env.DISTIL_WEB_WEBGPU_STEPS ?? 6);
 /** Losses compared with the Node run. */
 const N_EQUAL = 25;
 const DEV_SENTENCES = fs.readFileSync(path.join(DEMO_TASK, 'dev.tsv'), 'utf8').split('\n').slice(1).filter((l) => l.trim()).slice(0, 60).map((l) => l.split('\t')[0]);
