@@ -5,7 +5,7 @@
  * losses on wasm with one thread equal a Node run of the same modules, and the ONNX it downloads gives its labels
  * in onnxruntime-node.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,6 +19,7 @@ import { loadTokenizer } from '../../src/data/tokenizer.ts';
 import type { SplitSpec, TaskSpec } from '../../src/data/types.ts';
 import { openClassifier } from '../../src/eval/classifier.ts';
 import { predictTexts } from '../../src/eval/predict.ts';
+import { findPythonWithOnnx } from '../export/python-onnx.ts';
 import { softmax } from '../../src/eval/prediction.ts';
 import { DEFAULT_BERT_CONFIG } from '../../src/student/config.ts';
 import { OnlineDistiller } from '../../src/train/online-distil.ts';
@@ -175,6 +176,14 @@ describe.skipIf(!hasChromium)('distillation in the page, headless Chromium', () 
     // The int8 file loads and mostly agrees (int8 activations move a few borderline examples).
     const int8 = await predictTexts(folder, DEV_SENTENCES, { quantized: true });
     expect(int8.filter((p, i) => p.label === inPage.labels[i]).length).toBeGreaterThan(0.9 * DEV_SENTENCES.length);
+    // The export checks the CLI's exports pass: onnx.checker (full check) on both files, where Python has onnx.
+    const { python: onnxPython, reason } = findPythonWithOnnx();
+    if (onnxPython) {
+      const r = spawnSync(onnxPython, ['scripts/check_onnx.py', path.join(folder, 'onnx/model.onnx'), path.join(folder, 'onnx/model_quantized.onnx')], { encoding: 'utf8' });
+      const reports = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { error?: string });
+      expect(reports.map((x) => x.error ?? 'ok')).toEqual(['ok', 'ok']);
+      expect(r.status).toBe(0);
+    } else console.warn(`distil page export: onnx.checker not run (${reason})`);
     await page.screenshot({ path: path.join(root, 'distil.png'), fullPage: true });
     if (process.env.DISTILL_WEB_SCREENSHOT_DISTIL) fs.copyFileSync(path.join(root, 'distil.png'), process.env.DISTILL_WEB_SCREENSHOT_DISTIL);
     await page.context().close();
