@@ -64,7 +64,7 @@ describe.skipIf(!hasChromium)('web playground in headless Chromium', () => {
   });
 
   async function waitReady(p: Page): Promise<void> {
-    await p.waitForFunction(() => ['ready', 'error'].includes(document.getElementById('status')!.dataset.state ?? ''), null, { timeout: 60_000 });
+    await p.waitForFunction(() => ['ready', 'error'].includes(document.getElementById('status')!.dataset.state ?? ''), null, { timeout: 100_000 });
     const error = await p.textContent('#error');
     if ((await p.getAttribute('#status', 'data-state')) === 'error') throw new Error(`page error: ${error}`);
   }

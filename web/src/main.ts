@@ -1,4 +1,5 @@
 /** The playground page: pick folders, classify lines of text, compare student and teacher, look at attention. */
+import { runAction } from './action.ts';
 import type { Encoded } from '../../src/data/types.ts';
 import { toPrediction, type Prediction } from '../../src/eval/prediction.ts';
 import { teacherLabelOrder } from '../../src/teacher/labels.ts';
@@ -38,26 +39,13 @@ const state: {
 el.text.value = demoSentences(8).join('\n');
 
 /** Runs one user action: the status line says busy / ready / error (tests wait on data-state). */
-async function action(what: string, fn: () => Promise<void>): Promise<void> {
-  el.status.dataset.state = 'busy';
-  el.status.textContent = `${what}…`;
-  el.error.hidden = true;
-  try {
-    await fn();
-    el.status.dataset.state = 'ready';
-    el.status.textContent = '';
-  } catch (e) {
-    el.status.dataset.state = 'error';
-    el.status.textContent = '';
-    el.error.hidden = false;
-    el.error.textContent = (e as Error).message;
-    console.warn(e);
-  } finally {
+function action(what: string, fn: () => Promise<void>): Promise<void> {
+  return runAction(el, what, fn, () => {
     el.classify.disabled = !state.student;
     // A model that fell back to wasm during the action: show what runs now.
     const now = state.student?.runtime;
     if (now && now.provider !== el.runtime.dataset.provider) showRuntime(now);
-  }
+  });
 }
 
 const kib = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`);

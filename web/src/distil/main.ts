@@ -4,6 +4,7 @@
  * kd_ce, AdamW, clipping, linear schedule) on tfjs webgpu / wasm / cpu; the dev accuracy is measured
  * every few updates; the student is exported with the CLI's ONNX graph builder and downloaded as a zip.
  */
+import { runAction } from '../action.ts';
 import { encodeExamples } from '../../../src/data/batching.ts';
 import type { Encoded, Example } from '../../../src/data/types.ts';
 import { DEFAULT_BERT_CONFIG, type BertConfig } from '../../../src/student/config.ts';
@@ -49,25 +50,12 @@ const state: {
   stopRequested: boolean;
 } = { losses: [], steps: [], evals: [], stopRequested: false };
 
-async function action(what: string, fn: () => Promise<void>): Promise<void> {
-  el.status.dataset.state = 'busy';
-  el.status.textContent = `${what}…`;
-  el.error.hidden = true;
-  try {
-    await fn();
-    el.status.dataset.state = 'ready';
-    el.status.textContent = '';
-  } catch (e) {
-    el.status.dataset.state = 'error';
-    el.status.textContent = '';
-    el.error.hidden = false;
-    el.error.textContent = (e as Error).message;
-    console.warn(e);
-  } finally {
+function action(what: string, fn: () => Promise<void>): Promise<void> {
+  return runAction(el, what, fn, () => {
     el.start.disabled = !state.teacher || !!state.distiller && !state.distiller.done && !state.stopRequested && el.status.dataset.state === 'busy';
     el.stop.disabled = true;
     el.export.disabled = !state.distiller;
-  }
+  });
 }
 
 const dataChoice = () => (document.querySelector('input[name="data"]:checked') as HTMLInputElement).value;
