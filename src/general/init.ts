@@ -9,7 +9,7 @@ import type { BertConfig } from '../student/config.ts';
 import { loadStudentFolder, readStudentConfig } from '../student/folder.ts';
 import { Student } from '../student/model.ts';
 import { UserError } from '../util/errors.ts';
-import { readTextLimited } from '../util/limits.ts';
+import { readJsonFile } from '../data/tokenizer.ts';
 import { requireModelFolderFile } from '../io/confine.ts';
 
 /** Config keys that fix the encoder's parameter shapes. */
@@ -61,13 +61,7 @@ export async function studentFromInitFolder(dir: string, config: BertConfig, tok
   const diffs = shapeDifferences(readStudentConfig(configFile), config);
   if (diffs.length > 0) throw new UserError(`--init ${dir} does not match the student's shape: ${diffs.join('; ')}`);
   const tokFile = requireModelFolderFile(dir, 'tokenizer.json', `--init ${dir}: tokenizer.json not found; the vocabulary cannot be checked against the run's`);
-  const tokText = readTextLimited(tokFile, 'tokenizerJson');
-  let tokJson: Record<string, unknown>;
-  try {
-    tokJson = JSON.parse(tokText);
-  } catch (e) {
-    throw new UserError(`${tokFile}: not valid JSON (${(e as Error).message})`);
-  }
+  const tokJson = readJsonFile(tokFile, 'tokenizer.json', 'tokenizerJson');
   const diff = vocabularyDifference(vocabOf(tokJson, tokFile), vocabOf(tokenizerJson, "the run's tokenizer"));
   if (diff) throw new UserError(`--init ${dir} was trained on another vocabulary: ${diff}`);
 
