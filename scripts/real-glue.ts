@@ -194,11 +194,11 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
       '--batch', String(plan.teacher.batch), '--steps', String(tp.teacher.steps), '--lr', String(lr),
       '--eval-every', String(tp.teacher.evalEvery), ...(encoder ? ['--init', encoder] : [])]);
   };
-  await finetune('teacher', plan.teacher.seed, tp.teacher.lr, 'pretrained');
-  // More teachers (plan "ensemble"): fine-tuned in parallel, each with its own seed; the config's
-  // multiTeacher lists their folders (teacher2, teacher3, ...), and `distill cache` caches their logits.
+  // More teachers (plan "ensemble"): fine-tuned in parallel with the first, each with its own seed; the
+  // config's multiTeacher lists their folders (teacher2, teacher3, ...), and `distill cache` caches their logits.
   const members = tp.teacher.ensemble ?? [];
-  await Promise.all(members.map((m, i) => finetune(`teacher${i + 2}`, m.seed, m.lr, m.init)));
+  await Promise.all([finetune('teacher', plan.teacher.seed, tp.teacher.lr, 'pretrained'),
+    ...members.map((m, i) => finetune(`teacher${i + 2}`, m.seed, m.lr, m.init))]);
   const evalDir = path.join(out, 'eval');
   fs.mkdirSync(evalDir, { recursive: true });
   const evaluate = async (name: string, model: string, latency: boolean) => {
