@@ -5,21 +5,14 @@ import { loadConfig, run } from '../../src/index.ts';
 import { loadModelProto } from '../../src/onnx/proto.ts';
 import { findOnnxFile } from '../../src/teacher/folder.ts';
 import { sha256File } from '../../src/util/hash.ts';
-import { runCli, tempDir, TINY_RUN, writeConfig } from './helpers.ts';
+import { runCli, tempDir, TINY_RUN, TINY_STAGES, writeConfig } from './helpers.ts';
 
 /** Tiny fixture teacher (3 layers × 32) → assistant (3 × 24) → TINY_RUN's student (1 × 16). */
 const CHAIN_RUN = {
   ...TINY_RUN,
   out: 'run',
   assistants: [{ hiddenSize: 24, numLayers: 3, numHeads: 4, intermediateSize: 48, maxPositions: 40, distill: { evalEvery: 1 } }],
-  distill: {
-    batchSize: 2,
-    evalEvery: 2,
-    stages: [
-      { name: 'intermediate', steps: 2, lr: 1e-3, losses: [{ name: 'hidden_mse' }, { name: 'attention_mse' }] },
-      { name: 'prediction', steps: 2, lr: 1e-3, losses: [{ name: 'kd_ce' }] },
-    ],
-  },
+  distill: TINY_STAGES,
   eval: { latencyBatchSizes: [1], latencyRuns: 1 },
   report: { enabled: false },
 };

@@ -38,6 +38,16 @@ export const TINY_RUN = {
   student: { hiddenSize: 16, numLayers: 1, numHeads: 4, intermediateSize: 32, maxPositions: 40 },
 };
 
+/** TinyBERT's two stages, two updates each, batch 2: the distill block of a whole tiny run. */
+export const TINY_STAGES = {
+  batchSize: 2,
+  evalEvery: 2,
+  stages: [
+    { name: 'intermediate', steps: 2, lr: 1e-3, losses: [{ name: 'hidden_mse' }, { name: 'attention_mse' }] },
+    { name: 'prediction', steps: 2, lr: 1e-3, losses: [{ name: 'kd_ce' }] },
+  ],
+};
+
 export function writeConfig(dir: string, value: unknown, name = 'config.json'): string {
   const file = path.join(dir, name);
   fs.writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value));

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect, it } from 'vitest';
-import { runCli, tempDir, TINY_RUN, writeConfig } from './helpers.ts';
+import { runCli, tempDir, TINY_RUN, TINY_STAGES, writeConfig } from './helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -11,14 +11,7 @@ it('distill run: cache → train → export → eval → report, then refuses to
   const config = writeConfig(dir, {
     ...TINY_RUN,
     out: 'run',
-    distill: {
-      batchSize: 2,
-      evalEvery: 2,
-      stages: [
-        { name: 'intermediate', steps: 2, lr: 1e-3, losses: [{ name: 'hidden_mse' }, { name: 'attention_mse' }] },
-        { name: 'prediction', steps: 2, lr: 1e-3, losses: [{ name: 'kd_ce' }] },
-      ],
-    },
+    distill: TINY_STAGES,
     ema: { enabled: true, updateAfterStep: 0, updateEvery: 1 },
     eval: { latencyBatchSizes: [1, 2], latencyRuns: 1 },
     export: { quantize: true },
