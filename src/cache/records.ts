@@ -31,13 +31,24 @@ function expectDims(name: string, t: OutputTensor | undefined, dims: number[]): 
   return t;
 }
 
-/** Encodes the batch's records, rows in batch order, into one buffer. */
-export function encodeBatchRecords(out: TeacherOutputs, batch: Batch, layout: CacheLayout): Uint8Array {
+/** The bytes encodeBatchRecords writes for a batch. */
+export function batchRecordBytes(batch: Batch, layout: CacheLayout): number {
+  return batch.lengths.reduce((s, len) => s + recordSections(layout, len).total, 0);
+}
+
+/**
+ * Encodes the batch's records, rows in batch order, into one buffer: the front of `into` when it is
+ * given and large enough (every byte of the result is written, so a reused buffer needs no clearing),
+ * else a new one. Reusing matters: a fresh multi-megabyte buffer per batch costs more in page faults
+ * than the copy itself.
+ */
+export function encodeBatchRecords(out: TeacherOutputs, batch: Batch, layout: CacheLayout, into?: Uint8Array): Uint8Array {
   const { size: B, seqLen: L } = batch;
   const { hiddenSize: H, numHeads: A } = layout;
   const sections = batch.lengths.map((len) => recordSections(layout, len));
   const total = sections.reduce((s, r) => s + r.total, 0);
-  const buf = new Uint8Array(total);
+  // Views below start at offset 0 of the buffer: a reused one must be a whole ArrayBuffer's front.
+  const buf = into && into.byteOffset === 0 && into.byteLength >= total ? into.subarray(0, total) : new Uint8Array(total);
   // Every section starts at a multiple of the value width, so one view over the batch serves all.
   const half = layout.dtype === 'float16';
   const u16 = half ? new Uint16Array(buf.buffer, 0, total >> 1) : undefined;

@@ -32,7 +32,7 @@ import { acquireLock, isLockFile } from '../util/lock.ts';
 import { removeIfNoFiles, removeStaleTemps } from '../util/stale.ts';
 import { withPath } from '../util/system-errors.ts';
 import { encodeIndex, planCache } from './plan.ts';
-import { encodeBatchRecords } from './records.ts';
+import { batchRecordBytes, encodeBatchRecords } from './records.ts';
 
 export interface BuildCacheOptions {
   teacherDir: string;
@@ -382,6 +382,9 @@ async function buildLocked(opts: BuildCacheOptions, part: { index: number; count
   }
 }
 
+/** Batches of records being written while the teacher computes the next one. */
+const IN_FLIGHT = 4;
+
 /**
  * Runs the teacher over one shard's batches and writes their records to `file` (then fsync).
  * onnxruntime-node runs a session synchronously on the main thread, so writes are issued
@@ -397,12 +400,17 @@ async function writeShardFile(
   const fh = await fs.promises.open(file, 'w');
   const hash = createHash('sha256');
   const writes: Promise<unknown>[] = [];
+  // At most IN_FLIGHT writes are pending, so IN_FLIGHT + 1 buffers of the shard's largest batch serve
+  // every batch: each returns to the pool when its write has finished.
+  const largest = Math.max(0, ...batches.map((b) => batchRecordBytes(b, layout)));
+  const free: Uint8Array[] = [];
   try {
     let position = 0;
     for (const batch of batches) {
-      const bytes = encodeBatchRecords(await run(batch), batch, layout);
-      writes.push(fh.write(bytes, 0, bytes.length, position));
-      if (writes.length > 4) await writes.shift(); // bound the bytes in flight
+      const into = free.pop() ?? new Uint8Array(largest);
+      const bytes = encodeBatchRecords(await run(batch), batch, layout, into);
+      writes.push(fh.write(bytes, 0, bytes.length, position).then(() => free.push(into)));
+      if (writes.length > IN_FLIGHT) await writes.shift(); // bound the bytes in flight
       position += bytes.length;
       hash.update(bytes);
       onBatch(batch.size);
