@@ -24,6 +24,8 @@
  *     steps, seed, batch and learning rate, only `distill.stages` replaced through `--set`:
  *              hard     gold labels only (ce; STS-B mse)
  *              predonly prediction-layer distillation only (kd_ce; STS-B kd_mse)
+ *     With plan `qat`, from each distilled student: the same further updates in float (fp32 and post-training
+ *     int8 rows) and quantisation-aware (`quantize: true`, the QAT int8 row), every model scored by `distill eval --quantized`.
  *
  * Resumable at every level: a finished step (its output exists) is skipped, an interrupted training
  * resumes from its checkpoint, an interrupted cache from its last shard, a teacher from latest.pt.
@@ -40,6 +42,7 @@ import { parseArgs } from 'node:util';
 import { readSplit } from '../src/data/reader.ts';
 import { loadTask } from '../src/data/tasks.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomic.ts';
+import type { ModelRow } from '../src/report/html.ts';
 import { baselineStages, renderTables, type Plan, type TaskOutcome, type Variant, VARIANTS } from './real-glue/results.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -281,7 +284,36 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
     if (e instanceof NotRun) return undefined;
     throw e;
   }))))).filter((s) => s !== undefined);
-  return { task, teacherSummary, teacherRow, ensemble, students };
+  // Plan `qat`: from each seed's distilled student, the same number of further prediction-stage updates twice —
+  // in float (its export gives the fp32 and post-training int8 rows) and quantisation-aware (the QAT int8 row).
+  const quantized = tp.qat ? (await Promise.all(seeds.map(async (seed) => {
+    const start = path.join(out, `distilled-s${seed}`, 'student');
+    if (!exists(path.join(start, 'model.safetensors'))) return undefined;
+    const rows = await Promise.all((['float', 'qat'] as const).map(async (kind) => {
+      const name = `${kind}-s${seed}`;
+      const dir = path.join(out, name);
+      const stage = { name: kind, steps: tp.qat!.steps, lr: tp.qat!.lr, losses: stages.predonly[0].losses, ...(kind === 'qat' && { quantize: true }) };
+      const sets = ['--set', `seed=${seed}`, '--set', `out=${dir}`, '--set', `distill.stages=${JSON.stringify([stage])}`];
+      if (!exists(path.join(dir, 'train-summary.json'))) {
+        const resume = exists(path.join(dir, 'checkpoints/latest.json')) ? ['--resume'] : [];
+        await run(task, `train-${name}`, distill('train', '--config', config, ...sets, '--init', start, ...resume), 0.5);
+      }
+      // A QAT student always exports its trained int8 model; the float one asks for post-training int8.
+      const quantize = kind === 'float' ? ['--set', 'export.quantize=true'] : [];
+      if (!exists(path.join(dir, 'student-onnx/onnx/model_quantized.onnx'))) await run(task, `export-${name}`, distill('export', '--config', config, ...sets, ...quantize, '--force'));
+      const json = path.join(evalDir, `${name}.json`);
+      if (!exists(json)) {
+        await run(task, `eval-${name}`, distill('eval', '--model', path.join(dir, 'student-onnx'), '--task', task, '--data', glue,
+          '--max-length', String(plan.teacher.maxLength), '--quantized', ...(seed === seeds[0] ? ['--latency'] : []), '--json', json));
+      }
+      return readJson(json).models as ModelRow[];
+    }));
+    return { seed, fp32: rows[0][0], ptq: rows[0][1], qatFloat: rows[1][0], qat: rows[1][1] };
+  }).map((unit) => unit.catch((e) => {
+    if (e instanceof NotRun) return undefined;
+    throw e;
+  })))).filter((q) => q !== undefined) : undefined;
+  return { task, teacherSummary, teacherRow, ensemble, students, ...(quantized?.length && { quantized }) };
 }
 
 /** The tasks this invocation runs; the plan's other tasks are only reported, from what their runs left. */

@@ -21,6 +21,8 @@ export interface Plan {
     teacher: { steps: number; lr: number; evalEvery: number; ensemble?: EnsembleMember[] };
     /** TinyBERT's general distillation (`distill general` on the task's training sentences, labels unused) before the distilled run. */
     general?: { steps: number; lr: number };
+    /** Quantisation-aware distillation vs post-training int8: further prediction-stage updates from each distilled student. */
+    qat?: { steps: number; lr: number };
   }>;
 }
 
@@ -114,6 +116,16 @@ export interface TaskOutcome {
   /** Set when the task distils from several teachers: their mean prediction's dev metric, and each one's. */
   ensemble?: { dev: number; members: { dir: string; dev: number }[] };
   students: StudentOutcome[];
+  /** Plan `qat`, per seed: the float continuation (fp32, post-training int8) and the quantisation-aware one (its float and int8 models). */
+  quantized?: QuantizedOutcome[];
+}
+
+export interface QuantizedOutcome {
+  seed: number;
+  fp32: ModelRow;
+  ptq: ModelRow;
+  qatFloat: ModelRow;
+  qat: ModelRow;
 }
 
 const pct = (x: number) => (100 * x).toFixed(1);
@@ -121,13 +133,17 @@ const pct = (x: number) => (100 * x).toFixed(1);
 const pm = (xs: number[]) => (xs.length ? `${pct(mean(xs))} ± ${pct(std(xs))}${xs.length < 3 ? ` (${xs.length} seed${xs.length > 1 ? 's' : ''})` : ''}` : 'not run');
 const yes = (b: boolean) => (b ? 'yes' : '**no**');
 
+/** A model row's value of the task's reported metric. */
+function scoreOf(task: string, row: ModelRow): number {
+  const metric = metricOf(task);
+  const v = row.metrics?.[metric];
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${task}: ${row.name} has no finite "${metric}" in its eval`);
+  return v;
+}
+
 export function taskEntry(o: TaskOutcome): TaskEntry {
   const metric = metricOf(o.task);
-  const score = (row: ModelRow) => {
-    const v = row.metrics?.[metric];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${o.task}: ${row.name} has no finite "${metric}" in its eval`);
-    return v;
-  };
+  const score = (row: ModelRow) => scoreOf(o.task, row);
   const of = (v: Variant) => o.students.filter((s) => s.variant === v).sort((a, b) => a.seed - b.seed).map((s) => score(s.row));
   return {
     metric,
@@ -190,6 +206,7 @@ export function renderTables(outcomes: TaskOutcome[], run: { timings: Record<str
   const teams = ensembles.length ? ['', 'Teacher ensembles (the "teacher" column is their mean prediction; each member alone on dev):', '',
     ...ensembles.map((o) => `- ${displayName(o.task)}: ${pct(o.ensemble!.dev)} from ${o.ensemble!.members.map((m) => `${m.dir.split('/').pop()} ${pct(m.dev)}`).join(', ')}; ` +
       'sizes and latency above are one member\'s (the ensemble costs that many times more)')] : [];
+  const quantization = quantizationTable(outcomes);
   const chosen = ['', 'Checkpoints chosen on the held-out slice (update, of the run\'s total):', ''];
   for (const o of outcomes) {
     chosen.push(`- ${displayName(o.task)} teacher: update ${o.teacherSummary.chosen_step} of ${o.teacherSummary.steps} (${o.teacherSummary.init} init); ` +
@@ -198,6 +215,39 @@ export function renderTables(outcomes: TaskOutcome[], run: { timings: Record<str
   const details = Object.fromEntries(outcomes.map((o) => [o.task, {
     teacher: { ...o.teacherSummary, history: undefined, eval: o.teacherRow, ...(o.ensemble && { ensemble: o.ensemble }) },
     students: o.students.map((s) => ({ variant: s.variant, seed: s.seed, eval: s.row, chosen: s.summary.best, steps: s.summary.steps, seconds: s.summary.seconds })),
+    ...(o.quantized && { quantized: o.quantized }),
   }]));
-  return { results, details: { ...details, timings: run.timings, wallSeconds: run.wallSeconds }, markdown: [...lines, ...sizes, ...teams, ...costs, ...chosen, ''].join('\n') };
+  return { results, details: { ...details, timings: run.timings, wallSeconds: run.wallSeconds }, markdown: [...lines, ...sizes, ...quantization, ...teams, ...costs, ...chosen, ''].join('\n') };
+}
+
+/**
+ * Plan `qat`: fp32 vs post-training dynamic int8 vs quantisation-aware int8, mean ± std over seeds of the
+ * dev metric and of each int8 model's change from the fp32 model it was compared with.
+ */
+function quantizationTable(outcomes: TaskOutcome[]): string[] {
+  const withQat = outcomes.filter((o) => o.quantized?.length);
+  if (!withQat.length) return [];
+  const lines = ['', 'Quantisation (plan `qat`: from each distilled student, the same further prediction-stage updates in float and ' +
+    'quantisation-aware; every row an exported ONNX model on onnxruntime CPU, dev metric mean ± std over the seeds; Δ per seed against ' +
+    'the float model of the same run — the QAT int8 model against its own float weights):', '',
+    '| task | model | dev | Δ vs fp32 (points) | same prediction as fp32 | ONNX MB | latency b=1 (ms) | latency b=32 (ms) |', '|---|---|---|---|---|---|---|---|'];
+  const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)}`;
+  for (const o of withQat) {
+    const q = o.quantized!;
+    const score = (row: ModelRow) => scoreOf(o.task, row);
+    const timed = q.find((x) => x.fp32.latencyMs) ?? q[0];
+    const rows: [string, (x: QuantizedOutcome) => ModelRow, ((x: QuantizedOutcome) => ModelRow) | undefined][] = [
+      ['fp32', (x) => x.fp32, undefined],
+      ['int8, post-training dynamic', (x) => x.ptq, (x) => x.fp32],
+      ['int8, quantisation-aware (QDQ)', (x) => x.qat, (x) => x.qatFloat],
+    ];
+    for (const [name, pick, against] of rows) {
+      const r = pick(timed);
+      const delta = against ? q.map((x) => 100 * (score(pick(x)) - score(against(x)))) : [];
+      const agree = against ? `${(100 * mean(q.map((x) => pick(x).agreement ?? NaN))).toFixed(1)}%` : '';
+      lines.push(`| ${displayName(o.task)} | ${name} | ${pm(q.map((x) => score(pick(x))))} | ${against ? `${signed(mean(delta))} ± ${std(delta).toFixed(2)}` : ''} | ${agree} | ` +
+        `${((r.sizeBytes ?? 0) / 1e6).toFixed(1)} | ${r.latencyMs?.[1]?.toFixed(2) ?? '–'} | ${r.latencyMs?.[32]?.toFixed(2) ?? '–'} |`);
+    }
+  }
+  return lines;
 }

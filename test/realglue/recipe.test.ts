@@ -13,7 +13,7 @@ import { checkAgainstTeacher } from '../../src/cli/config-schema.ts';
 import { readSplit } from '../../src/data/reader.ts';
 import { loadTask } from '../../src/data/tasks.ts';
 import { computeTaskMetrics } from '../../src/metrics/metrics.ts';
-import { baselineStages, mean, metricOf, std, targets, taskEntry, type Plan, type TaskOutcome } from '../../scripts/real-glue/results.ts';
+import { baselineStages, mean, metricOf, renderTables, std, targets, taskEntry, type Plan, type TaskOutcome } from '../../scripts/real-glue/results.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GLUE = path.resolve(HERE, '../../../shared/glue');
@@ -105,5 +105,22 @@ describe('results statistics and targets', () => {
     expect(taskEntry(o).teacher).toBe(0.81);
     expect(taskEntry({ ...o, ensemble: { dev: 0.83, members: [{ dir: 't', dev: 0.81 }, { dir: 't2', dev: 0.815 }] } }).teacher).toBe(0.83);
     expect(taskEntry(o).distilled).toEqual([0.8]);
+  });
+  it('quantisation rows: each int8 model against the float model of its own run, mean ± std over seeds', () => {
+    const row = (accuracy: number, extra: object = {}) => ({ name: 'x', metrics: { accuracy }, sizeBytes: 8.7e6, ...extra }) as TaskOutcome['teacherRow'];
+    const o = {
+      task: 'sst2', teacherSummary: { dev: 0.81, baseline: 0.509, chosen_step: 1, steps: 1, init: 'random' } as TaskOutcome['teacherSummary'], teacherRow: row(0.81),
+      students: [{ variant: 'distilled', seed: 1, row: row(0.8), summary: { steps: 1, seconds: 1 } }],
+      quantized: [
+        { seed: 1, fp32: row(0.80, { latencyMs: { 1: 0.3, 32: 11 } }), ptq: row(0.79, { agreement: 0.97 }), qatFloat: row(0.805), qat: row(0.80, { agreement: 0.99 }) },
+        { seed: 2, fp32: row(0.81), ptq: row(0.80, { agreement: 0.95 }), qatFloat: row(0.81), qat: row(0.81, { agreement: 1 }) },
+      ],
+    } as TaskOutcome;
+    const md = renderTables([o], { timings: {}, wallSeconds: 1, jobs: 2, seeds: [1, 2] }).markdown;
+    // fp32 0.80 / 0.81 → 80.5 ± 0.7; PTQ −1 point both seeds → −1.00 ± 0.00, agreement (97 + 95) / 2;
+    // QAT −0.5 and 0 points against its own float weights → −0.25 ± 0.35.
+    expect(md).toContain('| SST-2 | fp32 | 80.5 ± 0.7 (2 seeds) |  |  | 8.7 | 0.30 | 11.00 |');
+    expect(md).toContain('| SST-2 | int8, post-training dynamic | 79.5 ± 0.7 (2 seeds) | −1.00 ± 0.00 | 96.0% |');
+    expect(md).toContain('| SST-2 | int8, quantisation-aware (QDQ) | 80.5 ± 0.7 (2 seeds) | −0.25 ± 0.35 | 99.5% |');
   });
 });
