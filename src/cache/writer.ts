@@ -5,7 +5,6 @@
  * the last complete shard and produces the same bytes. `shard: {index, count}` lets several
  * processes share the work; the last to finish writes the manifest (see merge.ts).
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { collate, encodeExamples } from '../data/batching.ts';
@@ -32,6 +31,7 @@ import { acquireLock, isLockFile } from '../util/lock.ts';
 import { removeIfNoFiles, removeStaleTemps } from '../util/stale.ts';
 import { withPath } from '../util/system-errors.ts';
 import { encodeIndex, planCache } from './plan.ts';
+import { BackgroundHash } from './background-hash.ts';
 import { batchRecordBytes, encodeBatchRecords } from './records.ts';
 
 export interface BuildCacheOptions {
@@ -382,13 +382,14 @@ async function buildLocked(opts: BuildCacheOptions, part: { index: number; count
   }
 }
 
-/** Batches of records being written while the teacher computes the next one. */
+/** Batches of records being written and hashed while the teacher computes the next one. */
 const IN_FLIGHT = 4;
 
 /**
  * Runs the teacher over one shard's batches and writes their records to `file` (then fsync).
  * onnxruntime-node runs a session synchronously on the main thread, so writes are issued
- * asynchronously at known offsets: the thread pool writes batch j while the teacher computes j+1.
+ * asynchronously at known offsets and the checksum runs on a worker: the thread pool writes and the
+ * worker hashes batch j while the teacher computes j+1.
  */
 async function writeShardFile(
   file: string,
@@ -398,32 +399,36 @@ async function writeShardFile(
   onBatch: (size: number) => void,
 ): Promise<string> {
   const fh = await fs.promises.open(file, 'w');
-  const hash = createHash('sha256');
+  const hash = new BackgroundHash();
   const writes: Promise<unknown>[] = [];
-  // At most IN_FLIGHT writes are pending, so IN_FLIGHT + 1 buffers of the shard's largest batch serve
-  // every batch: each returns to the pool when its write has finished.
+  // At most IN_FLIGHT batches are being written and hashed, so IN_FLIGHT + 1 shared buffers of the
+  // shard's largest batch serve every batch: each returns to the pool when both are done with it.
   const largest = Math.max(0, ...batches.map((b) => batchRecordBytes(b, layout)));
   const free: Uint8Array[] = [];
+  let digest: string;
   try {
     let position = 0;
     for (const batch of batches) {
-      const into = free.pop() ?? new Uint8Array(largest);
+      const into = free.pop() ?? new Uint8Array(new SharedArrayBuffer(largest));
       const bytes = encodeBatchRecords(await run(batch), batch, layout, into);
-      writes.push(fh.write(bytes, 0, bytes.length, position).then(() => free.push(into)));
+      const written = fh.write(bytes, 0, bytes.length, position);
+      writes.push(Promise.all([written, hash.update(into.buffer as SharedArrayBuffer, bytes.length)]).then(() => free.push(into)));
       if (writes.length > IN_FLIGHT) await writes.shift(); // bound the bytes in flight
       position += bytes.length;
-      hash.update(bytes);
       onBatch(batch.size);
     }
     await Promise.all(writes);
+    digest = await hash.digest();
     await fh.sync();
   } catch (e) {
     await Promise.allSettled(writes);
     await fh.close();
+    await hash.close();
     fs.rmSync(file, { force: true });
     // Writes through a file handle fail without a path: name the shard (a full disk says where).
     throw withPath(e, file);
   }
   await fh.close();
-  return hash.digest('hex');
+  await hash.close();
+  return digest;
 }
