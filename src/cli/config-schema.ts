@@ -535,6 +535,52 @@ export const ReportSchema = z
   })
   .strict();
 
+/**
+ * Student architecture search (`distill search`): candidate shapes timed as random-weight ONNX exports,
+ * those inside the budget ranked, the most promising few distilled briefly and compared on dev.
+ */
+export const SearchSchema = z
+  .object({
+    /** What a candidate may cost; at least one of latencyMs and sizeMb. */
+    budget: z
+      .object({
+        /** Largest median onnxruntime (Node, CPU) latency of one forward pass, in ms, at `batchSize` and data.maxLength tokens. */
+        latencyMs: z.number().positive().optional(),
+        /** Batch size the latency budget is measured at. */
+        batchSize: positiveInt().default(1),
+        /** Largest ONNX model file, in MB (10^6 bytes). */
+        sizeMb: z.number().positive().optional(),
+        /** Which export the budget applies to: the fp32 model, or the dynamically quantised int8 one. */
+        precision: z.enum(['fp32', 'int8']).default('fp32'),
+      })
+      .strict(),
+    /** Candidate shapes: every combination of these values (combinations whose hidden size the heads do not divide are skipped). */
+    grid: z
+      .object({
+        /** Encoder layers. */
+        layers: z.array(positiveInt().max(48)).min(1),
+        /** Hidden sizes. */
+        hidden: z.array(positiveInt()).min(1),
+        /** Attention heads. */
+        heads: z.array(positiveInt()).min(1),
+        /** Feed-forward widths, or "4x": four times each hidden size (BERT's ratio). */
+        intermediate: z.union([z.array(positiveInt()).min(1), z.literal('4x')]).default('4x'),
+      })
+      .strict(),
+    /** Candidates inside the budget that are distilled (the largest by parameter count). */
+    top: positiveInt().default(3),
+    /** Updates of each short distillation: the config's stages scaled to this many in total. */
+    steps: positiveInt().default(200),
+    /** Timed forward passes per candidate (after two warm-up passes); the median is compared with the budget. */
+    repeats: positiveInt().default(20),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.budget.latencyMs === undefined && s.budget.sizeMb === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['budget'], message: 'give latencyMs, sizeMb or both (the search keeps the candidates inside them)' });
+    }
+  });
+
 export const ConfigSchema = z
   .object({
     /** Task name ("sst2", "cola", ...) or the path of a task declaration JSON. */
@@ -575,6 +621,8 @@ export const ConfigSchema = z
     augment: AugmentSchema.prefault({}),
     /** The HTML report. */
     report: ReportSchema.prefault({}),
+    /** Student architecture search (`distill search`); absent: the command refuses to run. */
+    search: SearchSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -588,6 +636,7 @@ export type StudentShape = z.infer<typeof StudentSchema>;
 export type AssistantConfig = z.infer<typeof AssistantSchema>;
 export type MappingConfig = z.infer<typeof MappingSchema>;
 export type ValueScheduleConfig = z.infer<typeof ValueScheduleSchema>;
+export type SearchConfig = z.infer<typeof SearchSchema>;
 
 type RawConfig = z.input<typeof ConfigSchema> & {
   /** Shape and initialisation of the student. */

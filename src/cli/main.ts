@@ -80,7 +80,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
 }
 
 /** Commands whose training loop stops cleanly on SIGINT / SIGTERM. */
-const TRAINING_COMMANDS = ['train', 'run'];
+const TRAINING_COMMANDS = ['train', 'run', 'search'];
 
 /** The command line that continues an interrupted run: the same arguments plus --resume. */
 export function resumeCommand(name: string, args: string[]): string {

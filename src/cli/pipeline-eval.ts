@@ -100,20 +100,23 @@ export async function evaluateFolder(name: string, dir: string, o: EvaluateFolde
 
 /** Median wall time (ms) of one forward pass at each batch size, over the first examples (cycled), after two warm-up runs. */
 async function latencyMs(model: Classifier, encoded: Encoded[], batchSizes: readonly number[], runs: number): Promise<Record<number, number>> {
-  if (encoded.length === 0) throw new UserError('latency: no examples to time');
   const { median } = await import('../report/measure.ts');
   const out: Record<number, number> = {};
-  for (const b of batchSizes) {
-    const rows = Array.from({ length: b }, (_, i) => encoded[i % encoded.length]);
-    const times: number[] = [];
-    for (let r = 0; r < runs + 2; r++) {
-      const t0 = performance.now();
-      await model.logits(rows, b);
-      if (r >= 2) times.push(performance.now() - t0);
-    }
-    out[b] = median(times);
-  }
+  for (const b of batchSizes) out[b] = median(await latencySamples(model, encoded, b, runs));
   return out;
+}
+
+/** Wall times (ms) of `runs` forward passes of a batch of `batchSize` rows (the examples cycled), after two warm-up passes. */
+export async function latencySamples(model: Pick<Classifier, 'logits'>, encoded: Encoded[], batchSize: number, runs: number): Promise<number[]> {
+  if (encoded.length === 0) throw new UserError('latency: no examples to time');
+  const rows = Array.from({ length: batchSize }, (_, i) => encoded[i % encoded.length]);
+  const times: number[] = [];
+  for (let r = 0; r < runs + 2; r++) {
+    const t0 = performance.now();
+    await model.logits(rows, batchSize);
+    if (r >= 2) times.push(performance.now() - t0);
+  }
+  return times;
 }
 
 /** Share of examples on which two prediction lists agree (regression: within 1% of the gold range, here |Δ| < 0.05). */
