@@ -544,7 +544,7 @@ export const SearchSchema = z
     /** What a candidate may cost; at least one of latencyMs and sizeMb. */
     budget: z
       .object({
-        /** Largest median onnxruntime (Node, CPU) latency of one forward pass, in ms, at `batchSize` and data.maxLength tokens. */
+        /** Largest median onnxruntime (Node, teacher.provider) latency of one forward pass, in ms, at `batchSize` rows of data.maxLength tokens. */
         latencyMs: z.number().positive().optional(),
         /** Batch size the latency budget is measured at. */
         batchSize: positiveInt().default(1),

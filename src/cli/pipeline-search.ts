@@ -62,22 +62,23 @@ export async function searchStep(c: Config, env: RunEnv, outDir = path.join(c.ou
   if (!c.search) throw new UserError('search: the config has no "search" section (budget and grid); see docs/cli.md, "Which student?"');
   if (c.assistants.length > 0) throw new UserError('search: not combined with assistants (search the student of one teacher)');
   if (c.augment.enabled) throw new UserError('search: not combined with augment.enabled (augment once with `distill augment` and point data.dir at it)');
+  expandGrid(c.search.grid); // an invalid grid is refused before anything is built
   const settings = searchSettings(c);
   const jsonFile = path.join(outDir, SEARCH_JSON);
-  let previous: SearchResult | undefined;
-  if (fs.existsSync(jsonFile)) {
-    if (env.force) fs.rmSync(outDir, { recursive: true, force: true });
-    else if (!env.resume) throw new UserError(`${outDir} holds a search; use --resume to continue it or --force to start over`);
-    else {
+  if (fs.existsSync(jsonFile) && !env.resume && !env.force) throw new UserError(`${outDir} holds a search; use --resume to continue it or --force to start over`);
+  fs.mkdirSync(outDir, { recursive: true });
+  const lock = acquireLock(outDir, 'search.lock', 'architecture search');
+  try {
+    let previous: SearchResult | undefined;
+    if (fs.existsSync(jsonFile) && env.force) {
+      // Everything but the lock: measurements, table and the candidates' run folders.
+      for (const e of fs.readdirSync(outDir)) if (e !== 'search.lock') fs.rmSync(path.join(outDir, e), { recursive: true, force: true });
+    } else if (fs.existsSync(jsonFile)) {
       const saved = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as SearchFile;
       const changed = Object.keys(settings).filter((k) => JSON.stringify(saved.settings?.[k]) !== JSON.stringify(settings[k]));
       if (changed.length) throw new UserError(`--resume: ${jsonFile} was measured with other settings (${changed.join(', ')} changed); use --force to start over`);
       previous = saved.result;
     }
-  }
-  fs.mkdirSync(outDir, { recursive: true });
-  const lock = acquireLock(outDir, 'search.lock', 'architecture search');
-  try {
     return await searchLocked(c, env, outDir, settings, previous);
   } finally {
     lock.release();
@@ -104,7 +105,6 @@ async function searchLocked(c: Config, env: RunEnv, outDir: string, settings: Re
     const errs = parsed.success ? checkAgainstTeacher(cc, teacherShape) : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     return errs.length ? errs.join('; ') : undefined;
   };
-  expandGrid(search.grid); // an invalid grid is refused before the cache is built
   if (needsTeacher(c)) await cacheStep(c, env);
   const save = (result: SearchResult) => {
     writeJsonAtomic(path.join(outDir, SEARCH_JSON), { settings, result } satisfies SearchFile);

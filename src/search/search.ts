@@ -175,11 +175,14 @@ export async function searchStudents(search: SearchConfig, maxLength: number, de
   return result;
 }
 
-/** The distilled row with the highest dev score (ties: the smaller model, which is cheaper). */
+/**
+ * The distilled row inside the budget with the highest dev score (ties: the smaller model, which is
+ * cheaper). A row distilled in an earlier run under a looser budget does not count.
+ */
 export function bestDistilled(rows: readonly SearchRow[]): SearchRow | undefined {
   let best: SearchRow | undefined;
   for (const r of rows) {
-    if (!r.distil || !Number.isFinite(r.distil.score)) continue;
+    if (!r.fits || !r.distil || !Number.isFinite(r.distil.score)) continue;
     if (!best || r.distil.score > best.distil!.score || (r.distil.score === best.distil!.score && r.measurement.params < best.measurement.params)) best = r;
   }
   return best;
@@ -192,7 +195,7 @@ export function formatSearchTable(r: SearchResult): string {
     b.latencyMs !== undefined ? `latency ≤ ${b.latencyMs} ms at batch ${b.batchSize}` : undefined,
     b.sizeMb !== undefined ? `size ≤ ${b.sizeMb} MB` : undefined,
   ].filter(Boolean);
-  const metric = r.rows.find((x) => x.distil)?.distil?.metric ?? 'dev';
+  const metric = r.rows.find((x) => x.distil)?.distil?.metric ?? 'score';
   const lines = [
     `Budget: ${limits.join(', ')} (${b.precision} ONNX, ${r.maxLength} tokens, median of ${r.repeats} passes after 2 warm-up).`,
     '',
