@@ -105,7 +105,8 @@ async function searchLocked(c: Config, env: RunEnv, outDir: string, settings: Re
     const errs = parsed.success ? checkAgainstTeacher(cc, teacherShape) : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     return errs.length ? errs.join('; ') : undefined;
   };
-  if (needsTeacher(c)) await cacheStep(c, env);
+  // --force starts the search over, not the run's cache (which resumes, and is refused when stale).
+  if (needsTeacher(c)) await cacheStep(c, { ...env, force: false });
   const save = (result: SearchResult) => {
     writeJsonAtomic(path.join(outDir, SEARCH_JSON), { settings, result } satisfies SearchFile);
     writeFileAtomic(path.join(outDir, SEARCH_TABLE), formatSearchTable(result));

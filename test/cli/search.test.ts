@@ -86,6 +86,7 @@ it('distill search: measures the grid, distils the top candidate, writes the tab
   expect(none.code).toBe(1);
   expect(none.err).toMatch(/no candidate fits the budget \(the fastest, L1-H\d+-A\d-I32, takes [\d.]+ ms/);
   expect(none.out).toContain('No candidate fits the budget.');
+  expect(none.err).toMatch(/teacher cache: complete in .* \(0 shards written, [1-9]\d* reused/); // --force redoes the search, not the cache
   expect(read(dir).rows.every((x) => !x.fits && !x.distil)).toBe(true);
 }, 600_000);
 

@@ -110,7 +110,7 @@ describe('budget and ranking', () => {
   });
 
   it('reuses the measurements and distillations of an interrupted search', async () => {
-    const cfg = search({ grid: { layers: [1, 2], hidden: [32], heads: [2] }, top: 2 });
+    const cfg = search({ grid: { layers: [1, 2], hidden: [32], heads: [2], intermediate: '4x' }, top: 2 });
     const calls: string[] = [];
     const deps = {
       measure: async (s: CandidateShape, name: string) => (calls.push(`measure ${name}`), fakeMeasure(s)),
