@@ -70,8 +70,9 @@ export async function searchStep(c: Config, env: RunEnv, outDir = path.join(c.ou
   const lock = acquireLock(outDir, 'search.lock', 'architecture search');
   try {
     let previous: SearchResult | undefined;
-    if (fs.existsSync(jsonFile) && env.force) {
-      // Everything but the lock: measurements, table and the candidates' run folders.
+    if (fs.existsSync(jsonFile) && env.force && !env.resume) {
+      // Everything but the lock: measurements, table and the candidates' run folders. With both flags
+      // --resume wins, as in `train` (the resume line printed after a signal keeps the original flags).
       for (const e of fs.readdirSync(outDir)) if (e !== 'search.lock') fs.rmSync(path.join(outDir, e), { recursive: true, force: true });
     } else if (fs.existsSync(jsonFile)) {
       const saved = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as SearchFile;
