@@ -2,13 +2,34 @@ import * as tf from '@tensorflow/tfjs';
 
 /** Gradient plumbing for the trainer: global-norm clipping and accumulation over micro-batches. */
 
+/**
+ * Most inputs one AddN takes here. WebGPU binds every input as a storage buffer and devices guarantee only 8
+ * per shader (inputs + output): tfjs webgpu's AddN of more fails validation and its command buffer is dropped,
+ * so the sum reads back stale memory. 7 is within the guarantee on every backend.
+ */
+export const ADDN_MAX_INPUTS = 7;
+
+/**
+ * Σ of same-shape tensors, left to right: AddN over groups of at most ADDN_MAX_INPUTS, each group starting from
+ * the running sum. The additions happen in the order of one AddN over all of them (the wasm and cpu kernels
+ * add inputs one after another), so the result has the same bits. Call inside tf.tidy.
+ */
+export function sumInOrder(xs: tf.Tensor[]): tf.Tensor {
+  if (xs.length === 0) throw new Error('sumInOrder: nothing to sum');
+  let acc = xs.length === 1 ? xs[0] : tf.addN(xs.slice(0, ADDN_MAX_INPUTS));
+  for (let i = ADDN_MAX_INPUTS; i < xs.length; i += ADDN_MAX_INPUTS - 1) acc = tf.addN([acc, ...xs.slice(i, i + ADDN_MAX_INPUTS - 1)]);
+  return acc;
+}
+
+/** The squared global norm Σ‖g‖², as a scalar tensor. */
+function squaredNorm(grads: Map<string, tf.Tensor>): tf.Scalar {
+  return sumInOrder([...grads.values()].map((g) => tf.sum(tf.square(g)))) as tf.Scalar;
+}
+
 /** sqrt(Σ‖g‖²) over all gradients, as a JS number. */
 export function globalNorm(grads: Map<string, tf.Tensor>): number {
   if (grads.size === 0) return 0;
-  return tf.tidy(() => {
-    const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
-    return tf.sqrt(tf.addN(squares)).dataSync()[0];
-  });
+  return tf.tidy(() => tf.sqrt(squaredNorm(grads)).dataSync()[0]);
 }
 
 /**
@@ -22,7 +43,7 @@ export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number)
 /** globalNorm with an asynchronous read-back (GPU backends in a page). */
 export async function globalNormAsync(grads: Map<string, tf.Tensor>): Promise<number> {
   if (grads.size === 0) return 0;
-  const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+  const norm = tf.tidy(() => tf.sqrt(squaredNorm(grads)));
   const value = (await norm.data())[0];
   norm.dispose();
   return value;
