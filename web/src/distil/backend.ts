@@ -1,7 +1,8 @@
 /**
  * The tfjs backend the student trains on in the page: WebGPU when the browser has an adapter and the
  * backend starts, else wasm (XNNPACK; several threads in a cross-origin-isolated page), else cpu.
- * The same extra kernels as in Node (src/backend/register.ts) are installed.
+ * The same extra kernels as in Node (src/backend/register.ts) are installed; on a CPU-emulated WebGPU adapter
+ * (SwiftShader), also kernels without workgroup memory (loop-kernels.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
@@ -12,12 +13,13 @@ import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-t
 import { setWasmThreadsForBatchMatMul } from '../../../src/backend/kernels/batch-mat-mul.ts';
 import { registerExtraKernels } from '../../../src/backend/register.ts';
 import { adapterName, webgpuAdapter, wasmThreads } from '../runtime.ts';
+import { registerLoopKernels } from './loop-kernels.ts';
 
 export type TrainBackendChoice = 'auto' | 'webgpu' | 'wasm' | 'cpu';
 
 export interface TrainBackend {
   name: 'webgpu' | 'wasm' | 'cpu';
-  /** What the page shows, e.g. "tfjs webgpu (google swiftshader)", "tfjs wasm (1 thread)". */
+  /** What the page shows, e.g. "tfjs webgpu (google swiftshader, loop kernels)", "tfjs wasm (1 thread)". */
   description: string;
   /** Why not the backend asked for. */
   note?: string;
@@ -32,7 +34,16 @@ async function startWebgpu(): Promise<TrainBackend> {
   if (!adapter) throw new Error(why);
   if (!(await tf.setBackend('webgpu'))) throw new Error('the tfjs webgpu backend did not start');
   await tf.ready();
-  return { name: 'webgpu', description: `tfjs webgpu (${adapterName(adapter)})` };
+  // A CPU emulation runs tfjs's workgroup-memory kernels 10-100x slower than plain loops (loop-kernels.ts).
+  const loops = emulatesOnCpu(adapter);
+  if (loops) registerLoopKernels();
+  return { name: 'webgpu', description: `tfjs webgpu (${adapterName(adapter)}${loops ? ', loop kernels' : ''})` };
+}
+
+/** SwiftShader (Chrome's WebGPU without a GPU), or any adapter the browser marks as a software fallback. */
+function emulatesOnCpu(adapter: GPUAdapter): boolean {
+  const info = (adapter as GPUAdapter & { info?: { isFallbackAdapter?: boolean } }).info;
+  return info?.isFallbackAdapter === true || /swiftshader/i.test(adapterName(adapter));
 }
 
 /** wasm with `threads` threads (1: the single-threaded SIMD build Node uses). Fixed once started. */

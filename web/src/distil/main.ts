@@ -206,6 +206,7 @@ el.export.addEventListener('click', () => void action('exporting', exportStudent
   get teacherAccuracy() { return state.teacherAccuracy; },
   get backend() { return state.backend; },
   get stepSeconds() { return state.steps.map((s) => s.studentSeconds); },
+  get gradNorms() { return state.steps.map((s) => s.gradNorm); },
   async predict(texts: string[]): Promise<{ labels: string[]; logits: number[][] }> {
     const d = state.distiller!;
     const encoded = texts.map((t) => state.teacher!.tokenizer.encode(t, undefined, MAX_LENGTH));
