@@ -9,7 +9,7 @@
  * Parameter names are those of param-names.ts; dense kernels are stored [in, out].
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BertConfig } from './config.ts';
+import { layerHeadCount, type BertConfig } from './config.ts';
 import { paramShapes } from './param-names.ts';
 
 export { paramShapes };
@@ -57,10 +57,46 @@ export function validateConfig(c: BertConfig): void {
   for (const key of ['hidden_dropout_prob', 'attention_probs_dropout_prob'] as const) {
     if (!(c[key] >= 0 && c[key] < 1)) throw new UserError(`student config: ${key} must be in [0, 1), got ${c[key]}`);
   }
+  validatePerLayerShapes(c);
   if (c.hidden_act !== 'gelu') throw new UserError(`student config: hidden_act must be "gelu", got "${c.hidden_act}"`);
   if (c.problem_type === 'regression' && c.num_labels !== 1) {
     throw new UserError(`student config: num_labels must be 1 for problem_type "regression", got ${c.num_labels}`);
   }
+}
+
+/** pruned_heads / layer_intermediate_sizes: each layer keeps at least one head and one feed-forward unit. */
+function validatePerLayerShapes(c: BertConfig): void {
+  if (c.pruned_heads !== undefined) {
+    if (!c.pruned_heads || typeof c.pruned_heads !== 'object' || Array.isArray(c.pruned_heads)) {
+      throw new UserError(`student config: pruned_heads must map layer indices to lists of head ids, e.g. {"0": [1, 3]}, got ${JSON.stringify(c.pruned_heads)}`);
+    }
+    for (const [layer, ids] of Object.entries(c.pruned_heads)) {
+      const i = Number(layer);
+      if (!Number.isInteger(i) || i < 0 || i >= c.num_hidden_layers || String(i) !== layer) {
+        throw new UserError(`student config: pruned_heads key "${layer}" must be a layer index in 0..${c.num_hidden_layers - 1}`);
+      }
+      if (!Array.isArray(ids) || ids.some((h) => !Number.isInteger(h) || h < 0 || h >= c.num_attention_heads) || new Set(ids).size !== ids.length) {
+        throw new UserError(`student config: pruned_heads["${layer}"] must list distinct head ids in 0..${c.num_attention_heads - 1}, got ${JSON.stringify(ids)}`);
+      }
+      if (ids.length >= c.num_attention_heads) throw new UserError(`student config: pruned_heads["${layer}"] removes every head of layer ${layer}; keep at least one`);
+    }
+  }
+  const sizes = c.layer_intermediate_sizes;
+  if (sizes !== undefined) {
+    if (!Array.isArray(sizes) || sizes.length !== c.num_hidden_layers || sizes.some((n) => !Number.isInteger(n) || n < 1)) {
+      throw new UserError(`student config: layer_intermediate_sizes must list ${c.num_hidden_layers} positive integers (one per layer), got ${JSON.stringify(sizes)}`);
+    }
+  }
+}
+
+/**
+ * Multipliers on each head's context output ([heads of layer i]) and on each feed-forward unit's
+ * activation ([width of layer i]): 1 leaves the model unchanged; their gradients are the importance
+ * scores of structured pruning (Michel et al. 2019), and 0 removes a head or unit.
+ */
+export interface PruningMasks {
+  heads: tf.Tensor1D[];
+  ffn: tf.Tensor1D[];
 }
 
 /** BERT initialisation: normal(0, initializer_range) for matrices, zeros for biases, ones for LN gains. */
@@ -101,8 +137,12 @@ export class Student {
     this.ownsQuantization = !opts.shared;
   }
 
+  /** Set while importance scores are measured (and by tests); forward passes multiply by them. */
+  masks?: PruningMasks;
+
   private constructor(
-    readonly config: BertConfig,
+    /** Replaced (with the weights) when the student is pruned. */
+    public config: BertConfig,
     readonly params: Map<string, tf.Variable>,
     seed: number,
   ) {
@@ -138,6 +178,19 @@ export class Student {
       throw e;
     }
     return new Student(config, params, seed);
+  }
+
+  /**
+   * Swaps in weights of another shape (structured pruning): the parameter map keeps its identity, so
+   * whoever holds it (the EMA, the trainer's variable list) sees the new variables.
+   */
+  replaceWeights(config: BertConfig, weights: Map<string, { shape: number[]; data: Float32Array }>): void {
+    validateConfig(config);
+    const next = Student.fromWeights(config, weights);
+    for (const v of this.params.values()) v.dispose();
+    this.params.clear();
+    for (const [k, v] of next.params) this.params.set(k, v);
+    this.config = config;
   }
 
   numParams(): number {
@@ -184,8 +237,7 @@ export class Student {
       throw new UserError(`sequence length ${L} exceeds the student's max_position_embeddings ${c.max_position_embeddings}`);
     }
     const H = c.hidden_size;
-    const heads = c.num_attention_heads;
-    const d = H / heads;
+    const d = H / c.num_attention_heads;
     const rng = opts.training ? (opts.rng ?? this.dropoutRng) : undefined;
     const pHidden = c.hidden_dropout_prob;
     const pAttn = c.attention_probs_dropout_prob;
@@ -212,12 +264,14 @@ export class Student {
 
     for (let i = 0; i < c.num_hidden_layers; i++) {
       const pre = `encoder.layer.${i}.`;
+      const heads = layerHeadCount(c, i);
+      const A = heads * d; // attention width: H unless heads were pruned
       // Self-attention. The 1/sqrt(d) scale is folded into q ([B,h,L,d], smaller than the scores);
       // k is laid out [B,h,d,L] by its one transpose so the score product needs no transpose flag.
       const qProj = this.dense(x, `${pre}attention.self.query`, opts.training);
       const kProj = this.dense(x, `${pre}attention.self.key`, opts.training);
       const vProj = this.dense(x, `${pre}attention.self.value`, opts.training);
-      qkv.push({ query: tf.reshape(qProj, [B, L, H]), key: tf.reshape(kProj, [B, L, H]), value: tf.reshape(vProj, [B, L, H]) });
+      qkv.push({ query: tf.reshape(qProj, [B, L, A]), key: tf.reshape(kProj, [B, L, A]), value: tf.reshape(vProj, [B, L, A]) });
       const q = tf.transpose(tf.reshape(tf.mul(qProj, scale), [B, L, heads, d]), [0, 2, 1, 3]);
       const k = tf.transpose(tf.reshape(kProj, [B, L, heads, d]), [0, 2, 3, 1]);
       const v = tf.transpose(tf.reshape(vProj, [B, L, heads, d]), [0, 2, 1, 3]);
@@ -225,12 +279,14 @@ export class Student {
       const probs = tf.softmax(scores) as tf.Tensor4D;
       attentionScores.push(scores);
       attentionProbs.push(probs);
-      const context = tf.matMul(this.dropout(probs, pAttn, rng), v); // [B, h, L, d]
-      const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [B * L, H]) as tf.Tensor2D;
+      let context = tf.matMul(this.dropout(probs, pAttn, rng), v); // [B, h, L, d]
+      if (this.masks) context = tf.mul(context, tf.reshape(this.masks.heads[i], [1, heads, 1, 1]));
+      const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [B * L, A]) as tf.Tensor2D;
       const attnOut = this.dropout(this.dense(merged, `${pre}attention.output.dense`, opts.training), pHidden, rng);
       const h = this.layerNorm(tf.add(attnOut, x), `${pre}attention.output.LayerNorm`);
       // Feed-forward with erf GELU, as BERT.
-      const inter = gelu(this.dense(h, `${pre}intermediate.dense`, opts.training));
+      let inter = gelu(this.dense(h, `${pre}intermediate.dense`, opts.training));
+      if (this.masks) inter = tf.mul(inter, this.masks.ffn[i]);
       const ffOut = this.dropout(this.dense(inter, `${pre}output.dense`, opts.training), pHidden, rng);
       x = this.layerNorm(tf.add(ffOut, h), `${pre}output.LayerNorm`);
       hidden.push(tf.reshape(x, [B, L, H]));

@@ -1,4 +1,4 @@
-import type { BertConfig } from './config.ts';
+import { layerHeadCount, layerIntermediateSize, type BertConfig } from './config.ts';
 
 /**
  * Parameter names of the student, exactly Hugging Face BertForSequenceClassification's (minus the
@@ -21,17 +21,17 @@ export function embeddingParamNames(): string[] {
 export function layerParamNames(i: number): string[] {
   const p = `encoder.layer.${i}.`;
   return [
-    `${p}attention.self.query.weight`, // [H, H]
+    `${p}attention.self.query.weight`, // [H, A]: A = kept heads · head width (H unless pruned)
     `${p}attention.self.query.bias`,
     `${p}attention.self.key.weight`,
     `${p}attention.self.key.bias`,
     `${p}attention.self.value.weight`,
     `${p}attention.self.value.bias`,
-    `${p}attention.output.dense.weight`, // [H, H]
+    `${p}attention.output.dense.weight`, // [A, H]
     `${p}attention.output.dense.bias`,
     `${p}attention.output.LayerNorm.weight`,
     `${p}attention.output.LayerNorm.bias`,
-    `${p}intermediate.dense.weight`, // [H, I]
+    `${p}intermediate.dense.weight`, // [H, I]: I = the layer's feed-forward width
     `${p}intermediate.dense.bias`,
     `${p}output.dense.weight`, // [I, H]
     `${p}output.dense.bias`,
@@ -63,9 +63,14 @@ export function isDenseKernel(name: string): boolean {
 /** Shape of every parameter, from the config (tfjs layout: dense kernels [in, out]). */
 export function paramShapes(c: BertConfig): Map<string, number[]> {
   const H = c.hidden_size;
-  const I = c.intermediate_size;
+  const headDim = H / c.num_attention_heads;
   const shapes = new Map<string, number[]>();
   for (const name of allParamNames(c.num_hidden_layers)) {
+    // Per-layer widths of a pruned student: A = kept heads · head width, I = feed-forward width.
+    const layer = /^encoder\.layer\.(\d+)\./.exec(name);
+    const i = layer ? Number(layer[1]) : 0;
+    const I = layerIntermediateSize(c, i);
+    const A = layerHeadCount(c, i) * headDim;
     let shape: number[];
     if (name === 'embeddings.word_embeddings.weight') shape = [c.vocab_size, H];
     else if (name === 'embeddings.position_embeddings.weight') shape = [c.max_position_embeddings, H];
@@ -75,6 +80,9 @@ export function paramShapes(c: BertConfig): Map<string, number[]> {
     else if (name.endsWith('intermediate.dense.weight')) shape = [H, I];
     else if (name.endsWith('intermediate.dense.bias')) shape = [I];
     else if (name.endsWith('output.dense.weight') && !name.includes('attention')) shape = [I, H];
+    else if (name.endsWith('attention.output.dense.weight')) shape = [A, H];
+    else if (/attention\.self\.(query|key|value)\.weight$/.test(name)) shape = [H, A];
+    else if (/attention\.self\.(query|key|value)\.bias$/.test(name)) shape = [A];
     else if (name.endsWith('.weight') && !name.includes('LayerNorm')) shape = [H, H];
     else shape = [H]; // biases of width H and LayerNorm gains/biases
     shapes.set(name, shape);
