@@ -283,6 +283,27 @@ export const StageSchema = z
      * onnx/model_quantized.onnx with the trained ranges. Every later stage must quantise too.
      */
     quantize: z.boolean().default(false),
+    /**
+     * Structured pruning at the start of this stage, whose own training then recovers: each attention head's
+     * and feed-forward unit's importance is measured on the stage's loss, and the least important are
+     * removed. Export writes the per-layer shapes (config.json pruned_heads, as Hugging Face, and
+     * layer_intermediate_sizes). Attention and relation losses cannot be used from this stage on.
+     */
+    prune: z
+      .object({
+        /** Heads kept: a list = the count per layer; a number = the total over all layers (by score across layers, at least one per layer). Omit to keep every head. */
+        heads: z.union([positiveInt(), z.array(positiveInt()).min(1)]).optional(),
+        /** Feed-forward units kept: a list = the width per layer; a number = the total over all layers. Omit to keep every unit. */
+        ffn: z.union([positiveInt(), z.array(positiveInt()).min(1)]).optional(),
+        /** "gradient": E|∂L/∂ξ| of a mask ξ on each head / unit, L the stage's loss (Michel et al. 2019). */
+        score: z.enum(['gradient']).default('gradient'),
+        /** Training batches the importance is averaged over. */
+        batches: positiveInt().default(32),
+        /** Divide each layer's scores by their L2 norm (as the paper; makes a global total fair across layers). */
+        normalize: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
     /** Momentum distillation: the EMA student as a second, moving teacher (needs ema.enabled). */
     momentum: z
       .object({
@@ -754,6 +775,14 @@ function checkDependentFields(c: RawConfig, ctx: z.RefinementCtx): void {
     });
     if (c.distill.selfDistillation && st.losses.some((l) => INTERMEDIATE_LOSSES.includes(l.name) || RELATION_LOSSES.includes(l.name) || POOLED_LOSSES.includes(l.name))) {
       ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'losses'], message: 'self-distillation has no teacher hidden states or attention to match' });
+    }
+    if (st.prune && st.prune.heads === undefined && st.prune.ffn === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'prune'], message: 'give heads and/or ffn (what to keep)' });
+    }
+    const firstPruned = c.distill.stages.findIndex((x) => x.prune);
+    const perHead = st.losses.find((l) => l.name.startsWith('attention_') || RELATION_LOSSES.includes(l.name));
+    if (firstPruned >= 0 && i >= firstPruned && perHead) {
+      ctx.addIssue({ code: 'custom', path: ['distill', 'stages', i, 'losses'], message: `"${perHead.name}" matches attention head by head, but stage "${c.distill.stages[firstPruned].name}" prunes heads; use hidden-state and prediction losses from the pruning stage on` });
     }
     const firstQuantized = c.distill.stages.findIndex((x) => x.quantize);
     if (firstQuantized >= 0 && i > firstQuantized && !st.quantize) {

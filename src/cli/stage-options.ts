@@ -217,6 +217,7 @@ export function trainerStages(c: Config, numTrain: number, mapping: LayerMapping
     if (s.curriculum) stage.curriculum = s.curriculum;
     if (s.momentum) stage.momentum = { alpha: valueSchedule(s.momentum.alpha), temperature: s.momentum.temperature };
     if (s.quantize) stage.quantize = true;
+    if (s.prune) stage.prune = s.prune;
     return stage;
   });
 }
@@ -347,6 +348,7 @@ export const STAGE_OPTION_SOURCES = {
   momentum: 'distill.stages[].momentum',
   alpha: 'distill.stages[].alpha',
   quantize: 'distill.stages[].quantize',
+  prune: 'distill.stages[].prune.{heads,ffn,score,batches,normalize}',
 } as const satisfies Record<keyof StageOptions, string>;
 
 /** Whether any stage needs the teacher cache (anything but gold-label losses). */

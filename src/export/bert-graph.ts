@@ -1,4 +1,4 @@
-import type { BertConfig } from '../student/config.ts';
+import { layerHeadCount, layerIntermediateSize, type BertConfig } from '../student/config.ts';
 import { DT, GraphBuilder } from './onnx-graph.ts';
 import { quantizeKernelPerColumn } from './quantize.ts';
 import { activationQParams, quantizeWeightColumns } from '../quant/qparams.ts';
@@ -58,8 +58,20 @@ export function buildOnnxModel(config: BertConfig, weights: WeightMap, opts: Bui
     half: g.float('const_half', [], [0.5]),
     invSqrt2: g.float('const_inv_sqrt2', [], [Math.SQRT1_2]),
     maskAxes: g.int64('const_mask_axes', [2], [1, 2]),
-    splitHeads: g.int64('const_split_heads_shape', [4], [0, 0, heads, headDim]),
-    mergeHeads: g.int64('const_merge_heads_shape', [3], [0, 0, H]),
+  };
+  // Reshape targets per head count: a pruned student's layers may keep different numbers of heads.
+  const headShapes = new Map<number, { split: string; merge: string }>();
+  const headShape = (n: number) => {
+    let s = headShapes.get(n);
+    if (!s) {
+      const suffix = n === heads ? '' : `_${n}`;
+      s = {
+        split: g.int64(`const_split_heads_shape${suffix}`, [4], [0, 0, n, headDim]),
+        merge: g.int64(`const_merge_heads_shape${suffix}`, [3], [0, 0, n * headDim]),
+      };
+      headShapes.set(n, s);
+    }
+    return s;
   };
 
   // One Quantize → Dequantize pair per (input, range): Q, K and V read the same input with the same range.
@@ -127,8 +139,9 @@ export function buildOnnxModel(config: BertConfig, weights: WeightMap, opts: Bui
   for (let i = 0; i < config.num_hidden_layers; i++) {
     const p = `encoder.layer.${i}.`;
     const x = hidden[hidden.length - 1];
+    const shape = headShape(layerHeadCount(config, i));
     const heads4 = (t: string, perm: number[]) =>
-      g.op('Transpose', [g.op('Reshape', [t, consts.splitHeads])], { perm });
+      g.op('Transpose', [g.op('Reshape', [t, shape.split])], { perm });
     // 1/sqrt(d) is folded into q, as the student does, so both round the same way.
     const quant = int8 || !!qat;
     const q = heads4(g.op('Mul', [linear(x, `${p}attention.self.query`, quant), consts.attnScale]), [0, 2, 1, 3]); // [B, h, L, d]
@@ -136,7 +149,7 @@ export function buildOnnxModel(config: BertConfig, weights: WeightMap, opts: Bui
     const v = heads4(linear(x, `${p}attention.self.value`, quant), [0, 2, 1, 3]);
     const scores = g.op('Add', [g.op('MatMul', [q, kT]), additiveMask], {}, opts.withIntermediates ? `attention_scores.${i}` : undefined);
     const probs = g.op('Softmax', [scores], { axis: -1 }, opts.withIntermediates ? `attentions.${i}` : undefined);
-    const ctx = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [probs, v])], { perm: [0, 2, 1, 3] }), consts.mergeHeads]);
+    const ctx = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [probs, v])], { perm: [0, 2, 1, 3] }), shape.merge]);
     const attnOut = linear(ctx, `${p}attention.output.dense`, quant);
     const h1 = layerNorm(g.op('Add', [attnOut, x]), `${p}attention.output.LayerNorm`);
     const inter = linear(h1, `${p}intermediate.dense`, quant);
@@ -158,14 +171,23 @@ export function buildOnnxModel(config: BertConfig, weights: WeightMap, opts: Bui
 
   if (opts.withIntermediates) {
     for (let i = 0; i <= config.num_hidden_layers; i++) g.output(`hidden_states.${i}`, DT.FLOAT, [B, L, H]);
-    for (let i = 0; i < config.num_hidden_layers; i++) g.output(`attention_scores.${i}`, DT.FLOAT, [B, heads, L, L]);
-    for (let i = 0; i < config.num_hidden_layers; i++) g.output(`attentions.${i}`, DT.FLOAT, [B, heads, L, L]);
+    for (let i = 0; i < config.num_hidden_layers; i++) g.output(`attention_scores.${i}`, DT.FLOAT, [B, layerHeadCount(config, i), L, L]);
+    for (let i = 0; i < config.num_hidden_layers; i++) g.output(`attentions.${i}`, DT.FLOAT, [B, layerHeadCount(config, i), L, L]);
   }
   return g.encode({
     opset: EXPORT_OPSET,
     irVersion: EXPORT_IR_VERSION,
     producerName: 'distill-ts',
     producerVersion: opts.producerVersion ?? '0.1.0',
-    docString: `BERT sequence classifier (${config.num_hidden_layers} layers, hidden ${H})${int8 ? ', int8 dynamic quantization' : qat ? ', int8 quantization-aware (QDQ, trained ranges)' : ''}`,
+    docString: `BERT sequence classifier (${config.num_hidden_layers} layers, hidden ${H})${prunedDoc(config)}${int8 ? ', int8 dynamic quantization' : qat ? ', int8 quantization-aware (QDQ, trained ranges)' : ''}`,
   });
+}
+
+/** ", pruned: heads per layer [..], feed-forward widths [..]" for a structurally pruned student. */
+function prunedDoc(c: BertConfig): string {
+  const layers = [...Array(c.num_hidden_layers).keys()];
+  const heads = layers.map((i) => layerHeadCount(c, i));
+  const widths = layers.map((i) => layerIntermediateSize(c, i));
+  if (heads.every((h) => h === c.num_attention_heads) && widths.every((w) => w === c.intermediate_size)) return '';
+  return `, pruned: heads per layer [${heads}], feed-forward widths [${widths}]`;
 }

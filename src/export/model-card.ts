@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.ts';
+import { isPruned, layerHeadCount, layerIntermediateSize, type BertConfig } from '../student/config.ts';
 
 interface RowLike {
   name: string;
@@ -66,7 +67,7 @@ export function renderModelCard(i: ModelCardInput): string {
     `# ${i.name}`,
     '',
     `A BERT text ${regression ? 'regression model' : 'classifier'}: ${c.num_hidden_layers} layers, hidden size ${c.hidden_size}, ` +
-      `${c.num_attention_heads} heads, FFN ${c.intermediate_size}, up to ${c.max_position_embeddings} tokens (longer input is truncated), ` +
+      `${shapeText(c as unknown as BertConfig)}, up to ${c.max_position_embeddings} tokens (longer input is truncated), ` +
       `vocabulary ${c.vocab_size}.` +
       (i.run ? ` Distilled with distill-ts from the teacher \`${i.run.teacher?.dir ?? '?'}\`${throughAssistants(i.run.assistants)} on ${task ?? 'its task'} (data \`${i.run.data?.dir ?? '?'}\`).` : ''),
     '',
@@ -176,4 +177,11 @@ export function writeModelCard(exportDir: string, runDir?: string, name = path.b
     input.eval = readJson(path.join(runDir, 'eval.json'));
   }
   writeFileAtomic(path.join(exportDir, 'README.md'), renderModelCard(input));
+}
+
+/** "12 heads, FFN 1200", or the per-layer shapes of a structurally pruned student. */
+function shapeText(c: BertConfig): string {
+  if (!isPruned(c)) return `${c.num_attention_heads} heads, FFN ${c.intermediate_size}`;
+  const layers = [...Array(c.num_hidden_layers).keys()];
+  return `pruned to ${layers.map((i) => layerHeadCount(c, i)).join('/')} heads and FFN ${layers.map((i) => layerIntermediateSize(c, i)).join('/')} per layer (of ${c.num_attention_heads} and ${c.intermediate_size})`;
 }

@@ -39,8 +39,15 @@ export interface CheckpointState {
   plateau?: PlateauState;
   /** Set when early stopping ended the run at this update: a resumed run does not train further. */
   stoppedEarlyAt?: number;
+  /** The student's per-layer shape once a stage pruned it (a resumed run rebuilds it before loading the tensors). */
+  shape?: StudentShapeState;
   /** Hash of the options a resumed run must share with the run that wrote the checkpoint. */
   runKey: string;
+}
+
+export interface StudentShapeState {
+  pruned_heads?: Record<string, number[]>;
+  layer_intermediate_sizes?: number[];
 }
 
 export interface BestInfo {

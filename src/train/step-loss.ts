@@ -42,6 +42,8 @@ export interface StepContext {
   rng: Rng;
   /** Trainable variables and their parameter names. */
   variables: Map<string, tf.Variable>;
+  /** Forward in training mode (dropout); default true. Pruning's importance pass runs without. */
+  training?: boolean;
 }
 
 export interface MicroBatchResult {
@@ -142,7 +144,7 @@ function microBatchTensors(ctx: StepContext, batch: Batch): MicroBatchTensors {
 
     const kept: Record<string, tf.Scalar> = {};
     const { value, grads } = tf.variableGrads(() => {
-      const s = ctx.student.forward(inputs, { training: true, rng: ctx.rng });
+      const s = ctx.student.forward(inputs, { training: ctx.training ?? true, rng: ctx.rng });
       const { total, parts } = computeDistillLoss(mainMatches, { ...s, mask }, teacherF, ctx.projections, { scales, temperature, labels });
       let sum = total;
       for (const m of predictionMatches) {

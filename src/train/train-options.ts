@@ -80,6 +80,24 @@ export interface StageOptions {
    * later one must too; only quantised evaluations then compete for the best model.
    */
   quantize?: boolean;
+  /**
+   * Structured pruning at the start of the stage (the stage's own training then recovers): importance of
+   * every head and feed-forward unit from the stage's loss, then the least important are removed.
+   */
+  prune?: PruneOptions;
+}
+
+export interface PruneOptions {
+  /** Heads kept: one count per layer, or a total over all layers (chosen by score across layers). Omitted: heads are not pruned. */
+  heads?: number | number[];
+  /** Feed-forward units kept: one width per layer, or a total over all layers. Omitted: not pruned. */
+  ffn?: number | number[];
+  /** Importance score: "gradient" = E|∂L/∂ξ| of a mask ξ on each head / unit (Michel et al. 2019). */
+  score: 'gradient';
+  /** Training batches the importance is averaged over (taken from the stage's data stream). */
+  batches: number;
+  /** Divide each layer's scores by their L2 norm (the paper's; makes a global total fair across layers). */
+  normalize: boolean;
 }
 
 export interface ProgressInfo {
@@ -221,6 +239,20 @@ export function validateTrainOptions(o: TrainOptions): void {
       }
     });
   }
+  const firstPruned = o.stages.findIndex((s) => s.prune);
+  o.stages.forEach((s, i) => {
+    const at = `stages[${i}] (${s.name})`;
+    if (s.prune) {
+      if (s.prune.heads === undefined && s.prune.ffn === undefined) throw new UserError(`${at}.prune: give heads and/or ffn (what to keep)`);
+      if (!isPositiveInt(s.prune.batches)) throw new UserError(`${at}.prune.batches must be a positive integer, got ${s.prune.batches}`);
+      if (s.prune.score !== 'gradient') throw new UserError(`${at}.prune.score must be "gradient", got ${JSON.stringify(s.prune.score)}`);
+    }
+    // Attention maps and Q/K/V relations are matched head by head against the teacher: a pruned student has fewer.
+    const perHead = s.matches.find((m) => m.feature === 'attention' || m.feature === 'relation');
+    if (firstPruned >= 0 && i >= firstPruned && perHead) {
+      throw new UserError(`${at}: the "${perHead.loss}" loss matches attention head by head, but stage ${o.stages[firstPruned].name} prunes heads; use hidden-state and prediction losses from the pruning stage on`);
+    }
+  });
   if (o.earlyStopping || o.reduceLrOnPlateau) {
     if (!o.dev?.labels) throw new UserError('earlyStopping / reduceLrOnPlateau watch the dev metric: give dev data with labels');
   }

@@ -133,6 +133,7 @@ export function runKeyOf(opts: TrainOptions, variables: Map<string, tf.Variable>
     key[`${at}.momentum`] = s.momentum ?? null;
     key[`${at}.alpha`] = s.alpha ?? null;
     if (s.quantize) key[`${at}.quantize`] = true; // only when set, so earlier checkpoints keep resuming
+    if (s.prune) key[`${at}.prune`] = s.prune;
   });
   if (opts.stages.some((s) => s.quantize)) flatten('quantization', { emaDecay: undefined, reduceRange: undefined, ...opts.quantization }, key);
   key.maxGradNorm = opts.maxGradNorm ?? 1;

@@ -22,6 +22,11 @@ import type { NamedTensor } from './tensor-file.ts';
 import { checkRunKey, packTensors, restoreQuant, runKeyOf, unpackTensors, weightsOf } from './train-state.ts';
 import { Quantization } from '../quant/quantization.ts';
 import { validateTrainOptions, type BatchSource, type StageOptions, type TrainOptions } from './train-options.ts';
+import { isPruned, layerHeadCount, layerIntermediateSize, type BertConfig } from '../student/config.ts';
+import { measureImportance } from '../prune/importance.ts';
+import { pruneStudent, reshapeStudent } from '../prune/prune-student.ts';
+import { selectKept } from '../prune/select.ts';
+import type { StudentShapeState } from './checkpoint.ts';
 
 export type { BatchSource, TrainOptions, StageOptions } from './train-options.ts';
 
@@ -92,6 +97,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (latest) {
     changed = checkRunKey(latest.state.runKey, runKey, latest.dir, opts.allowChanged).changed;
     state = { ...latest.state, runKey };
+    // A run that pruned: the tensors have the pruned shapes; rebuild them before reading the values in.
+    if (state.shape) {
+      const shaped = withShape(student.config, state.shape);
+      reshapeStudent(student, shaped);
+      if (emaStudent) reshapeStudent(emaStudent, shaped);
+      for (const [k, v] of student.params) variables.set(k, v);
+    }
     resumedOptimizer = unpackTensors(latest.tensors, student, projections, ema, latest.dir);
     rng.state = state.rngState;
     if (ema && state.ema) {
@@ -154,6 +166,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     state.best = best;
     if (Number.isFinite(finalLoss)) state.lastLoss = finalLoss;
     if (ema) state.ema = { step: ema.step, updates: ema.updates };
+    if (isPruned(student.config)) state.shape = shapeOf(student.config);
     saveCheckpoint(opts.checkpointDir, 'latest', state, packTensors(student, projections, optimizer, ema));
   };
 
@@ -162,9 +175,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const trainsHead = (stage: StageOptions) => stage.matches.some((m) => m.feature === 'logits' || m.feature === 'labels');
   const anyStageTrainsHead = opts.stages.some(trainsHead);
   // In a quantisation-aware run the model kept is a quantised one: float evaluations do not compete.
+  // Likewise in a pruning run only the model after the last pruning competes (not a larger earlier one).
+  const lastPruning = opts.stages.map((s) => !!s.prune).lastIndexOf(true);
   const evaluate = (stage: StageOptions) => {
     if (!opts.dev?.labels) return;
-    const eligible = (!anyStageTrainsHead || trainsHead(stage)) && (!quantizing || !!stage.quantize);
+    const eligible = (!anyStageTrainsHead || trainsHead(stage)) && (!quantizing || !!stage.quantize) && state.stageIndex >= lastPruning;
     const candidates: [EvalRecord['model'], Student][] = [['raw', student]];
     if (emaStudent) candidates.push(['ema', emaStudent]);
     const scores: number[] = [];
@@ -203,9 +218,44 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   };
   const stopped = () => state.stoppedEarlyAt !== undefined;
 
+  // Structured pruning at a stage's start: importance from the stage's own loss (no dropout, float
+  // forward), then the student (and its EMA) keep the chosen heads and units; the stage then recovers.
+  const pruneAtStageStart = async (stage: StageOptions) => {
+    const p = stage.prune!;
+    const before = student.numParams();
+    const q = student.quantization;
+    const wasActive = q?.active ?? false;
+    if (q) q.active = false;
+    const importance = await measureImportance(student, p.batches, async (maskVariables) => {
+      const ctx: StepContext = {
+        student, emaStudent, projections, teachers, rng, variables: maskVariables, stage, regression, training: false,
+        combine: opts.multiTeacher?.combine ?? 'mean',
+        teacherWeights: opts.teachers?.map((t) => t.weight ?? 1),
+        stageStep: 0,
+        lastDevScore: state.lastDevScore,
+      };
+      return microBatchGrads(ctx, await nextBatch()).grads;
+    }, { normalize: p.normalize });
+    if (q) q.active = wasActive;
+    const plan = {
+      ...(p.heads !== undefined && { heads: selectKept(importance.heads, p.heads, 'heads') }),
+      ...(p.ffn !== undefined && { ffn: selectKept(importance.ffn, p.ffn, 'ffn') }),
+    };
+    pruneStudent(student, plan);
+    if (emaStudent) pruneStudent(emaStudent, plan);
+    for (const [k, v] of student.params) variables.set(k, v);
+    const c = student.config;
+    const layers = [...Array(c.num_hidden_layers).keys()];
+    log.write({
+      type: 'event', step: state.step, stage: stage.name,
+      message: `pruned: heads per layer [${layers.map((i) => layerHeadCount(c, i))}], feed-forward widths [${layers.map((i) => layerIntermediateSize(c, i))}]; parameters ${before} → ${student.numParams()}`,
+    });
+  };
+
   try {
     for (; state.stageIndex < opts.stages.length && !stopped(); state.stageIndex++, state.stageStep = 0) {
       const stage = opts.stages[state.stageIndex];
+      if (stage.prune && state.stageStep === 0) await pruneAtStageStart(stage);
       if (student.quantization) student.quantization.active = !!stage.quantize;
       const optimizer = new AdamW(variables, opts.optimizer);
       if (resumedOptimizer) {
@@ -280,9 +330,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   let bestStudent: Student | undefined;
   if (best && bestWeights) {
-    bestStudent = Student.fromWeights(config, bestWeights, opts.seed);
+    bestStudent = Student.fromWeights(student.config, bestWeights, opts.seed);
     if (quantizing) {
-      const q = Quantization.forConfig(config, student.quantization?.options ?? opts.quantization);
+      const q = Quantization.forConfig(student.config, student.quantization?.options ?? opts.quantization);
       bestStudent.attachQuantization(q);
       restoreQuant(q, bestWeights, opts.checkpointDir ?? 'best weights');
       q.active = true;
@@ -348,4 +398,13 @@ function makeProjections(opts: TrainOptions, student: Student, teachers: Teacher
     seed: (opts.seed + 17) >>> 0,
     initializerRange: c.initializer_range,
   });
+}
+
+function shapeOf(c: BertConfig): StudentShapeState {
+  return { ...(c.pruned_heads && { pruned_heads: c.pruned_heads }), ...(c.layer_intermediate_sizes && { layer_intermediate_sizes: c.layer_intermediate_sizes }) };
+}
+
+function withShape(c: BertConfig, shape: StudentShapeState): BertConfig {
+  const { pruned_heads: _h, layer_intermediate_sizes: _s, ...rest } = c;
+  return { ...rest, ...shape };
 }

@@ -153,6 +153,10 @@ const STAGE_CASES: Record<keyof StageOptions, Case> = {
   },
   alpha: { set: pStage({ alpha: schedule }), check: (o) => expect(stage0(o).alpha).toEqual({ kind: 'linear', from: 0.9, to: 0.1 }) },
   quantize: { set: pStage({ quantize: true }), check: (o) => expect(stage0(o).quantize).toBe(true) },
+  prune: {
+    set: pStage({ prune: { heads: [2, 1], ffn: 40, batches: 4 } }),
+    check: (o) => expect(stage0(o).prune).toEqual({ heads: [2, 1], ffn: 40, score: 'gradient', batches: 4, normalize: true }),
+  },
 };
 
 const EMA_CASES: Record<keyof EmaOptions, unknown> = {
