@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/cli/config-load.ts';
+import { MINIMAL } from '../cli/helpers.ts';
+
+const withStages = (stages: unknown[]) => parseConfig({ ...MINIMAL, distill: { stages } }, 'run.json');
+
+describe('config: pruning stages', () => {
+  it('defaults: gradient score over 32 batches, normalised per layer; absent: no pruning', () => {
+    const c = withStages([
+      { name: 'a', steps: 5, losses: [{ name: 'kd_ce' }] },
+      { name: 'p', steps: 5, losses: [{ name: 'kd_ce' }], prune: { heads: [6, 6, 4, 2] } },
+    ]);
+    expect(c.distill.stages[0].prune).toBeUndefined();
+    expect(c.distill.stages[1].prune).toEqual({ heads: [6, 6, 4, 2], score: 'gradient', batches: 32, normalize: true });
+  });
+
+  it('refuses a prune that keeps nothing in particular, unknown keys and non-integer targets, naming the key', () => {
+    expect(() => withStages([{ name: 'p', steps: 5, losses: [{ name: 'kd_ce' }], prune: {} }])).toThrow(/distill\.stages\[0\]\.prune: give heads and\/or ffn/);
+    expect(() => withStages([{ name: 'p', steps: 5, losses: [{ name: 'kd_ce' }], prune: { heads: 4, keep: 1 } }])).toThrow(/keep/);
+    expect(() => withStages([{ name: 'p', steps: 5, losses: [{ name: 'kd_ce' }], prune: { ffn: 1.5 } }])).toThrow(/distill\.stages\[0\]\.prune\.ffn/);
+  });
+
+  it('refuses attention losses in or after the pruning stage (before it they are fine)', () => {
+    const stages = [
+      { name: 'i', steps: 5, losses: [{ name: 'attention_mse' }] },
+      { name: 'p', steps: 5, losses: [{ name: 'kd_ce' }], prune: { heads: 20 } },
+      { name: 'q', steps: 5, losses: [{ name: 'hidden_mse' }, { name: 'attention_kl' }] },
+    ];
+    expect(() => withStages(stages)).toThrow(/distill\.stages\[2\]\.losses: "attention_kl" matches attention head by head, but stage "p" prunes heads/);
+    expect(() => withStages(stages.slice(0, 2))).not.toThrow();
+  });
+});
