@@ -185,6 +185,8 @@ export interface TrainOptions {
   /** Step records every k updates (default 1). */
   logEvery?: number;
   onProgress?: (step: number, total: number, info: ProgressInfo) => void;
+  /** Called right after a stage pruned the student, before its recovery updates (e.g. to keep the unrecovered model). */
+  onPruned?: (student: Student, stage: string) => void | Promise<void>;
 }
 
 const isPositiveInt = (n: unknown) => Number.isInteger(n) && (n as number) > 0;

@@ -250,6 +250,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       type: 'event', step: state.step, stage: stage.name,
       message: `pruned: heads per layer [${layers.map((i) => layerHeadCount(c, i))}], feed-forward widths [${layers.map((i) => layerIntermediateSize(c, i))}]; parameters ${before} → ${student.numParams()}`,
     });
+    await opts.onPruned?.(student, stage.name);
   };
 
   try {

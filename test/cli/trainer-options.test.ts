@@ -100,6 +100,7 @@ const TRAIN_CASES: Record<keyof TrainOptions, Case | Runtime> = {
   logFile: { set: { out: 'elsewhere' }, check: (o) => expect(o.logFile).toMatch(/elsewhere[\\/]train-log\.jsonl$/) },
   logEvery: { set: { 'distill.logEvery': 6 }, check: (o) => expect(o.logEvery).toBe(6) },
   onProgress: { runtime: 'the CLI progress bars' },
+  onPruned: { runtime: 'scripts: the pruned model before recovery' },
   earlyStopping: {
     set: { 'distill.earlyStopping': { patience: 3, minDelta: 0.01, mode: 'min' } },
     check: (o) => expect(o.earlyStopping).toEqual({ patience: 3, minDelta: 0.01, mode: 'min' }),

@@ -58,8 +58,10 @@ describe('a run with a pruning stage', () => {
   const outDir = path.join(root, 'tiny-pruned');
   const logFile = path.join(root, 'log.jsonl');
 
+  let atPruning: { stage: string; shapes: number[][]; params: number } | undefined;
+
   beforeAll(async () => {
-    res = await train(options({ logFile }));
+    res = await train(options({ logFile, onPruned: (s, stage) => void (atPruning = { stage, shapes: shapes(s), params: s.numParams() }) }));
   });
 
   it('prunes to the targets at the stage start, keeps the pruned model as best, and it still learns the rule', () => {
@@ -71,6 +73,7 @@ describe('a run with a pruning stage', () => {
     expect(removed).toBe(3); // 8 heads - 5 kept
     const log = fs.readFileSync(logFile, 'utf8');
     expect(log).toMatch(/pruned: heads per layer \[\d,\d\], feed-forward widths \[12,20\]; parameters \d+ → \d+/);
+    expect(atPruning).toEqual({ stage: 'prune', shapes: shapes(res.student), params: res.student.numParams() });
   });
 
   it('saves and loads with its shapes, and exports ONNX whose logits match the tfjs forward', async () => {
