@@ -105,6 +105,13 @@ export const StudentSchema = z
      * (and, for pooled_mse, the teacher's last hidden state) only.
      */
     tokenizer: z.string().min(1).optional(),
+    /**
+     * Attention heads per layer, when they differ (a student built pruned): layer i keeps heads 0..n−1, each
+     * of width hiddenSize / numHeads; config.json records the rest as Hugging Face's pruned_heads.
+     */
+    layerHeads: z.array(positiveInt()).min(1).optional(),
+    /** Feed-forward width per layer, when they differ (config.json: layer_intermediate_sizes). */
+    layerIntermediateSizes: z.array(positiveInt()).min(1).optional(),
   })
   .strict();
 
@@ -686,6 +693,16 @@ function checkDependentFields(c: RawConfig, ctx: z.RefinementCtx): void {
       message: `must divide student.hiddenSize (${s.hiddenSize}); ${s.numHeads} does not`,
     });
   }
+  for (const key of ['layerHeads', 'layerIntermediateSizes'] as const) {
+    const v = s[key];
+    if (v === undefined) continue;
+    if (v.length !== s.numLayers) ctx.addIssue({ code: 'custom', path: ['student', key], message: `must list ${s.numLayers} values (student.numLayers), got ${v.length}` });
+    if (s.init === 'teacher' || s.initFolder !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['student', key], message: `a student initialised from ${s.initFolder !== undefined ? 'student.initFolder (its config.json gives its shape)' : 'the teacher (whole layers copied)'} cannot set per-layer shapes; prune it with a stage's prune instead` });
+    }
+  }
+  const tooMany = s.layerHeads?.findIndex((n) => n > s.numHeads) ?? -1;
+  if (tooMany >= 0) ctx.addIssue({ code: 'custom', path: ['student', 'layerHeads', tooMany], message: `at most student.numHeads (${s.numHeads})` });
   if (s.initFolder !== undefined && s.init === 'teacher') {
     ctx.addIssue({ code: 'custom', path: ['student', 'initFolder'], message: 'give either student.init "teacher" or student.initFolder, not both' });
   }

@@ -383,5 +383,15 @@ export function studentBertConfig(c: Config, task: TaskSpec, vocabSize: number):
     problem_type: task.labels ? 'single_label_classification' : 'regression',
     id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
     label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+    ...perLayerShape(s),
   };
+}
+
+/** student.layerHeads / layerIntermediateSizes as config.json keys: layer i keeps heads 0..n−1 (pruned_heads lists the others). */
+function perLayerShape(s: Config['student']): Pick<BertConfig, 'pruned_heads' | 'layer_intermediate_sizes'> {
+  const out: Pick<BertConfig, 'pruned_heads' | 'layer_intermediate_sizes'> = {};
+  const pruned = Object.fromEntries((s.layerHeads ?? []).flatMap((n, i) => (n < s.numHeads ? [[String(i), Array.from({ length: s.numHeads - n }, (_, k) => n + k)]] : [])));
+  if (Object.keys(pruned).length > 0) out.pruned_heads = pruned;
+  if (s.layerIntermediateSizes?.some((n) => n !== s.intermediateSize)) out.layer_intermediate_sizes = s.layerIntermediateSizes;
+  return out;
 }

@@ -30,3 +30,24 @@ describe('config: pruning stages', () => {
     expect(() => withStages(stages.slice(0, 2))).not.toThrow();
   });
 });
+
+describe('config: a student built with per-layer shapes', () => {
+  const student = (extra: Record<string, unknown>) => parseConfig({ ...MINIMAL, student: { hiddenSize: 64, numLayers: 2, numHeads: 4, intermediateSize: 256, ...extra } }, 'run.json');
+
+  it('layerHeads / layerIntermediateSizes become pruned_heads (the last heads of each layer) and layer_intermediate_sizes', async () => {
+    const { studentBertConfig } = await import('../../src/cli/stage-options.ts');
+    const { loadTask } = await import('../../src/data/tasks.ts');
+    const b = studentBertConfig(student({ layerHeads: [4, 1], layerIntermediateSizes: [128, 256] }), loadTask('sst2'), 313);
+    expect(b.pruned_heads).toEqual({ '1': [1, 2, 3] });
+    expect(b.layer_intermediate_sizes).toEqual([128, 256]);
+    // A uniform student has neither key (its config.json is unchanged).
+    const u = studentBertConfig(student({ layerHeads: [4, 4], layerIntermediateSizes: [256, 256] }), loadTask('sst2'), 313);
+    expect('pruned_heads' in u || 'layer_intermediate_sizes' in u).toBe(false);
+  });
+
+  it('refuses a wrong length, more heads than numHeads, and teacher initialisation, naming the key', () => {
+    expect(() => student({ layerHeads: [4] })).toThrow(/student\.layerHeads: must list 2 values/);
+    expect(() => student({ layerHeads: [4, 5] })).toThrow(/student\.layerHeads\[1\]: at most student\.numHeads \(4\)/);
+    expect(() => student({ layerIntermediateSizes: [8, 8], init: 'teacher' })).toThrow(/student\.layerIntermediateSizes: a student initialised from the teacher/);
+  });
+});
