@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig, run, type EvalFile } from '../src/index.ts';
 import { arg, ROOT } from './compare-hard-vs-distill.ts';
+import { meanStd } from './stats.ts';
 
 const STUDENT = { hiddenSize: 32, numLayers: 1, numHeads: 4, intermediateSize: 64, maxPositions: 64 };
 const ASSISTANT = { hiddenSize: 64, numLayers: 2, numHeads: 4, intermediateSize: 256, maxPositions: 64 };
@@ -22,11 +23,6 @@ const stages = (intermediate: number, prediction: number) => [
   { name: 'prediction', steps: prediction, lr: 1e-3, losses: [{ name: 'kd_ce' }] },
 ];
 
-const meanStd = (xs: number[]): string => {
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
-  return `${m.toFixed(4)} ± ${sd.toFixed(4)}`;
-};
 
 async function main(): Promise<void> {
   const outDir = path.resolve(arg('out', path.join(ROOT, 'runs/compare-assistant')));

@@ -17,6 +17,7 @@ import type { EvalRecord } from '../src/train/log.ts';
 import { train } from '../src/train/trainer.ts';
 import type { StageOptions, TrainOptions } from '../src/train/train-options.ts';
 import { arg, bertConfig, loadDemo, ROOT, STUDENT_SHAPE } from './compare-hard-vs-distill.ts';
+import { fixed, sampleStd } from './stats.ts';
 
 interface Variant {
   name: string;
@@ -31,13 +32,8 @@ const VARIANTS: Variant[] = [
   { name: 'linear T 4 → 1', ema: false, prediction: { temperature: { kind: 'linear', from: 4, to: 1 } } },
 ];
 
-function std(xs: number[]): number {
-  if (xs.length < 2) return NaN;
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
-}
-
-const fmt = (x: number | undefined, digits = 4) => (x === undefined || Number.isNaN(x) ? '—' : x.toFixed(digits));
+const std = sampleStd;
+const fmt = (x: number | undefined, digits = 4) => fixed(x, digits);
 
 async function main(): Promise<void> {
   const outDir = arg('out', path.join(ROOT, 'runs/compare-techniques'));

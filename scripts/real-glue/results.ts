@@ -3,6 +3,7 @@
  * config, mean ± std over seeds, the targets, and the tables of docs/real-glue.md.
  */
 import { loadTask } from '../../src/data/tasks.ts';
+import { fixed, mean, sampleStd as std } from '../stats.ts';
 import type { ModelRow } from '../../src/report/html.ts';
 
 /**
@@ -62,16 +63,7 @@ export function baselineStages(stages: StageLike[], regression: boolean): Record
   return { hard: stage('hard', regression ? 'mse' : 'ce'), predonly: stage('prediction', regression ? 'kd_mse' : 'kd_ce') };
 }
 
-export function mean(xs: number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
-/** Sample standard deviation (n − 1); 0 for a single value. */
-export function std(xs: number[]): number {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
-}
+export { mean, std };
 
 export interface TaskEntry {
   metric: string;
@@ -128,7 +120,7 @@ export interface QuantizedOutcome {
   qat: ModelRow;
 }
 
-const pct = (x: number) => (100 * x).toFixed(1);
+const pct = (x: number) => fixed(100 * x, 1);
 /** mean ± std, with the number of seeds when fewer than three finished. */
 const pm = (xs: number[]) => (xs.length ? `${pct(mean(xs))} ± ${pct(std(xs))}${xs.length < 3 ? ` (${xs.length} seed${xs.length > 1 ? 's' : ''})` : ''}` : 'not run');
 const yes = (b: boolean) => (b ? 'yes' : '**no**');
@@ -245,7 +237,7 @@ function quantizationTable(outcomes: TaskOutcome[]): string[] {
       const r = pick(timed);
       const delta = against ? q.map((x) => 100 * (score(pick(x)) - score(against(x)))) : [];
       const agree = against ? `${(100 * mean(q.map((x) => pick(x).agreement ?? NaN))).toFixed(1)}%` : '';
-      lines.push(`| ${displayName(o.task)} | ${name} | ${pm(q.map((x) => score(pick(x))))} | ${against ? `${signed(mean(delta))} ± ${std(delta).toFixed(2)}` : ''} | ${agree} | ` +
+      lines.push(`| ${displayName(o.task)} | ${name} | ${pm(q.map((x) => score(pick(x))))} | ${against ? `${signed(mean(delta))} ± ${fixed(std(delta), 2)}` : ''} | ${agree} | ` +
         `${((r.sizeBytes ?? 0) / 1e6).toFixed(1)} | ${r.latencyMs?.[1]?.toFixed(2) ?? '–'} | ${r.latencyMs?.[32]?.toFixed(2) ?? '–'} |`);
     }
   }
