@@ -286,7 +286,7 @@ export const StageSchema = z
       .optional(),
     /**
      * Quantisation-aware training in this stage: the encoder's dense layers run fake-int8 (per-channel
-     * int8 weights, uint8 inputs over observed ranges, straight-through gradients); export then writes
+     * int8 weights, uint8 inputs over observed or learned ranges, straight-through gradients); export then writes
      * onnx/model_quantized.onnx with the trained ranges. Every later stage must quantise too.
      */
     quantize: z.boolean().default(false),
@@ -422,6 +422,12 @@ export const DistillSchema = z
         emaDecay: z.number().min(0).lt(1).default(0.99),
         /** 7-bit weights ([-63, 63]): for onnxruntime on x86 CPUs without VNNI, whose u8·s8 kernels can saturate with 8-bit ones. */
         reduceRange: z.boolean().default(false),
+        /**
+         * How each dense input's uint8 range is set: "observed" follows the EMA of batch min / max; "learned"
+         * starts from the first batch's min / max and is then trained with the weights (LSQ+ gradient:
+         * straight through inside the range, the clipping gradient outside).
+         */
+        ranges: z.enum(['observed', 'learned']).default('observed'),
       })
       .strict()
       .prefault({}),

@@ -331,7 +331,7 @@ export const TRAIN_OPTION_SOURCES = {
   logEvery: 'distill.logEvery',
   earlyStopping: 'distill.earlyStopping.{patience,minDelta,mode}',
   reduceLrOnPlateau: 'distill.reduceLrOnPlateau.{patience,factor,minDelta,mode,cooldown,minLr}',
-  quantization: 'distill.quantization.{emaDecay,reduceRange} (when a stage quantizes)',
+  quantization: 'distill.quantization.{emaDecay,reduceRange,ranges} (when a stage quantizes)',
   onProgress: 'run input: the progress bars',
   onPruned: 'run input: scripts (scripts/compare-pruning.ts keeps the unrecovered pruned model)',
 } as const satisfies Record<keyof TrainOptions, string>;

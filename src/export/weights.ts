@@ -45,7 +45,7 @@ export interface StudentLike {
   config: BertConfig;
   params: Map<string, { shape: number[]; dataSync(): ArrayLike<number> }>;
   /** Present (and active) when the student was trained quantisation-aware: its observed ranges. */
-  quantization?: { active: boolean; options: QuantizationOptions; ranges(): Map<string, ObservedRange> };
+  quantization?: { active: boolean; options: Pick<QuantizationOptions, 'reduceRange'>; ranges(): Map<string, ObservedRange> };
 }
 
 /** Copies a student's parameters out of tfjs (tfjs layout, float32). */

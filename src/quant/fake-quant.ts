@@ -52,3 +52,45 @@ export function fakeQuantActivation<T extends tf.Tensor>(x: T, scale: tf.Scalar,
   }) as unknown as CustomGradFn);
   return op(x, scale, zeroPoint) as T;
 }
+
+/**
+ * Per-tensor uint8 fake quantisation over a trainable range [min, max] (LSQ+, Bhalgat et al. 2020, with
+ * PACT's clipping gradient): the forward pass is fakeQuantActivation's, on the qparams of the range
+ * widened to hold 0. Gradients, with s = (hi − lo) / 255 and v = x / s:
+ *   x     straight through inside the range, zero where clipped (as fakeQuantActivation)
+ *   lo    1 below the range; −(round(v) − v) / 255 inside; 0 above
+ *   hi    1 above the range;  (round(v) − v) / 255 inside; 0 below
+ * which is LSQ+'s gradient for scale and offset (x̂ = s · clip(round((x − lo) / s), 0, 255) + lo) written
+ * for lo and hi; both scaled by LSQ's 1 / sqrt(N · 255) (N = elements of x) so the range moves at a
+ * pace comparable to the weights. Rounding of the zero point is passed straight through.
+ */
+export function fakeQuantActivationLearned<T extends tf.Tensor>(x: T, min: tf.Tensor, max: tf.Tensor): T {
+  const gradScale = 1 / Math.sqrt(x.size * 255);
+  const op = tf.customGrad(((input: tf.Tensor, lo: tf.Tensor, hi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const { scale, zeroPoint } = activationQParamsTensor(lo, hi);
+    const v = tf.div(input, scale);
+    const rounded = tf.round(v);
+    const shifted = tf.add(rounded, zeroPoint);
+    const below = tf.less(shifted, 0);
+    const above = tf.greater(shifted, 255);
+    save([below, above, tf.sub(rounded, v)]);
+    const q = tf.clipByValue(shifted, 0, 255);
+    return {
+      value: tf.mul(tf.sub(q, zeroPoint), scale),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [isBelow, isAbove, roundingError] = saved;
+        const inside = tf.logicalNot(tf.logicalOr(isBelow, isAbove));
+        const zeros = tf.zerosLike(dy);
+        const sumWhere = (mask: tf.Tensor, t: tf.Tensor) => tf.sum(tf.where(mask, t, zeros));
+        const insideTerm = tf.div(sumWhere(inside, tf.mul(dy, roundingError)), 255);
+        return [
+          tf.where(inside, dy, zeros),
+          tf.mul(tf.sub(sumWhere(isBelow, dy), insideTerm), gradScale),
+          tf.mul(tf.add(sumWhere(isAbove, dy), insideTerm), gradScale),
+        ];
+      },
+    };
+  }) as unknown as CustomGradFn);
+  // Widening outside the custom op: a min above 0 (or a max below 0) is not used, so it gets no gradient.
+  return op(x, tf.minimum(min, 0), tf.maximum(max, 0)) as T;
+}

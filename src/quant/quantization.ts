@@ -1,13 +1,16 @@
 /**
  * The quantisation state of a student: which dense layers run fake-int8, and for each the range of its
- * input observed by an exponential moving average of the batch min / max (TensorFlow's QAT observer).
- * The ranges live in non-trainable tf.Variables, updated inside the training forward pass without a
- * read-back; checkpoints and student folders carry them (`ranges()` / `setRanges()`).
+ * input, either
+ *   observed  an exponential moving average of the batch min / max (TensorFlow's QAT observer), kept in
+ *             non-trainable tf.Variables updated inside the training forward pass without a read-back;
+ *   learned   trainable tf.Variables (LSQ+ / PACT, see fakeQuantActivationLearned), set from the first
+ *             training batch's min / max, then moved by the optimizer (`trainableRanges()`).
+ * Checkpoints and student folders carry the ranges either way (`ranges()` / `setRanges()`).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BertConfig } from '../student/config.ts';
 import { UserError } from '../util/errors.ts';
-import { activationQParamsTensor, fakeQuantActivation, fakeQuantWeight } from './fake-quant.ts';
+import { activationQParamsTensor, fakeQuantActivation, fakeQuantActivationLearned, fakeQuantWeight } from './fake-quant.ts';
 import { quantizedLinears } from './linears.ts';
 import { weightQmax } from './qparams.ts';
 
@@ -16,9 +19,17 @@ export interface QuantizationOptions {
   emaDecay: number;
   /** 7-bit weights ([-63, 63]) for x86 CPUs without VNNI (see src/export/quantize.ts). */
   reduceRange: boolean;
+  /** Activation ranges: moved by the observer's EMA, or trained (initialised from the first batch). */
+  ranges: RangeMode;
 }
 
-export const DEFAULT_QUANTIZATION: QuantizationOptions = { emaDecay: 0.99, reduceRange: false };
+export type RangeMode = 'observed' | 'learned';
+export const RANGE_MODES: readonly RangeMode[] = ['observed', 'learned'];
+
+export const DEFAULT_QUANTIZATION: QuantizationOptions = { emaDecay: 0.99, reduceRange: false, ranges: 'observed' };
+
+/** Prefix of the trainable range variables' names ("quant.<layer>.min" / ".max"): no weight decay. */
+export const LEARNED_RANGE_PREFIX = 'quant.';
 
 /** One observed activation range; `observations` counts the batches seen (0: none yet). */
 export interface ObservedRange {
@@ -43,13 +54,30 @@ export class Quantization {
     readonly options: QuantizationOptions,
   ) {
     if (!(options.emaDecay >= 0 && options.emaDecay < 1)) throw new UserError(`quantization: emaDecay must be in [0, 1), got ${options.emaDecay}`);
+    if (!RANGE_MODES.includes(options.ranges)) throw new UserError(`quantization: ranges must be one of ${RANGE_MODES.join(', ')}, got ${JSON.stringify(options.ranges)}`);
+    const trainable = this.learned;
     for (const name of linears) {
-      this.observers.set(name, { min: tf.variable(tf.scalar(0), false), max: tf.variable(tf.scalar(0), false), observations: 0 });
+      this.observers.set(name, { min: tf.variable(tf.scalar(0), trainable), max: tf.variable(tf.scalar(0), trainable), observations: 0 });
     }
   }
 
   static forConfig(config: Pick<BertConfig, 'num_hidden_layers'>, options: Partial<QuantizationOptions> = {}): Quantization {
     return new Quantization(quantizedLinears(config), { ...DEFAULT_QUANTIZATION, ...options });
+  }
+
+  get learned(): boolean {
+    return this.options.ranges === 'learned';
+  }
+
+  /** The range variables the optimizer trains ("quant.<layer>.min" / ".max"); empty for observed ranges. */
+  trainableRanges(): Map<string, tf.Variable> {
+    const out = new Map<string, tf.Variable>();
+    if (!this.learned) return out;
+    for (const [name, o] of this.observers) {
+      out.set(`${LEARNED_RANGE_PREFIX}${name}.min`, o.min);
+      out.set(`${LEARNED_RANGE_PREFIX}${name}.max`, o.max);
+    }
+    return out;
   }
 
   get qmax(): number {
@@ -65,10 +93,15 @@ export class Quantization {
     return fakeQuantWeight(kernel, this.qmax);
   }
 
-  /** Fake-quantises the input of `prefix`; in training the batch first moves the observed range. */
+  /**
+   * Fake-quantises the input of `prefix`; in training the batch first moves the observed range (a
+   * learned range: the first batch sets it, the optimizer moves it afterwards).
+   */
   activation(prefix: string, x: tf.Tensor2D, training: boolean): tf.Tensor2D {
     const o = this.observer(prefix);
-    if (training) {
+    if (training && this.learned && o.observations > 0) {
+      o.observations += 1;
+    } else if (training) {
       const batchMin = tf.min(x);
       const batchMax = tf.max(x);
       const d = this.options.emaDecay;
@@ -79,6 +112,7 @@ export class Quantization {
     } else if (o.observations === 0) {
       throw new UserError(`quantization: no range observed yet for the input of ${prefix} (train a stage with quantize: true first)`);
     }
+    if (this.learned) return fakeQuantActivationLearned(x, o.min, o.max);
     const { scale, zeroPoint } = activationQParamsTensor(o.min, o.max);
     return fakeQuantActivation(x, scale, zeroPoint);
   }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { LEARNED_RANGE_PREFIX } from '../quant/quantization.ts';
 
 /**
  * AdamW (Loshchilov & Hutter; torch.optim.AdamW's update order): decoupled weight decay, bias-corrected
@@ -10,14 +11,15 @@ export interface AdamWOptions {
   beta2: number;
   epsilon: number;
   weightDecay: number;
-  /** Parameters that get no weight decay; default: biases and LayerNorm (BERT's convention). */
+  /** Parameters that get no weight decay; default: biases and LayerNorm (BERT's convention), learned quantisation ranges. */
   noDecay?: (name: string) => boolean;
 }
 
 export const DEFAULT_ADAMW: AdamWOptions = { beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay: 0.01 };
 
 export function isNoDecayParam(name: string): boolean {
-  return name.endsWith('.bias') || name.includes('LayerNorm');
+  // Learned quantisation ranges too: decay would pull every range towards [0, 0].
+  return name.endsWith('.bias') || name.includes('LayerNorm') || name.startsWith(LEARNED_RANGE_PREFIX);
 }
 
 export interface AdamWState {

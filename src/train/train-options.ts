@@ -140,7 +140,7 @@ export interface TrainOptions {
    * (logits, labels) are allowed and the teacher's vocabulary need not be the student's.
    */
   ownTokenizer?: boolean;
-  /** Observer and weight-range settings of the quantised stages (defaults: DEFAULT_QUANTIZATION). */
+  /** Observer, range-mode and weight-range settings of the quantised stages (defaults: DEFAULT_QUANTIZATION). */
   quantization?: Partial<QuantizationOptions>;
   stages: StageOptions[];
   batchSize: number;

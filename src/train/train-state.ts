@@ -13,7 +13,8 @@ import type { ObservedRange, Quantization } from '../quant/quantization.ts';
 /**
  * How the trainer's tensors map to a checkpoint's: "student.<param>", "proj.<name>",
  * "opt.m.<name>" / "opt.v.<name>" (AdamW moments), "ema.<param>" (the EMA shadow), and for a
- * quantised student "quant.<dense layer>" = [min, max, observations] of its input's observed range.
+ * quantised student "quant.<dense layer>" = [min, max, observations] of its input's range (observed or learned;
+ * learned ranges' AdamW moments are "opt.m.quant.<layer>.min" etc., as any trained variable's).
  */
 
 const QUANT_PREFIX = 'quant.';
@@ -135,7 +136,11 @@ export function runKeyOf(opts: TrainOptions, variables: Map<string, tf.Variable>
     if (s.quantize) key[`${at}.quantize`] = true; // only when set, so earlier checkpoints keep resuming
     if (s.prune) key[`${at}.prune`] = s.prune;
   });
-  if (opts.stages.some((s) => s.quantize)) flatten('quantization', { emaDecay: undefined, reduceRange: undefined, ...opts.quantization }, key);
+  if (opts.stages.some((s) => s.quantize)) {
+    const { ranges, ...observer } = opts.quantization ?? {};
+    flatten('quantization', { emaDecay: undefined, reduceRange: undefined, ...observer }, key);
+    if (ranges === 'learned') key['quantization.ranges'] = ranges; // only when set, so earlier checkpoints keep resuming
+  }
   key.maxGradNorm = opts.maxGradNorm ?? 1;
   flatten('optimizer', { weightDecay: undefined, beta1: undefined, beta2: undefined, epsilon: undefined, ...opts.optimizer }, key);
   if (opts.ema != null) flatten('ema', opts.ema, key);

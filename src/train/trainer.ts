@@ -74,7 +74,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const emaStudent = opts.ema != null ? Student.create(config, opts.seed) : undefined;
   if (emaStudent && student.quantization) emaStudent.attachQuantization(student.quantization, { shared: true });
   const ema = emaStudent ? new Ema(student.params, opts.ema ?? {}, emaStudent.params) : undefined;
-  const variables = new Map<string, tf.Variable>([...student.params, ...(projections?.variables ?? [])]);
+  // Learned quantisation ranges train with the weights (their values are checkpointed as "quant.<layer>", their moments as any variable's).
+  const variables = new Map<string, tf.Variable>([...student.params, ...(projections?.variables ?? []), ...(student.quantization?.trainableRanges() ?? [])]);
   const rng = new Rng((opts.seed ^ 0x7a31c) >>> 0);
   const metric = selectionMetric(opts.task);
   const runKey = runKeyOf(opts, variables, config as unknown as Record<string, unknown>);

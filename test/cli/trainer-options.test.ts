@@ -110,8 +110,8 @@ const TRAIN_CASES: Record<keyof TrainOptions, Case | Runtime> = {
     check: (o) => expect(o.reduceLrOnPlateau).toEqual({ patience: 2, factor: 0.3, minDelta: 0.001, mode: 'max', cooldown: 1, minLr: 1e-6 }),
   },
   quantization: {
-    set: { ...pStage({ quantize: true }), 'distill.quantization': { emaDecay: 0.9, reduceRange: true } },
-    check: (o) => expect(o.quantization).toEqual({ emaDecay: 0.9, reduceRange: true }),
+    set: { ...pStage({ quantize: true }), 'distill.quantization': { emaDecay: 0.9, reduceRange: true, ranges: 'learned' } },
+    check: (o) => expect(o.quantization).toEqual({ emaDecay: 0.9, reduceRange: true, ranges: 'learned' }),
   },
 };
 

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DT, GraphBuilder } from '../../src/export/onnx-graph.ts';
-import { activationQParamsTensor, fakeQuantActivation, fakeQuantWeight } from '../../src/quant/fake-quant.ts';
+import { activationQParamsTensor, fakeQuantActivation, fakeQuantActivationLearned, fakeQuantWeight } from '../../src/quant/fake-quant.ts';
 import { activationQParams, fakeQuantValue, quantizeWeightColumns, roundHalfEven } from '../../src/quant/qparams.ts';
 import { useCpu } from '../student/helpers.ts';
 
@@ -80,6 +80,35 @@ describe('activations: per-tensor uint8', () => {
   it('passes the gradient inside the range and blocks it where the value was clipped', () => {
     const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(fakeQuantActivation(v, tf.scalar(1), tf.scalar(64)), tf.tensor1d([1, 2, 3, 4]))));
     expect(arr(g(tf.tensor1d([-70, -3, 100, 300])))).toEqual([0, 2, 3, 0]);
+  });
+});
+
+describe('activations: learned range (LSQ+)', () => {
+  it('fake-quantises as the fixed-range op does with the same range', () => {
+    // Range [-64, 191]: scale 1, zero point 64, by hand.
+    const x = [-0.5, -1.5, 2.5, 3.5, -70, 200, 0];
+    expect(arr(fakeQuantActivationLearned(tf.tensor1d(x), tf.scalar(-64), tf.scalar(191)))).toEqual([0, -2, 2, 4, -64, 191, 0]);
+    const p = activationQParams(-1, 3);
+    const y = [-1.2, -0.3, 0.01, 1.23456, 2.9, 3.3];
+    expect(arr(fakeQuantActivationLearned(tf.tensor1d(y), tf.scalar(-1), tf.scalar(3)))).toEqual(y.map((v) => fakeQuantValue(v, p)));
+  });
+
+  it('gives the LSQ+ gradients for the input, min and max (values below, inside and above the range)', () => {
+    // Range [-1, 3]: s = 4/255, zero point 64, so the grid spans [-64 s, 191 s] ≈ [-1.004, 2.996].
+    // x = -2 is below (round(-127.5) + 64 < 0), 5 above; inside, x / s = 31.875 and 63.75 round to
+    // 32 and 64: rounding errors 0.125 and 0.25. Loss Σ c·x̂ with c = [1, 2, 3, 4].
+    const x = tf.tensor1d([-2, 0.5, 1.0, 5]);
+    const c = tf.tensor1d([1, 2, 3, 4]);
+    const loss = (v: tf.Tensor, lo: tf.Tensor, hi: tf.Tensor) => tf.sum(tf.mul(fakeQuantActivationLearned(v, lo, hi), c));
+    const [dx, dMin, dMax] = tf.grads(loss)([x, tf.scalar(-1), tf.scalar(3)]);
+    const gradScale = 1 / Math.sqrt(4 * 255); // LSQ: 1 / sqrt(N · Qp)
+    const inside = (2 * 0.125 + 3 * 0.25) / 255; // Σ c · (round(v) − v) / 255 = 1 / 255
+    expect(arr(dx)).toEqual([0, 2, 3, 0]);
+    expect(dMin.dataSync()[0]).toBeCloseTo((1 - inside) * gradScale, 6); // c of the value below, less the rounding term
+    expect(dMax.dataSync()[0]).toBeCloseTo((4 + inside) * gradScale, 6); // c of the value above, plus the rounding term
+    // A min above 0 is widened to 0, so it is not used and gets no gradient.
+    const [, dUnused] = tf.grads(loss)([x, tf.scalar(0.5), tf.scalar(3)]);
+    expect(dUnused.dataSync()[0]).toBe(0);
   });
 });
 

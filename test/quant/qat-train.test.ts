@@ -1,7 +1,7 @@
 /**
  * Quantisation-aware training end to end on a toy task: the observer's moving average by hand, a short
- * QAT run exported to int8 ONNX (onnxruntime logits ≈ the tfjs fake-quant forward, onnx.checker
- * passes), and an interrupted QAT run resuming to the same weights and ranges bit for bit.
+ * QAT run (observed and learned ranges) exported to int8 ONNX (onnxruntime logits ≈ the tfjs fake-quant
+ * forward, onnx.checker passes), and an interrupted QAT run resuming to the same weights and ranges bit for bit.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -89,6 +89,29 @@ describe('observer', () => {
     s.dispose();
   });
 
+  it('learned ranges: the first batch sets them, later batches leave them to the optimizer', () => {
+    const s = Student.create(tinyConfig({ hidden_dropout_prob: 0 }), 3);
+    const q = Quantization.forConfig(s.config, { ranges: 'learned' });
+    s.attachQuantization(q);
+    q.active = true;
+    const layer0 = 'encoder.layer.0.attention.self.query';
+    const [min1, max1] = tf.tidy(() => {
+      q.active = false;
+      const h = s.forward(batchInputs([0, 1, 2]).inputs, { training: false }).hidden[0];
+      q.active = true;
+      return [h.min().dataSync()[0], h.max().dataSync()[0]];
+    });
+    for (const rows of [[0, 1, 2], [3, 4]]) tf.tidy(() => {
+      s.forward(batchInputs(rows).inputs, { training: true });
+    });
+    expect(q.ranges().get(layer0)).toEqual({ min: min1, max: max1, observations: 2 });
+    const trainable = q.trainableRanges();
+    expect(trainable.size).toBe(2 * q.ranges().size);
+    expect(trainable.get(`quant.${layer0}.min`)!.trainable).toBe(true);
+    expect(Quantization.forConfig(s.config).trainableRanges().size).toBe(0);
+    s.dispose();
+  });
+
   it('refuses to evaluate a quantised layer before any range was observed', () => {
     const s = Student.create(tinyConfig(), 3);
     s.attachQuantization(Quantization.forConfig(s.config));
@@ -100,14 +123,16 @@ describe('observer', () => {
   });
 });
 
-describe('QAT run → int8 ONNX', () => {
+describe.each(['observed', 'learned'] as const)('QAT run with %s ranges → int8 ONNX', (mode) => {
   let res: Awaited<ReturnType<typeof train>>;
-  const studentDir = path.join(root, 'student');
-  const outDir = path.join(root, 'export');
+  const studentDir = path.join(root, `student-${mode}`);
+  const outDir = path.join(root, `export-${mode}`);
+  const quantization = { emaDecay: 0.9, ranges: mode };
 
+  // Training takes seconds when idle, minutes beside a saturating job.
   beforeAll(async () => {
-    res = await train(qatOptions());
-  });
+    res = await train(qatOptions({ quantization }));
+  }, 600_000);
 
   it('keeps a quantised best model and learns the toy rule', () => {
     expect(res.best!.stage).toBe('qat');
@@ -124,7 +149,9 @@ describe('QAT run → int8 ONNX', () => {
     const best = res.best!.student;
     await saveStudentFolder(best, writeTinyTokenizer(path.join(root, 'tok')), studentDir);
     expect(fs.existsSync(path.join(studentDir, 'quantization.json'))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(studentDir, 'quantization.json'), 'utf8')).activations.ranges).toBe(mode);
     const loaded = await loadStudentFolder(studentDir);
+    expect(loaded.quantization!.options.ranges).toBe(mode);
     expect(loaded.quantization!.ranges()).toEqual(best.quantization!.ranges());
     const exported = await exportStudent({ studentFolder: studentDir, outDir });
     expect(exported.files).toEqual(expect.arrayContaining(['onnx/model.onnx', 'onnx/model_quantized.onnx', 'quantization.json']));
@@ -156,6 +183,18 @@ describe('QAT run → int8 ONNX', () => {
     loaded.dispose();
   });
 
+  it.runIf(mode === 'learned')('moves the ranges away from the first batch range they start from', async () => {
+    // The same run with a negligible QAT learning rate keeps (to 1e-6) the ranges of the first QAT batch.
+    const stages = qatOptions().stages.map((st) => (st.quantize ? { ...st, lr: 1e-9 } : st));
+    const still = await train(qatOptions({ quantization, stages, evalEvery: 0 }));
+    const start = still.student.quantization!.ranges();
+    const moved = [...res.student.quantization!.ranges()].map(([k, r]) => Math.max(Math.abs(r.min - start.get(k)!.min), Math.abs(r.max - start.get(k)!.max)));
+    // The 1e-9 run drifts by ~3e-8; every trained range moves more (measured: 2e-5 to 4e-2 at this seed).
+    expect(moved.every((m) => m > 1e-6), `moved by ${moved}`).toBe(true);
+    expect(Math.max(...moved)).toBeGreaterThan(1e-2);
+    still.student.dispose();
+  }, 600_000);
+
   const { python, reason } = findPythonWithOnnx();
   it.skipIf(!python)(`passes onnx.checker (${reason})`, () => {
     const r = spawnSync(python!, ['scripts/check_onnx.py', path.join(outDir, 'onnx', 'model_quantized.onnx')], { encoding: 'utf8' });
@@ -165,17 +204,19 @@ describe('QAT run → int8 ONNX', () => {
   });
 });
 
-describe('resume of a QAT run', () => {
-  it('continues to the same weights and observed ranges, bit for bit', async () => {
+describe.each(['observed', 'learned'] as const)('resume of a QAT run with %s ranges', (mode) => {
+  it('continues to the same weights and ranges, bit for bit', async () => {
+    const quantization = { emaDecay: 0.9, ranges: mode };
     const stages: TrainOptions['stages'] = [
       { name: 'float', steps: 4, lr: 1e-2, matches: ce },
       { name: 'qat', steps: 8, lr: 5e-3, matches: ce, quantize: true },
     ];
-    const ref = await train(qatOptions({ stages, evalEvery: 3, checkpointDir: path.join(root, 'ref'), studentConfig: tinyConfig({ hidden_dropout_prob: 0.1 }) }));
-    const dir = path.join(root, 'interrupted');
+    const ref = await train(qatOptions({ stages, evalEvery: 3, quantization, checkpointDir: path.join(root, `ref-${mode}`), studentConfig: tinyConfig({ hidden_dropout_prob: 0.1 }) }));
+    const dir = path.join(root, `interrupted-${mode}`);
     let step = 0;
     const opts = qatOptions({
       stages,
+      quantization,
       evalEvery: 3,
       studentConfig: tinyConfig({ hidden_dropout_prob: 0.1 }),
       checkpointDir: dir,
