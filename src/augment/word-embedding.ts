@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { GraphIndex } from '../onnx/graph.ts';
-import { loadModelProto } from '../onnx/proto.ts';
+import { externalDataIn, loadModelProto } from '../onnx/proto.ts';
 import { UserError } from '../util/errors.ts';
 import type { Matrix } from './neighbours.ts';
 
@@ -18,7 +18,7 @@ function fedByInput(g: GraphIndex, tensor: string, input: string): boolean {
  * @param vocabSize the tokenizer's vocabulary size: the table must have at least this many rows
  */
 export function readWordEmbedding(onnxPath: string, vocabSize: number, inputName = 'input_ids'): Matrix {
-  const g = new GraphIndex(loadModelProto(onnxPath).graph!, path.dirname(onnxPath));
+  const g = new GraphIndex(loadModelProto(onnxPath).graph!, externalDataIn(path.dirname(onnxPath)));
   const tables = g
     .nodesOf('Gather')
     .filter((n) => fedByInput(g, n.inputs[1], inputName) && g.constantShape(n.inputs[0])?.length === 2)

@@ -18,7 +18,7 @@ import { sha256, sha256File } from '../util/hash.ts';
 import { Teacher, type TeacherOutputs } from '../teacher/teacher.ts';
 import type { AttentionKind } from '../teacher/surgery.ts';
 import { loadTeacherFolder, readTeacherConfig } from '../teacher/folder.ts';
-import { loadModelProto } from '../onnx/proto.ts';
+import { externalDataIn, loadModelProto } from '../onnx/proto.ts';
 import { GraphIndex } from '../onnx/graph.ts';
 import { findBertStructure } from '../teacher/structure.ts';
 import { findLogitsOutput } from '../teacher/inputs.ts';
@@ -212,7 +212,7 @@ async function buildLocked(opts: BuildCacheOptions, part: { index: number; count
   const folder = await loadTeacherFolder(opts.teacherDir);
   const proto = loadModelProto(folder.onnxPath);
   // onnxruntime-optimised graphs may hold attention inside one fused op per layer: distil what remains.
-  const fusedAttention = attention === 'none' && qkvLayers.length === 0 ? undefined : findBertStructure(new GraphIndex(proto.graph!, path.dirname(folder.onnxPath)), `teacher model ${folder.onnxPath}`).fusedAttention;
+  const fusedAttention = attention === 'none' && qkvLayers.length === 0 ? undefined : findBertStructure(new GraphIndex(proto.graph!, externalDataIn(path.dirname(folder.onnxPath))), `teacher model ${folder.onnxPath}`).fusedAttention;
   if (fusedAttention) {
     notice(`teacher cache: attention is fused into onnxruntime ${fusedAttention} ops, so only hidden states and logits are cached; attention losses will be refused`);
     attention = 'none';

@@ -10,6 +10,9 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.ts';
 import { newVariable } from '../student/model.ts';
 import { UserError } from '../util/errors.ts';
+import type { BertConfig } from '../student/config.ts';
+import type { Match } from './losses.ts';
+import type { TeacherDims } from './teacher-features.ts';
 
 export interface ProjectionOptions {
   studentHidden: number;
@@ -115,4 +118,25 @@ export function mixHeads(x: tf.Tensor4D, mix: tf.Tensor): tf.Tensor4D {
   // matMul gradient returns the un-reduced shape.
   const mixT = tf.tile(tf.reshape(tf.transpose(mix), [1, hT, hS]), [B, 1, 1]);
   return tf.reshape(tf.matMul(mixT, tf.reshape(x, [B, hS, L * L])), [B, hT, L, L]);
+}
+
+/**
+ * The projections a run's matches need (the trainer's and the web page's): a hidden map for every matched
+ * student hidden index (pooled matches project through their layer's), head mixing when attention is
+ * matched; undefined when no match compares intermediate features. Seeded from the run's seed.
+ */
+export function projectionsForMatches(matches: Match[], student: BertConfig, teacher: TeacherDims, opts: { seed: number; shared: boolean }): Projections | undefined {
+  const hiddenLayers = matches.flatMap((m) => (m.feature === 'hidden' || m.feature === 'pooled' ? [m.layerS] : []));
+  const usesAttention = matches.some((m) => m.feature === 'attention');
+  if (hiddenLayers.length === 0 && !usesAttention) return undefined;
+  return Projections.create({
+    studentHidden: student.hidden_size,
+    teacherHidden: hiddenLayers.length > 0 ? teacher.hiddenSize : student.hidden_size,
+    studentHeads: student.num_attention_heads,
+    teacherHeads: usesAttention ? teacher.numHeads : student.num_attention_heads,
+    hiddenLayers,
+    shared: opts.shared,
+    seed: (opts.seed + 17) >>> 0,
+    initializerRange: student.initializer_range,
+  });
 }

@@ -136,3 +136,46 @@ export function collateTeacherLogits(examples: CachedExample[], indices: number[
   });
   return tf.tensor2d(out, [examples.length, C]);
 }
+
+/** One batch of teacher outputs as the model gives them: padded to the batch's length, by Features index. */
+export interface BatchOutputs {
+  /** [B × numLabels] */
+  logits?: Float32Array;
+  /** By hidden index (0 = embedding output): [B, seqLen, H]. */
+  hidden: Map<number, Float32Array>;
+  /** By 0-based layer: pre-softmax scores [B, heads, seqLen, seqLen]. */
+  attention: Map<number, Float32Array>;
+}
+
+/**
+ * A batch's padded teacher outputs as one row per example with real tokens only (the cache's
+ * convention), so an online teacher's features go through collateTeacherFeatures as cached ones do.
+ */
+export function batchRows(batch: { size: number; seqLen: number; lengths: number[] }, out: BatchOutputs, dims: TeacherDims): CachedExample[] {
+  const { size: B, seqLen: L } = batch;
+  const H = dims.hiddenSize;
+  const A = dims.numHeads;
+  const C = dims.numLabels ?? 0;
+  const check = (what: string, data: Float32Array, shape: number[]) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== n) throw new UserError(`teacher output ${what} has ${data.length} values, expected [${shape.join(', ')}] = ${n} (check hidden_size / num_attention_heads in the teacher's config.json)`);
+  };
+  if (out.logits) check('logits', out.logits, [B, C]);
+  for (const [l, d] of out.hidden) check(`hidden ${l}`, d, [B, L, H]);
+  for (const [l, d] of out.attention) check(`attention scores of layer ${l + 1}`, d, [B, A, L, L]);
+  return batch.lengths.map((len, b) => {
+    const hidden: Float32Array[] = [];
+    for (const [l, d] of out.hidden) hidden[l] = d.slice(b * L * H, b * L * H + len * H);
+    const attention: Float32Array[] = [];
+    for (const [l, d] of out.attention) {
+      // The real len × len block of each head, row by row.
+      const block = new Float32Array(A * len * len);
+      for (let h = 0; h < A; h++) for (let q = 0; q < len; q++) {
+        const from = ((b * A + h) * L + q) * L;
+        block.set(d.subarray(from, from + len), (h * len + q) * len);
+      }
+      attention[l] = block;
+    }
+    return { length: len, ...(out.logits && { logits: out.logits.slice(b * C, (b + 1) * C) }), hidden, attention };
+  });
+}

@@ -3,8 +3,8 @@
  * are constants (initializers or Constant nodes), and node attributes. Structure detection
  * (src/teacher/structure.ts) and weight extraction walk the graph through this.
  */
-import type { GraphProto, NodeProto, TensorProto } from './proto.ts';
-import { initializerToFloat32, tensorDims, toNumber } from './proto.ts';
+import type { ExternalBytes, GraphProto, NodeProto, TensorProto } from './proto-core.ts';
+import { initializerToFloat32, tensorDims, toNumber } from './proto-core.ts';
 
 export interface IndexedNode {
   /** Position in graph.node (ONNX requires topological order). */
@@ -28,7 +28,8 @@ export class GraphIndex {
 
   constructor(
     readonly graph: GraphProto,
-    private readonly baseDir?: string,
+    /** Reads constants stored as external data (Node: proto.ts externalDataIn(the model's folder)). */
+    private readonly external?: ExternalBytes,
   ) {
     for (const t of graph.initializer ?? []) this.initializers.set(t.name ?? '', t);
     const initNames = new Set(this.initializers.keys());
@@ -91,7 +92,7 @@ export class GraphIndex {
   constantValues(tensor: string): Float32Array {
     const t = this.constantTensor(tensor);
     if (!t) throw new Error(`internal: ${tensor} is not a constant`);
-    return initializerToFloat32(t, this.baseDir);
+    return initializerToFloat32(t, this.external);
   }
 
   nodesOf(op: string): IndexedNode[] {

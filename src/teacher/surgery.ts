@@ -6,7 +6,7 @@
  */
 import { GraphIndex } from '../onnx/graph.ts';
 import type onnxProto from 'onnx-proto';
-import { DataType, onnx, type GraphProto, type ModelProto } from '../onnx/proto.ts';
+import { DataType, onnx, type GraphProto, type ModelProto } from '../onnx/proto-core.ts';
 import { UserError } from '../util/errors.ts';
 import { checkBertInputs, findBertStructure, findQkvProjections, type BertStructure } from './structure.ts';
 

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Batch } from '../data/types.ts';
 import { GraphIndex } from '../onnx/graph.ts';
-import { checkExternalData, confinedExternalFile, loadModelProto, saveModelProto, type ModelProto } from '../onnx/proto.ts';
+import { checkExternalData, confinedExternalFile, externalDataIn, loadModelProto, saveModelProto, type ModelProto } from '../onnx/proto.ts';
 import { UserError } from '../util/errors.ts';
 import { loadTeacherFolder, type TeacherFolder } from './folder.ts';
 import { createSession, type OnnxSession, type OutputTensor, type ProviderPreference, type TensorFeed } from './session.ts';
@@ -90,7 +90,7 @@ export class Teacher {
     const what = `teacher model ${folder.onnxPath}`;
     proto ??= loadModelProto(folder.onnxPath);
     checkExternalData(proto, path.dirname(folder.onnxPath));
-    const index = new GraphIndex(proto.graph!, path.dirname(folder.onnxPath));
+    const index = new GraphIndex(proto.graph!, externalDataIn(path.dirname(folder.onnxPath)));
     const { hasTokenTypeIds } = checkBertInputs(index, what);
     const rows = wordEmbeddingRows(index);
     if (rows !== undefined && rows !== folder.tokenizer.vocabSize) {

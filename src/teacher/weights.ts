@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { GraphIndex, intAttr, floatAttr, type IndexedNode } from '../onnx/graph.ts';
-import { loadModelProto } from '../onnx/proto.ts';
+import { externalDataIn, loadModelProto } from '../onnx/proto.ts';
 import { embeddingParamNames, headParamNames, layerParamNames } from '../student/param-names.ts';
 import { UserError } from '../util/errors.ts';
 import { checkBertInputs, findBertStructure, FUSED_OPS, type BertStructure } from './structure.ts';
@@ -261,5 +261,5 @@ export function extractFromGraph(g: GraphIndex, what: string, config?: TeacherCo
 /** Reads a teacher ONNX file and returns its weights under student parameter names, tfjs layout. */
 export function extractBertWeights(onnxPath: string, config?: TeacherConfig): ExtractedWeights {
   const model = loadModelProto(onnxPath);
-  return extractFromGraph(new GraphIndex(model.graph!, path.dirname(onnxPath)), `teacher model ${onnxPath}`, config);
+  return extractFromGraph(new GraphIndex(model.graph!, externalDataIn(path.dirname(onnxPath))), `teacher model ${onnxPath}`, config);
 }

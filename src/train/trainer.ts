@@ -12,7 +12,7 @@ import { hasCheckpoint, loadCheckpoint, saveCheckpoint, tensorsWithPrefix, type 
 import { Ema } from './ema.ts';
 import { clipByGlobalNorm, disposeMap, GradAccumulator } from './grads.ts';
 import { TrainLog, type EvalRecord } from './log.ts';
-import { Projections } from '../distill/projections.ts';
+import { projectionsForMatches, type Projections } from '../distill/projections.ts';
 import { lrFactor } from './schedules.ts';
 import { initialPlateauState, plateauStep, type PlateauOptions } from './plateau.ts';
 import { microBatchGrads, neededTeacherFeatures, type StepContext } from './step-loss.ts';
@@ -384,22 +384,7 @@ function checkFinite(loss: number, parts: Record<string, number>, step: number, 
 
 function makeProjections(opts: TrainOptions, student: Student, teachers: TeacherSet | undefined): Projections | undefined {
   if (!teachers) return undefined;
-  // Pooled matches project the student's pooled vector through its layer's hidden projection.
-  const hiddenLayers = opts.stages.flatMap((s) => s.matches.flatMap((m) => (m.feature === 'hidden' || m.feature === 'pooled' ? [m.layerS] : [])));
-  const usesAttention = opts.stages.some((s) => s.matches.some((m) => m.feature === 'attention'));
-  if (hiddenLayers.length === 0 && !usesAttention) return undefined;
-  const d = teachers.intermediateDims;
-  const c = student.config;
-  return Projections.create({
-    studentHidden: c.hidden_size,
-    teacherHidden: hiddenLayers.length > 0 ? d.hiddenSize : c.hidden_size,
-    studentHeads: c.num_attention_heads,
-    teacherHeads: usesAttention ? d.numHeads : c.num_attention_heads,
-    hiddenLayers,
-    shared: opts.sharedProjection ?? false,
-    seed: (opts.seed + 17) >>> 0,
-    initializerRange: c.initializer_range,
-  });
+  return projectionsForMatches(opts.stages.flatMap((s) => s.matches), student.config, teachers.intermediateDims, { seed: opts.seed, shared: opts.sharedProjection ?? false });
 }
 
 function shapeOf(c: BertConfig): StudentShapeState {

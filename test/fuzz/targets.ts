@@ -18,7 +18,7 @@ import type { TaskSpec } from '../../src/data/types.ts';
 import { tokenizerVocabSize } from '../../src/io/hf-files.ts';
 import { decodeSafetensors, toFloat32 } from '../../src/io/safetensors.ts';
 import { GraphIndex } from '../../src/onnx/graph.ts';
-import { decodeModelProto } from '../../src/onnx/proto.ts';
+import { decodeModelProto, externalDataIn } from '../../src/onnx/proto.ts';
 import { readStudentConfig } from '../../src/student/folder.ts';
 import { readTeacherConfig } from '../../src/teacher/folder.ts';
 import { checkBertInputs, findBertStructure } from '../../src/teacher/structure.ts';
@@ -203,11 +203,11 @@ export const TARGETS: FuzzTarget[] = [
   },
   {
     name: 'onnx',
-    sources: ['src/onnx/proto.ts', 'src/onnx/graph.ts', 'src/teacher/structure.ts'],
+    sources: ['src/onnx/proto.ts', 'src/onnx/proto-core.ts', 'src/onnx/graph.ts', 'src/teacher/structure.ts'],
     input: 'model.onnx bytes (protobuf), recognised as a BERT graph',
     run(d) {
       const model = decodeModelProto(d, 'fuzz.onnx');
-      const g = new GraphIndex(model.graph!, freshDir());
+      const g = new GraphIndex(model.graph!, externalDataIn(freshDir()));
       checkBertInputs(g, 'fuzz.onnx');
       findBertStructure(g, 'fuzz.onnx');
     },

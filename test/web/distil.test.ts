@@ -2,8 +2,9 @@
  * In-page distillation (web/distil.html), built by Vite as `npm run web:build` builds it, served by a plain
  * static server and driven in headless Chromium: on the demo task and the demo teacher, the page's student
  * beats the majority class well on wasm (and on WebGPU where the backend starts: SwiftShader here), its first
- * losses on wasm with one thread equal a Node run of the same modules, and the ONNX it downloads gives its labels
- * in onnxruntime-node.
+ * losses on wasm with one thread — a short intermediate stage against the teacher's hidden states and attention
+ * (graph surgery applied in the page), then the prediction stage — equal a Node run of the same modules, and the
+ * ONNX it downloads gives its labels in onnxruntime-node.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -22,6 +23,9 @@ import { predictTexts } from '../../src/eval/predict.ts';
 import { findPythonWithOnnx } from '../export/python-onnx.ts';
 import { softmax } from '../../src/eval/prediction.ts';
 import { DEFAULT_BERT_CONFIG } from '../../src/student/config.ts';
+import { batchRows } from '../../src/distill/teacher-features.ts';
+import { loadTeacherFolder } from '../../src/teacher/folder.ts';
+import { Teacher } from '../../src/teacher/teacher.ts';
 import { OnlineDistiller } from '../../src/train/online-distil.ts';
 import { DEMO_TASK, DEMO_TEACHER, ROOT } from '../helpers/tiny-models.ts';
 import { serveStatic } from './serve.ts';
@@ -40,11 +44,15 @@ const STEPS = Number(process.env.DISTIL_WEB_STEPS ?? 300);
 const WEBGPU_STEPS = Number(process.env.DISTIL_WEB_WEBGPU_STEPS ?? 25);
 /** Losses compared with the Node run. */
 const N_EQUAL = 25;
+/** Intermediate updates before the wasm case's prediction stage: the first N_EQUAL losses cover both stages. */
+const INTERMEDIATE_STEPS = Number(process.env.DISTIL_WEB_INTERMEDIATE_STEPS ?? 10);
 const DEV_SENTENCES = fs.readFileSync(path.join(DEMO_TASK, 'dev.tsv'), 'utf8').split('\n').slice(1).filter((l) => l.trim()).slice(0, 60).map((l) => l.split('\t')[0]);
 
 interface DistilWindow {
   distil: {
     losses: number[];
+    stages: string[];
+    parts: Record<string, number>[];
     evals: { step: number; accuracy: number }[];
     majority: number;
     teacherAccuracy: number;
@@ -87,7 +95,7 @@ describe.skipIf(!hasChromium)('distillation in the page, headless Chromium', () 
   }
 
   /** Opens the page, picks the demo teacher and task, and distils for `steps` updates on `backend`. */
-  async function distil(backend: string, threads: number, steps: number, evalEvery = 100): Promise<Page> {
+  async function distil(backend: string, threads: number, steps: number, evalEvery = 100, intermediateSteps = 0): Promise<Page> {
     const page = await (await browser.newContext({ acceptDownloads: true })).newPage();
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
@@ -98,6 +106,7 @@ describe.skipIf(!hasChromium)('distillation in the page, headless Chromium', () 
     await page.selectOption('#train-backend', backend);
     await page.fill('#threads', String(threads));
     await page.fill('#steps', String(steps));
+    await page.fill('#intermediate-steps', String(intermediateSteps));
     await page.fill('#eval-every', String(evalEvery));
     await page.setInputFiles('#teacher-folder', DEMO_TEACHER);
     await waitSettled(page, 60_000);
@@ -108,11 +117,14 @@ describe.skipIf(!hasChromium)('distillation in the page, headless Chromium', () 
 
   const read = (p: Page) => p.evaluate(() => {
     const d = (window as unknown as DistilWindow).distil;
-    return { losses: d.losses, evals: d.evals, majority: d.majority, teacherAccuracy: d.teacherAccuracy, backend: d.backend, stepSeconds: d.stepSeconds, gradNorms: d.gradNorms };
+    return { losses: d.losses, stages: d.stages, parts: d.parts, evals: d.evals, majority: d.majority, teacherAccuracy: d.teacherAccuracy, backend: d.backend, stepSeconds: d.stepSeconds, gradNorms: d.gradNorms };
   });
 
-  /** The same modules in Node: the demo task, the teacher in onnxruntime-node, tfjs wasm on one thread. */
-  async function nodeLosses(n: number, steps: number): Promise<{ losses: number[]; stepSeconds: number[]; gradNorms: number[] }> {
+  /**
+   * The same modules in Node: the demo task, the teacher in onnxruntime-node (its features through Node's
+   * graph surgery: src/teacher/teacher.ts), tfjs wasm on one thread.
+   */
+  async function nodeLosses(n: number, steps: number, intermediateSteps = 0): Promise<{ losses: number[]; stepSeconds: number[]; gradNorms: number[] }> {
     await initBackend('wasm', { threads: 1 });
     const task: TaskSpec = { name: 'demo', displayName: 'demo', format: 'tsv', labels: ['0', '1'], labelNames: ['0', '1'], metrics: ['accuracy'], devSplit: 'dev', splits: {} };
     const spec: SplitSpec = { file: 'train.tsv', header: true, textA: 'sentence', label: 'label' };
@@ -120,6 +132,11 @@ describe.skipIf(!hasChromium)('distillation in the page, headless Chromium', () 
     const tokenizer = await loadTokenizer(DEMO_TEACHER);
     const encoded = encodeExamples(tokenizer, examples, 64);
     const teacher = await openClassifier(DEMO_TEACHER, { threads: 1 });
+    const folder = await loadTeacherFolder(DEMO_TEACHER);
+    const withFeatures = intermediateSteps > 0
+      ? await Teacher.fromFolder(folder, { attention: 'scores', workDir: fs.mkdtempSync(path.join(root, 'teacher-')), provider: 'cpu', intraOpThreads: 1 })
+      : undefined;
+    const c = folder.config;
     const d = new OnlineDistiller({
       studentConfig: {
         ...DEFAULT_BERT_CONFIG, hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 256, max_position_embeddings: 64,
@@ -128,6 +145,18 @@ describe.skipIf(!hasChromium)('distillation in the page, headless Chromium', () 
       },
       seed: 42, train: { encoded, labels: examples.map((e) => e.label) }, batchSize: 32, steps, lr: 0.001, temperature: 1,
       teacherLogits: (batch) => teacher.logits(batch.indices.map((i) => encoded[i]), batch.size),
+      ...(withFeatures && {
+        intermediate: {
+          steps: intermediateSteps,
+          teacher: { numLayers: c.num_hidden_layers, hiddenSize: c.hidden_size, numHeads: c.num_attention_heads },
+          features: async (batch, need) => {
+            const out = await withFeatures.run(batch);
+            const hidden = new Map(need.hidden.map((h) => [h, out.hidden.get(h)!.data]));
+            const attention = new Map(need.attention.map((a) => [a, out.scores.get(a + 1)!.data]));
+            return batchRows(batch, { hidden, attention }, { hiddenSize: c.hidden_size, numHeads: c.num_attention_heads });
+          },
+        },
+      }),
     });
     const losses: number[] = [];
     const stepSeconds: number[] = [];
@@ -142,24 +171,36 @@ describe.skipIf(!hasChromium)('distillation in the page, headless Chromium', () 
     } finally {
       d.dispose();
       await teacher.dispose();
+      await withFeatures?.dispose();
     }
     return { losses, stepSeconds, gradNorms };
   }
 
-  it(`on wasm with one thread: beats the majority class after ${STEPS} steps, its first ${N_EQUAL} losses are Node's, and its ONNX export gives its labels in onnxruntime-node`, async () => {
-    const page = await distil('wasm', 1, STEPS);
+  it(`on wasm with one thread: beats the majority class after ${INTERMEDIATE_STEPS} intermediate and ${STEPS} prediction steps, its first ${N_EQUAL} losses (both stages) are Node's, and its ONNX export gives its labels in onnxruntime-node`, async () => {
+    const page = await distil('wasm', 1, STEPS, 100, INTERMEDIATE_STEPS);
     const r = await read(page);
     expect(r.backend.description).toBe('tfjs wasm (1 thread)');
-    expect(r.losses).toHaveLength(STEPS);
+    const total = INTERMEDIATE_STEPS + STEPS;
+    expect(r.losses).toHaveLength(total);
+    expect(r.stages.filter((s) => s === 'intermediate')).toHaveLength(INTERMEDIATE_STEPS);
+    expect(r.stages.slice(INTERMEDIATE_STEPS).every((s) => s === 'prediction')).toBe(true);
+    if (INTERMEDIATE_STEPS > 0) {
+      // The demo teacher (4 layers, width 64, 4 heads) onto the 2-layer student: uniform mapping, no head mixing.
+      expect(Object.keys(r.parts[0]).sort()).toEqual(['attention_mse/s0-t1', 'attention_mse/s1-t3', 'hidden_mse/s0-t0', 'hidden_mse/s1-t2', 'hidden_mse/s2-t4']);
+    }
+    // The chart marks the stages.
+    const stageNames = await page.$$eval('#loss-chart .stage-name', (ts) => ts.map((t) => t.textContent));
+    expect(stageNames).toEqual(INTERMEDIATE_STEPS > 0 ? ['intermediate', 'prediction'] : ['prediction']);
     const last = r.evals.at(-1)!;
-    expect(last.step).toBe(STEPS);
+    expect(last.step).toBe(total);
     console.log(`page wasm: dev accuracy ${last.accuracy.toFixed(3)} (majority ${r.majority.toFixed(3)}, teacher ${r.teacherAccuracy.toFixed(3)}); student step median ${(median(r.stepSeconds.slice(10)) * 1000).toFixed(1)} ms`);
     expect(last.accuracy).toBeGreaterThan(r.majority + 0.15);
 
-    const { losses: node, stepSeconds } = await nodeLosses(N_EQUAL, STEPS);
-    console.log(`Node wasm (1 thread): student step median ${(median(stepSeconds.slice(10)) * 1000).toFixed(1)} ms`);
-    const diffs = node.map((l, i) => Math.abs(l - r.losses[i]));
-    console.log(`page vs Node losses, first ${N_EQUAL}: max |diff| ${Math.max(...diffs).toExponential(2)}`);
+    const { losses: node, stepSeconds } = await nodeLosses(N_EQUAL, STEPS, INTERMEDIATE_STEPS);
+    console.log(`Node wasm (1 thread): student step median ${(median(stepSeconds.slice(INTERMEDIATE_STEPS + 10)) * 1000).toFixed(1)} ms`);
+    // Relative: the intermediate stage's MSEs are larger numbers than kd_ce (about 0.7).
+    const diffs = node.map((l, i) => Math.abs(l - r.losses[i]) / Math.max(1, Math.abs(l)));
+    console.log(`page vs Node losses, first ${N_EQUAL} (${Math.min(N_EQUAL, INTERMEDIATE_STEPS)} intermediate: ${node.slice(0, 3).map((l) => l.toFixed(3)).join(', ')}…): max |diff| / max(1, |loss|) ${Math.max(...diffs).toExponential(2)}`);
     for (let i = 0; i < N_EQUAL; i++) expect(diffs[i], `loss ${i + 1}: page ${r.losses[i]}, Node ${node[i]}`).toBeLessThan(1e-5);
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);

@@ -51,10 +51,10 @@ export function onnxFileOf(folder: PickedFolder, precision: Precision): string {
   throw new UserError(`${folder.name} is not an ONNX model folder: expected onnx/model.onnx or model.onnx`);
 }
 
-type FeedMaker = (batch: Batch) => ort.Tensor;
+export type FeedMaker = (batch: Batch) => ort.Tensor;
 
 /** One feed per graph input, typed as the graph declares (int64 unless it says int32). */
-function feedMakers(session: ort.InferenceSession, where: string): Map<string, FeedMaker> {
+export function feedMakers(session: ort.InferenceSession, where: string): Map<string, FeedMaker> {
   const sources: Record<string, (b: Batch) => Int32Array> = {
     input_ids: (b) => b.inputIds,
     attention_mask: (b) => b.attentionMask,
@@ -93,7 +93,7 @@ function single(e: Encoded): Batch {
 }
 
 /** A session on one provider; a refusal names the file and the provider. */
-async function createSession(bytes: Uint8Array, where: string, provider: Runtime['provider']): Promise<ort.InferenceSession> {
+export async function createSession(bytes: Uint8Array, where: string, provider: Runtime['provider']): Promise<ort.InferenceSession> {
   try {
     return await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: 'all' });
   } catch (e) {

@@ -1,8 +1,10 @@
 /**
- * The in-page distillation: a teacher folder run by onnxruntime-web gives each batch's logits; the
- * student (src/student) trains on them with the trainer's prediction stage (src/train/online-distil.ts:
- * kd_ce, AdamW, clipping, linear schedule) on tfjs webgpu / wasm / cpu; the dev accuracy is measured
- * every few updates; the student is exported with the CLI's ONNX graph builder and downloaded as a zip.
+ * The in-page distillation: a teacher folder run by onnxruntime-web gives each batch's outputs; the
+ * student (src/student) trains on them with the trainer's stages (src/train/online-distil.ts): TinyBERT's
+ * intermediate stage first when asked for (hidden_mse and attention_mse against the teacher's hidden states
+ * and attention scores, which the toolkit's graph surgery exposes: teacher-features.ts), then the prediction
+ * stage (kd_ce), with AdamW, clipping and the linear schedule, on tfjs webgpu / wasm / cpu; the dev accuracy is
+ * measured every few updates; the student is exported with the CLI's ONNX graph builder and downloaded as a zip.
  */
 import { runAction } from '../action.ts';
 import { encodeExamples } from '../../../src/data/batching.ts';
@@ -17,12 +19,13 @@ import { startTrainBackend, type TrainBackend, type TrainBackendChoice } from '.
 import { drawLossChart } from './chart.ts';
 import { demoData, droppedData, type PageData } from './data.ts';
 import { exportZip } from './export.ts';
+import { openTeacherFeatures, type TeacherFeatures } from './teacher-features.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const el = {
   backend: $('backend'), teacherFolder: $<HTMLInputElement>('teacher-folder'), teacherInfo: $('teacher-info'),
   dataFiles: $<HTMLInputElement>('data-files'), dataInfo: $('data-info'), trainBackend: $<HTMLSelectElement>('train-backend'),
-  threads: $<HTMLInputElement>('threads'), steps: $<HTMLInputElement>('steps'), batch: $<HTMLInputElement>('batch'),
+  threads: $<HTMLInputElement>('threads'), intermediateSteps: $<HTMLInputElement>('intermediate-steps'), steps: $<HTMLInputElement>('steps'), batch: $<HTMLInputElement>('batch'),
   lr: $<HTMLInputElement>('lr'), temperature: $<HTMLInputElement>('temperature'), seed: $<HTMLInputElement>('seed'),
   evalEvery: $<HTMLInputElement>('eval-every'), start: $<HTMLButtonElement>('start'), stop: $<HTMLButtonElement>('stop'),
   export: $<HTMLButtonElement>('export'), status: $('status'), error: $('error'), studentInfo: $('student-info'),
@@ -38,6 +41,8 @@ interface EvalRow { step: number; accuracy: number }
 const state: {
   teacherFolder?: PickedFolder;
   teacher?: BrowserModel;
+  /** The teacher with its hidden states and attention scores exposed, opened for the first intermediate stage. */
+  teacherFeatures?: TeacherFeatures;
   backend?: TrainBackend;
   data?: PageData;
   distiller?: OnlineDistiller;
@@ -62,7 +67,9 @@ const dataChoice = () => (document.querySelector('input[name="data"]:checked') a
 
 async function loadTeacher(): Promise<void> {
   await state.teacher?.release();
+  await state.teacherFeatures?.release();
   state.teacher = undefined;
+  state.teacherFeatures = undefined;
   const runtime = await chooseRuntime('wasm');
   state.teacher = await openBrowserModel(state.teacherFolder!, 'fp32', runtime);
   const t = state.teacher;
@@ -138,13 +145,24 @@ async function start(): Promise<void> {
   state.evals = [];
   el.evals.tBodies[0].replaceChildren();
   state.stopRequested = false;
-  const steps = Number(el.steps.value);
+  const intermediateSteps = Number(el.intermediateSteps.value);
+  if (intermediateSteps > 0 && !state.teacherFeatures) {
+    try {
+      state.teacherFeatures = await openTeacherFeatures(state.teacherFolder!);
+    } catch (e) {
+      throw new Error(`the intermediate stage needs the teacher's hidden states and attention: ${(e as Error).message}. Set intermediate steps to 0 to distil its predictions only`);
+    }
+  }
+  const features = state.teacherFeatures;
   state.distiller = new OnlineDistiller({
     studentConfig: config, seed: Number(el.seed.value), train: { encoded: trainEncoded, labels: train.map((e) => e.label) },
-    batchSize: Number(el.batch.value), steps, lr: Number(el.lr.value), temperature: Number(el.temperature.value),
+    batchSize: Number(el.batch.value), steps: Number(el.steps.value), lr: Number(el.lr.value), temperature: Number(el.temperature.value),
     teacherLogits: (batch) => teacher.logits(batch.indices.map((i) => trainEncoded[i]), batch.size),
+    ...(intermediateSteps > 0 && features && { intermediate: { steps: intermediateSteps, teacher: features.shape, features: (batch, need) => features.features(batch, need) } }),
   });
   const d = state.distiller;
+  const steps = d.totalSteps;
+  const stages = d.stages.map((s) => ({ name: s.name, steps: s.steps }));
   el.studentInfo.textContent = `student: ${config.num_hidden_layers} layers, width ${config.hidden_size}, ${config.num_attention_heads} heads · ${d.student.numParams().toLocaleString('en')} parameters`;
   el.stop.disabled = false;
   el.export.disabled = true;
@@ -155,9 +173,9 @@ async function start(): Promise<void> {
     state.steps.push(r);
     state.losses.push(r.loss);
     if (d.step % 5 === 0 || d.done) {
-      drawLossChart(el.chart, state.losses, steps);
+      drawLossChart(el.chart, state.losses, stages);
       const ms = median(state.steps.slice(-20).map((s) => s.studentSeconds * 1000));
-      el.progress.textContent = `step ${d.step} / ${steps} · loss ${r.loss.toFixed(4)} · lr ${r.lr.toExponential(2)} · student step ${ms.toFixed(1)} ms (median of the last 20) · teacher ${(r.teacherSeconds * 1000).toFixed(1)} ms`;
+      el.progress.textContent = `step ${d.step} / ${steps} (${r.stage}) · loss ${r.loss.toFixed(4)} · lr ${r.lr.toExponential(2)} · student step ${ms.toFixed(1)} ms (median of the last 20) · teacher ${(r.teacherSeconds * 1000).toFixed(1)} ms`;
     }
     // dev every N > 0 updates and at the end; 0: only at the end; negative: never (timing runs).
     if ((evalEvery > 0 && d.step % evalEvery === 0) || (d.done && evalEvery >= 0)) await evaluate();
@@ -201,6 +219,9 @@ el.export.addEventListener('click', () => void action('exporting', exportStudent
 /** For automation (the browser tests) and for measuring: what the page computed, and its student's labels. */
 (window as unknown as { distil: unknown }).distil = {
   get losses() { return state.losses; },
+  /** The stage of each update ("intermediate" or "prediction"), and its unweighted loss terms. */
+  get stages() { return state.steps.map((s) => s.stage); },
+  get parts() { return state.steps.map((s) => s.parts); },
   get evals() { return state.evals; },
   get majority() { return state.majority; },
   get teacherAccuracy() { return state.teacherAccuracy; },
