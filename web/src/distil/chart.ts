@@ -42,7 +42,11 @@ export function drawLossChart(svg: SVGSVGElement, losses: number[], stages: Char
     // Each stage's scale: its largest loss at the top.
     parts.push(
       el('text', { x: k === 0 ? 4 : x0 + 4, y: pad.t + 10, 'font-size': 11, fill: '#4d5566' }, `${k === 0 ? '' : 'max '}${max.toFixed(3)}`),
-      el('text', { x: x0 + 4, y: pad.t - 6, 'font-size': 11, fill: '#4d5566', class: 'stage-name' }, stage.name),
+      // The last stage's name starts at its boundary; an earlier one's ends at its own end (a short stage is
+      // narrow), kept inside the chart (about 6.5 px a character at 11 px).
+      k === stages.length - 1
+        ? el('text', { x: x0 + 4, y: pad.t - 6, 'font-size': 11, fill: '#4d5566', class: 'stage-name' }, stage.name)
+        : el('text', { x: Math.max(x(start + stage.steps - 1) - 4, 4 + 6.5 * stage.name.length), y: pad.t - 6, 'font-size': 11, fill: '#4d5566', 'text-anchor': 'end', class: 'stage-name' }, stage.name),
       el('polyline', { points: points(own), fill: 'none', stroke: '#b8c4f5', 'stroke-width': 1 }),
       el('polyline', { points: points(smooth), fill: 'none', stroke: '#4a6cf7', 'stroke-width': 2 }),
     );
