@@ -4,15 +4,19 @@
  *   <dir>/build.json          what is being built (fingerprint + layout), written first
  *   <dir>/index.bin           per example: shard u32, length u32, byte offset f64 (16 bytes, LE)
  *   <dir>/shards/shard-NNNNNN.bin   records of consecutive batches, each file written atomically
- *   <dir>/progress/part-I-of-N.json finished shards of one builder process, with sha256
+ *   <dir>/progress/part-I-of-N.json finished shards of one builder process, with their checksums
  *   <dir>/manifest.json       written last, when every shard is done: the cache is complete
  *
  * One record per example, only its real tokens: logits (float32 × numLabels) if stored, then each
  * stored hidden layer (length × hidden), then each stored layer's attention scores and then
  * probabilities (heads × length × length), then for each stored query/key/value layer its query, key and
  * value projections (3 × length × hidden), all in `dtype`, little-endian.
+ *
+ * The index and each shard carry a CRC-32 (`"crc32": "8 hex digits"`) in build.json, the progress files
+ * and the manifest; caches written before carry a sha256 instead, and are verified with it.
  */
 import { UserError } from '../util/errors.ts';
+import type { ChecksumFields } from '../util/checksum.ts';
 import { sha256 } from '../util/hash.ts';
 import type { AttentionKind } from '../teacher/surgery.ts';
 
@@ -61,11 +65,11 @@ export interface CacheLayout {
   qkvLayers?: number[];
 }
 
-export interface ShardInfo {
+/** With its checksum: crc32, or sha256 in caches written before. */
+export interface ShardInfo extends ChecksumFields {
   file: string;
   examples: number;
   bytes: number;
-  sha256: string;
 }
 
 export interface BuildInfo {
@@ -77,7 +81,8 @@ export interface BuildInfo {
   tokenizer: { vocabSize: number; maxLength: number; lowercase?: unknown; clsId: number; sepId: number; padId: number };
   numShards: number;
   estimatedBytes: number;
-  index: { file: string; sha256: string; entryBytes: number };
+  /** With its checksum: crc32, or sha256 in caches written before. */
+  index: { file: string; entryBytes: number } & ChecksumFields;
 }
 
 export interface CacheManifest extends BuildInfo {

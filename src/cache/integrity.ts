@@ -1,26 +1,25 @@
 /**
  * Checksums of cache files, verified once and remembered: `verified.json` in the cache folder
- * records, per file, the sha256 it was found to have together with its size, mtime, ctime and
+ * records, per file, the checksum it was found to have together with its size, mtime, ctime and
  * inode. A file whose stat still matches is not read again, so opening a large cache a second time
- * costs a few stat calls; a file that was rewritten, copied or touched is hashed again.
+ * costs a few stat calls; a file that was rewritten, copied or touched is read again. Each file is
+ * checked with the algorithm its record names (crc32, or sha256 in caches written before).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../util/atomic.ts';
-import { sha256File } from '../util/hash.ts';
+import { checksumFields, fileChecksum, recordedChecksum, type Checksum, type ChecksumFields } from '../util/checksum.ts';
 
 export const STAMP_FILE = 'verified.json';
 
-export interface FileExpectation {
+export interface FileExpectation extends ChecksumFields {
   /** Path relative to the cache folder. */
   file: string;
   /** Expected size, when known. */
   bytes?: number;
-  sha256: string;
 }
 
-interface StampEntry {
-  sha256: string;
+interface StampEntry extends ChecksumFields {
   bytes: number;
   mtimeMs: number;
   ctimeMs: number;
@@ -51,9 +50,11 @@ function readStamp(dir: string): StampFile {
   return { version: 1, files: {} };
 }
 
-function entryOf(st: fs.Stats, sha256: string): StampEntry {
-  return { sha256, bytes: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+function entryOf(st: fs.Stats, checksum: Checksum): StampEntry {
+  return { ...checksumFields(checksum), bytes: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
 }
+
+const sameChecksum = (a: Checksum | undefined, b: Checksum) => a?.algorithm === b.algorithm && a.value === b.value;
 
 function sameStat(e: StampEntry | undefined, st: fs.Stats): boolean {
   return !!e && e.bytes === st.size && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && e.ino === st.ino;
@@ -69,7 +70,7 @@ function writeStamp(dir: string, stamp: StampFile): void {
 }
 
 /**
- * Checks files against their expected sha256; `remembered` (default true) skips files whose stat
+ * Checks files against their recorded checksums; `remembered` (default true) skips files whose stat
  * matches the last successful check. Good files are remembered, damaged ones forgotten.
  */
 export function checkFiles(dir: string, files: FileExpectation[], opts: { remembered?: boolean } = {}): IntegrityReport {
@@ -95,17 +96,23 @@ export function checkFiles(dir: string, files: FileExpectation[], opts: { rememb
       if (stamp.files[f.file]) changed = delete stamp.files[f.file];
       continue;
     }
+    const expected = recordedChecksum(f);
     const known = stamp.files[f.file];
-    if (remembered && sameStat(known, st) && known!.sha256 === f.sha256) continue;
+    if (!expected) {
+      problems.push(`${abs}: the manifest records no valid crc32 or sha256 for it (damaged manifest)`);
+      bad.push(f.file);
+      if (known) changed = delete stamp.files[f.file];
+      continue;
+    }
+    if (remembered && sameStat(known, st) && sameChecksum(recordedChecksum(known), expected)) continue;
     hashedBytes += st.size;
-    const sha = sha256File(abs);
-    if (sha !== f.sha256) {
+    if (fileChecksum(abs, expected.algorithm) !== expected.value) {
       problems.push(`${abs}: checksum differs from the manifest (damaged file)`);
       bad.push(f.file);
       if (known) changed = delete stamp.files[f.file];
       continue;
     }
-    stamp.files[f.file] = entryOf(st, sha);
+    stamp.files[f.file] = entryOf(st, expected);
     changed = true;
   }
   if (changed) writeStamp(dir, stamp);
@@ -113,12 +120,12 @@ export function checkFiles(dir: string, files: FileExpectation[], opts: { rememb
 }
 
 /** Records files just written with a checksum computed while writing them (no re-read needed). */
-export function rememberFiles(dir: string, files: { file: string; sha256: string }[]): void {
+export function rememberFiles(dir: string, files: { file: string; checksum: Checksum }[]): void {
   if (files.length === 0) return;
   const stamp = readStamp(dir);
   for (const f of files) {
     try {
-      stamp.files[f.file] = entryOf(fs.statSync(path.join(dir, f.file)), f.sha256);
+      stamp.files[f.file] = entryOf(fs.statSync(path.join(dir, f.file)), f.checksum);
     } catch {
       delete stamp.files[f.file];
     }

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { readTextLimited } from '../util/limits.ts';
-import { sha256File } from '../util/hash.ts';
+import { fileChecksum, recordedChecksum } from '../util/checksum.ts';
 import { checkFiles } from './integrity.ts';
 import {
   CACHE_FORMAT,
@@ -78,7 +78,8 @@ export function mergeCache(dir: string, opts: { quiet?: boolean } = {}): CacheMa
     }
     return undefined;
   }
-  if (sha256File(path.join(dir, info.index.file)) !== info.index.sha256) {
+  const indexChecksum = recordedChecksum(info.index);
+  if (!indexChecksum || fileChecksum(path.join(dir, info.index.file), indexChecksum.algorithm) !== indexChecksum.value) {
     throw new UserError(`${path.join(dir, info.index.file)} is corrupt (checksum differs from build.json); rebuild the cache`);
   }
   const done = shards as ShardInfo[];
@@ -102,7 +103,8 @@ export interface VerifyReport {
 }
 
 /**
- * Compares the index and every shard with the manifest's sizes and sha256. `remembered` skips
+ * Compares the index and every shard with the manifest's sizes and checksums (crc32, or sha256 in
+ * caches written before). `remembered` skips
  * files unchanged since their last successful check (see integrity.ts); without it all are re-read.
  */
 export function verifyCache(dir: string, opts: { remembered?: boolean } = {}): VerifyReport & { bad: string[]; hashedBytes: number } {
@@ -115,7 +117,7 @@ export function verifyCache(dir: string, opts: { remembered?: boolean } = {}): V
   if (m.fingerprint?.format !== CACHE_FORMAT || !m.complete) throw new UserError(`${file} is not a complete ${CACHE_FORMAT} manifest`);
   const r = checkFiles(
     dir,
-    [{ file: m.index.file, bytes: m.fingerprint.numExamples * m.index.entryBytes, sha256: m.index.sha256 }, ...m.shards.map((s) => ({ file: s.file, bytes: s.bytes, sha256: s.sha256 }))],
+    [{ ...m.index, bytes: m.fingerprint.numExamples * m.index.entryBytes }, ...m.shards],
     { remembered: opts.remembered ?? false },
   );
   return { ok: r.problems.length === 0, problems: r.problems, bad: r.bad, hashedBytes: r.hashedBytes, shards: m.shards.length, bytes: m.totalBytes };

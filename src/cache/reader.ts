@@ -27,7 +27,7 @@ export interface TeacherCache {
 
 export interface OpenCacheOptions {
   /**
-   * Compare every shard's sha256 with the manifest first: true re-reads them all; 'remembered'
+   * Compare every shard's checksum with the manifest first: true re-reads them all; 'remembered'
    * re-reads only files changed since their last successful check (integrity.ts).
    */
   verify?: boolean | 'remembered';

@@ -14,7 +14,8 @@ import type { Batch, Encoded, TaskSpec } from '../data/types.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { readTextLimited } from '../util/limits.ts';
-import { sha256, sha256File } from '../util/hash.ts';
+import { sha256File } from '../util/hash.ts';
+import { checksumOf, type Checksum } from '../util/checksum.ts';
 import { Teacher, type TeacherOutputs } from '../teacher/teacher.ts';
 import type { AttentionKind } from '../teacher/surgery.ts';
 import { loadTeacherFolder, readTeacherConfig } from '../teacher/folder.ts';
@@ -31,7 +32,7 @@ import { acquireLock, isLockFile } from '../util/lock.ts';
 import { removeIfNoFiles, removeStaleTemps } from '../util/stale.ts';
 import { withPath } from '../util/system-errors.ts';
 import { encodeIndex, planCache } from './plan.ts';
-import { BackgroundHash } from './background-hash.ts';
+import { BackgroundCrc32 } from './background-crc.ts';
 import { batchRecordBytes, encodeBatchRecords } from './records.ts';
 
 export interface BuildCacheOptions {
@@ -282,7 +283,7 @@ async function buildLocked(opts: BuildCacheOptions, part: { index: number; count
     tokenizer: { vocabSize: tok.vocabSize, maxLength, lowercase: tok.tokenizerConfig.do_lower_case, clsId: tok.clsId, sepId: tok.sepId, padId: tok.padId },
     numShards: plan.shards.length,
     estimatedBytes: plan.totalBytes,
-    index: { file: 'index.bin', sha256: sha256(index), entryBytes: format.INDEX_ENTRY_BYTES },
+    index: { file: 'index.bin', ...checksumOf(index), entryBytes: format.INDEX_ENTRY_BYTES },
   };
   const done = completeCache(opts.outDir, fingerprint);
   if (done && !(opts.force && part.count === 1)) {
@@ -345,14 +346,14 @@ async function buildLocked(opts: BuildCacheOptions, part: { index: number; count
     let doneExamples = totalExamples - todo.reduce((s, k) => s + plan.shards[k].examples, 0);
     const started = performance.now();
     let ranExamples = 0;
-    const written: { file: string; sha256: string }[] = [];
+    const written: { file: string; checksum: Checksum }[] = [];
     for (const k of todo) {
       const shard = plan.shards[k];
       const rel = format.shardFileName(k);
       const final = path.join(opts.outDir, rel);
       const tmp = `${final}.${process.pid}.tmp`;
       const batches = shard.batches.map((b) => collate(encoded, b, undefined, tok.padId));
-      const sha = await writeShardFile(tmp, batches, (batch) => teacher.run(batch), layout, (size) => {
+      const crc32 = await writeShardFile(tmp, batches, (batch) => teacher.run(batch), layout, (size) => {
         doneExamples += size;
         ranExamples += size;
         opts.onProgress?.({ done: doneExamples, total: totalExamples, shard: k });
@@ -360,11 +361,11 @@ async function buildLocked(opts: BuildCacheOptions, part: { index: number; count
       const bytes = fs.statSync(tmp).size;
       if (bytes !== shard.bytes) throw new Error(`internal: shard ${k} has ${bytes} bytes, planned ${shard.bytes}`);
       fs.renameSync(tmp, final);
-      progress.shards[k] = { file: rel, examples: shard.examples, bytes, sha256: sha };
+      progress.shards[k] = { file: rel, examples: shard.examples, bytes, crc32 };
       writeJsonAtomic(progressFile, progress);
-      written.push({ file: rel, sha256: sha });
+      written.push({ file: rel, checksum: { algorithm: 'crc32', value: crc32 } });
     }
-    rememberFiles(opts.outDir, written); // hashed while writing: the first open need not re-read them
+    rememberFiles(opts.outDir, written); // checksummed while writing: the first open need not re-read them
     const seconds = (performance.now() - started) / 1000;
     const complete = mergeCache(opts.outDir, { quiet: part.count > 1 }) !== undefined;
     if (!complete) notice(`teacher cache: part ${part.index}/${part.count} done; the manifest is written when every part has finished (or run the merge step)`);
@@ -382,14 +383,14 @@ async function buildLocked(opts: BuildCacheOptions, part: { index: number; count
   }
 }
 
-/** Batches of records being written and hashed while the teacher computes the next one. */
+/** Batches of records being written and checksummed while the teacher computes the next one. */
 const IN_FLIGHT = 4;
 
 /**
- * Runs the teacher over one shard's batches and writes their records to `file` (then fsync).
- * onnxruntime-node runs a session synchronously on the main thread, so writes are issued
- * asynchronously at known offsets and the checksum runs on a worker: the thread pool writes and the
- * worker hashes batch j while the teacher computes j+1.
+ * Runs the teacher over one shard's batches, writes their records to `file` (then fsync) and returns
+ * the file's CRC-32. onnxruntime-node runs a session synchronously on the main thread, so writes are
+ * issued asynchronously at known offsets and the checksum runs on a worker: the thread pool writes
+ * and the worker checksums batch j while the teacher computes j+1.
  */
 async function writeShardFile(
   file: string,
@@ -399,9 +400,9 @@ async function writeShardFile(
   onBatch: (size: number) => void,
 ): Promise<string> {
   const fh = await fs.promises.open(file, 'w');
-  const hash = new BackgroundHash();
+  const crc = new BackgroundCrc32();
   const writes: Promise<unknown>[] = [];
-  // At most IN_FLIGHT batches are being written and hashed, so IN_FLIGHT + 1 shared buffers of the
+  // At most IN_FLIGHT batches are being written and checksummed, so IN_FLIGHT + 1 shared buffers of the
   // shard's largest batch serve every batch: each returns to the pool when both are done with it.
   const largest = Math.max(0, ...batches.map((b) => batchRecordBytes(b, layout)));
   const free: Uint8Array[] = [];
@@ -412,23 +413,23 @@ async function writeShardFile(
       const into = free.pop() ?? new Uint8Array(new SharedArrayBuffer(largest));
       const bytes = encodeBatchRecords(await run(batch), batch, layout, into);
       const written = fh.write(bytes, 0, bytes.length, position);
-      writes.push(Promise.all([written, hash.update(into.buffer as SharedArrayBuffer, bytes.length)]).then(() => free.push(into)));
+      writes.push(Promise.all([written, crc.update(into.buffer as SharedArrayBuffer, bytes.length)]).then(() => free.push(into)));
       if (writes.length > IN_FLIGHT) await writes.shift(); // bound the bytes in flight
       position += bytes.length;
       onBatch(batch.size);
     }
     await Promise.all(writes);
-    digest = await hash.digest();
+    digest = await crc.digest();
     await fh.sync();
   } catch (e) {
     await Promise.allSettled(writes);
     await fh.close();
-    await hash.close();
+    await crc.close();
     fs.rmSync(file, { force: true });
     // Writes through a file handle fail without a path: name the shard (a full disk says where).
     throw withPath(e, file);
   }
   await fh.close();
-  await hash.close();
+  await crc.close();
   return digest;
 }

@@ -99,8 +99,8 @@ function validManifest(): Record<string, unknown> {
   return {
     fingerprint: { format: CACHE_FORMAT, version: CACHE_VERSION, numExamples: 2 },
     layout: CACHE_LAYOUT,
-    index: { file: 'index.bin', sha256: '', entryBytes: INDEX_ENTRY_BYTES },
-    shards: [{ file: 'shards/shard-000000.bin', examples: 2, bytes: 2 * RECORD, sha256: '' }],
+    index: { file: 'index.bin', crc32: '', entryBytes: INDEX_ENTRY_BYTES },
+    shards: [{ file: 'shards/shard-000000.bin', examples: 2, bytes: 2 * RECORD, crc32: '' }],
     complete: true,
     providers: ['cpu'],
     totalBytes: 2 * RECORD,
