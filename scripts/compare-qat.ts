@@ -2,11 +2,12 @@
  * fp32 vs post-training dynamic int8 (export.quantize) vs quantisation-aware int8 on the demo task.
  * One fp32 distillation (kd_ce from the demo teacher's cached logits), then from its best student two
  * continuations of the same length: float (the fp32 and post-training int8 rows) and quantisation-aware
- * (the QAT row), so each int8 model has seen exactly the same number of updates as its float reference.
+ * (the QAT row, observed activation ranges) and, with --learned yes, a third with learned ranges (LSQ+), so
+ * each int8 model has seen exactly the same number of updates as its float reference.
  * Every row is an exported ONNX file run by onnxruntime (1 thread): dev metric, size, median latency.
  *
  *   npx tsx scripts/compare-qat.ts [--steps 600] [--qat-steps 200] [--qat-lr 2e-4] [--seed 42]
- *       [--runs 50] [--threads 1] [--out runs/compare-qat] [--fresh yes]
+ *       [--runs 50] [--threads 1] [--out runs/compare-qat] [--fresh yes] [--learned yes]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   const qatLr = Number(arg('qat-lr', '2e-4'));
   const seed = Number(arg('seed', '42'));
   const runs = Number(arg('runs', '50'));
+  const learned = arg('learned', 'no') === 'yes';
   const threads = Number(arg('threads', '1'));
   const teacherDir = arg('teacher', path.join(ROOT, 'data/demo/teacher'));
   const dataDir = arg('data', path.join(ROOT, 'data/demo/task'));
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
     res.best?.student.dispose();
     return dir;
   };
-  let base: string, floatDir: string, qatDir: string;
+  let base: string, floatDir: string, qatDir: string, learnedDir: string | undefined;
   try {
     // Training is deterministic (seed): students finished by an earlier call in <out> are reused unless
     // --fresh yes (so the timing can be repeated on a quieter machine without retraining).
@@ -84,19 +86,25 @@ async function main(): Promise<void> {
     base = await trained('base', () => train({ ...common, studentConfig: bertConfig(task, folder.tokenizer.vocabSize, STUDENT), stages: [stage('prediction', steps, 1e-3)] }));
     floatDir = await trained('fp32', async () => train({ ...common, initStudent: await loadStudentFolder(base), stages: [stage('float', qatSteps, qatLr)] }));
     qatDir = await trained('qat', async () => train({ ...common, initStudent: await loadStudentFolder(base), stages: [stage('qat', qatSteps, qatLr, true)] }));
+    if (learned) {
+      learnedDir = await trained('qat-learned', async () =>
+        train({ ...common, initStudent: await loadStudentFolder(base), quantization: { ranges: 'learned' }, stages: [stage('qat', qatSteps, qatLr, true)] }));
+    }
   } finally {
     cache.close();
   }
   await exportStudent({ studentFolder: floatDir, outDir: path.join(outDir, 'fp32-onnx'), quantize: true, force: true });
   await exportStudent({ studentFolder: qatDir, outDir: path.join(outDir, 'qat-onnx'), force: true });
+  if (learnedDir) await exportStudent({ studentFolder: learnedDir, outDir: path.join(outDir, 'qat-learned-onnx'), force: true });
 
   const examples = readSplit(task, dataDir, task.devSplit);
   const opts = { task, examples, maxLength: MAX_LENGTH, batchSize: 64, latencyBatchSizes: [1, 32], latencyRuns: runs, provider: 'cpu' as const, threads };
   const rows: [string, ScoredFolder][] = [
     ['fp32', await scoreFolder('fp32', path.join(outDir, 'fp32-onnx'), opts)],
     ['int8, post-training dynamic (export.quantize)', await scoreFolder('ptq', path.join(outDir, 'fp32-onnx'), { ...opts, quantized: true })],
-    ['int8, quantisation-aware (QDQ, trained ranges)', await scoreFolder('qat', path.join(outDir, 'qat-onnx'), { ...opts, quantized: true })],
+    ['int8, quantisation-aware (QDQ, observed ranges)', await scoreFolder('qat', path.join(outDir, 'qat-onnx'), { ...opts, quantized: true })],
   ];
+  if (learnedDir) rows.push(['int8, quantisation-aware (QDQ, learned ranges)', await scoreFolder('qat-learned', path.join(outDir, 'qat-learned-onnx'), { ...opts, quantized: true })]);
   const metric = task.metrics[0];
   const ref = rows[0][1];
   const md = [
