@@ -30,6 +30,7 @@ export function drawLossChart(svg: SVGSVGElement, losses: number[], stages: Char
     el('text', { x: W - pad.r - 120, y: H - 6, 'font-size': 11, fill: '#4d5566' }, `step ${losses.length} / ${totalSteps}`),
   ];
   let start = 0;
+  let labelEnd = 0; // where the previous stage's name ends: the next one starts after it
   for (const [k, stage] of stages.entries()) {
     const own = losses.slice(start, start + stage.steps);
     const max = Math.max(1e-6, ...own);
@@ -39,14 +40,15 @@ export function drawLossChart(svg: SVGSVGElement, losses: number[], stages: Char
     const points = (vs: number[]) => vs.map((v, i) => `${x(start + i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
     const x0 = k === 0 ? pad.l : x(start - 1);
     if (k > 0) parts.push(el('line', { x1: x0, y1: pad.t, x2: x0, y2: H - pad.b, stroke: '#9aa3b2', 'stroke-dasharray': '4 3' }));
+    // The last stage's name starts at its boundary, or after the previous name; an earlier one's ends at its
+    // own end (a short stage is narrow), kept inside the chart (about 6.5 px a character at 11 px).
+    const last = k === stages.length - 1;
+    const labelX = last ? Math.max(x0 + 4, labelEnd + 8) : Math.max(x(start + stage.steps - 1) - 4, 4 + 6.5 * stage.name.length);
+    labelEnd = labelX;
     // Each stage's scale: its largest loss at the top.
     parts.push(
       el('text', { x: k === 0 ? 4 : x0 + 4, y: pad.t + 10, 'font-size': 11, fill: '#4d5566' }, `${k === 0 ? '' : 'max '}${max.toFixed(3)}`),
-      // The last stage's name starts at its boundary; an earlier one's ends at its own end (a short stage is
-      // narrow), kept inside the chart (about 6.5 px a character at 11 px).
-      k === stages.length - 1
-        ? el('text', { x: x0 + 4, y: pad.t - 6, 'font-size': 11, fill: '#4d5566', class: 'stage-name' }, stage.name)
-        : el('text', { x: Math.max(x(start + stage.steps - 1) - 4, 4 + 6.5 * stage.name.length), y: pad.t - 6, 'font-size': 11, fill: '#4d5566', 'text-anchor': 'end', class: 'stage-name' }, stage.name),
+      el('text', { x: labelX, y: pad.t - 6, 'font-size': 11, fill: '#4d5566', ...(!last && { 'text-anchor': 'end' }), class: 'stage-name' }, stage.name),
       el('polyline', { points: points(own), fill: 'none', stroke: '#b8c4f5', 'stroke-width': 1 }),
       el('polyline', { points: points(smooth), fill: 'none', stroke: '#4a6cf7', 'stroke-width': 2 }),
     );
