@@ -5,10 +5,9 @@
  *
  * A record names its algorithm by its field: `{ "crc32": "cbf43926" }` or `{ "sha256": "ba78…" }`.
  */
-import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { UserError } from './errors.ts';
-import { sha256File } from './hash.ts';
+import { forEachFileBlock, sha256File } from './hash.ts';
 
 export type ChecksumAlgorithm = 'crc32' | 'sha256';
 
@@ -83,14 +82,7 @@ export function recordedChecksum(record: unknown): Checksum | undefined {
 
 function crc32File(file: string): string {
   const crc = new Crc32();
-  const fd = fs.openSync(file, 'r');
-  const buf = Buffer.allocUnsafe(1 << 20);
-  try {
-    let n: number;
-    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) crc.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
+  forEachFileBlock(file, (block) => crc.update(block));
   return crc.hex();
 }
 
