@@ -5,10 +5,10 @@
  * the padded outputs to real tokens as the cache stores them.
  */
 import * as ort from 'onnxruntime-web';
-import { parseJsonObject } from '../../../src/data/bert-tokenizer.ts';
 import type { Batch } from '../../../src/data/types.ts';
 import { batchRows, type CachedExample, type NeededFeatures } from '../../../src/distill/teacher-features.ts';
 import { decodeModelProto, onnx } from '../../../src/onnx/proto-core.ts';
+import { parseTeacherConfig } from '../../../src/teacher/config.ts';
 import { addFeatureOutputs } from '../../../src/teacher/surgery.ts';
 import { UserError } from '../../../src/util/errors.ts';
 import { readBytes, readText, type PickedFolder } from '../folder.ts';
@@ -27,21 +27,12 @@ export interface TeacherFeatures {
   release(): Promise<void>;
 }
 
-function positiveInt(config: Record<string, unknown>, key: string, where: string): number {
-  const v = config[key];
-  if (!(Number.isInteger(v) && (v as number) > 0)) throw new UserError(`${where}: "${key}" must be a positive integer, got ${JSON.stringify(v)}`);
-  return v as number;
-}
-
 /** Opens the teacher with every hidden state and every layer's pre-softmax attention scores exposed (on wasm). */
 export async function openTeacherFeatures(folder: PickedFolder): Promise<TeacherFeatures> {
   const configWhere = `${folder.name}/config.json`;
-  const config = parseJsonObject(await readText(folder, 'config.json'), configWhere, 'the model config');
-  const shape: TeacherShape = {
-    numLayers: positiveInt(config, 'num_hidden_layers', configWhere),
-    hiddenSize: positiveInt(config, 'hidden_size', configWhere),
-    numHeads: positiveInt(config, 'num_attention_heads', configWhere),
-  };
+  // The CLI's reader of config.json (its checks and its DistilBERT / GPT-style key aliases).
+  const config = parseTeacherConfig(await readText(folder, 'config.json'), configWhere);
+  const shape: TeacherShape = { numLayers: config.num_hidden_layers, hiddenSize: config.hidden_size, numHeads: config.num_attention_heads };
   const file = onnxFileOf(folder, 'fp32');
   const where = `${folder.name}/${file}`;
   const n = shape.numLayers;
