@@ -77,16 +77,13 @@ async function main(): Promise<void> {
     notice: (m) => console.error(m),
   });
   console.error(`cache ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  const encode = (split: string): TrainData => {
-    const ex = readSplit(task, dataDir, split);
+  const encode = (dir: string, split: string): TrainData => {
+    const ex = readSplit(task, dir, split);
     return { encoded: ex.map((e) => folder.tokenizer.encode(e.textA, e.textB, MAX_LENGTH)), labels: ex.map((e) => e.label) };
   };
-  const trainData = encode('train');
-  const dev = encode(task.devSplit);
-  const reported = evalData ? (() => {
-    const ex = readSplit(task, evalData, task.devSplit);
-    return { encoded: ex.map((e) => folder.tokenizer.encode(e.textA, e.textB, MAX_LENGTH)), labels: ex.map((e) => e.label) };
-  })() : undefined;
+  const trainData = encode(dataDir, 'train');
+  const dev = encode(dataDir, task.devSplit);
+  const reported = evalData ? encode(evalData, task.devSplit) : undefined;
   const attention: Match[] = mappingMatches(mapping, { hiddenWeight: 0 });
   const relation: Match[] = RELATION_KINDS.map((relation) => ({ feature: 'relation', layerS: STUDENT.num_hidden_layers - 1, layerT: nT - 1, loss: 'relation_kl', weight: 1, relation, relationHeads }));
   const variants: [string, Match[]][] = [
