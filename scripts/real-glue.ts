@@ -259,7 +259,8 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
     const name = `${variant}-s${seed}`;
     const dir = path.join(out, name);
     const own = variant === 'distilled' || variant === 'taskonly' ? [] : ['--set', `distill.stages=${JSON.stringify(stages[variant])}`];
-    const sets = ['--set', `seed=${seed}`, '--set', `out=${dir}`, ...own];
+    // Each job keeps to its share of the cores (TensorFlow's pool would otherwise take them all, per job).
+    const sets = ['--set', `seed=${seed}`, '--set', `out=${dir}`, '--set', `threads=${threads}`, ...own];
     // The task-only control waits behind the rows of the table.
     const later = variant === 'taskonly' ? 0.5 : 0;
     let init: string[] = [];
@@ -293,7 +294,7 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
       const name = `${kind}-s${seed}`;
       const dir = path.join(out, name);
       const stage = { name: kind, steps: tp.qat!.steps, lr: tp.qat!.lr, losses: stages.predonly[0].losses, ...(kind === 'qat' && { quantize: true }) };
-      const sets = ['--set', `seed=${seed}`, '--set', `out=${dir}`, '--set', `distill.stages=${JSON.stringify([stage])}`];
+      const sets = ['--set', `seed=${seed}`, '--set', `out=${dir}`, '--set', `threads=${threads}`, '--set', `distill.stages=${JSON.stringify([stage])}`];
       if (!exists(path.join(dir, 'train-summary.json'))) {
         const resume = exists(path.join(dir, 'checkpoints/latest.json')) ? ['--resume'] : [];
         await run(task, `train-${name}`, distill('train', '--config', config, ...sets, '--init', start, ...resume), 0.5);

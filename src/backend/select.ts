@@ -12,14 +12,17 @@ export type BackendPreference = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm
 export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
 export interface BackendOptions {
-  /** wasm only: XNNPACK threads (default: all cores, at most 8). 1 selects the single-threaded build. */
+  /**
+   * wasm: XNNPACK threads (default: all cores, at most 8); 1 selects the single-threaded build.
+   * tensorflow: the size of TensorFlow's intra-op pool (default: all cores), applied when the library loads.
+   */
   threads?: number;
 }
 
 export interface BackendInfo {
   /** tfjs backend name: 'tensorflow' | 'wasm' | 'cpu'. */
   name: string;
-  /** Threads the backend computes with (tensorflow: its own pool, reported as the core count). */
+  /** Threads the backend computes with (tensorflow: its intra-op pool). */
   threads: number;
   /** True only when TensorFlow really computes on a GPU (tfjs-node-gpu and a CUDA device found). */
   gpu: boolean;
@@ -47,6 +50,12 @@ export function describeBackend(info: BackendInfo): string {
   else parts.push(`${info.threads} thread${info.threads === 1 ? '' : 's'}`);
   if (info.gpuMissing) parts.push('tfjs-node-gpu found no GPU: computing on the CPU');
   return `${info.name} (${parts.join(', ')})`;
+}
+
+/** TensorFlow's intra-op pool size: TF_NUM_INTRAOP_THREADS when it is a positive integer, else one per core. */
+export function intraOpThreads(env: string | undefined, cores = os.availableParallelism()): number {
+  const n = Number(env);
+  return Number.isInteger(n) && n > 0 ? n : cores;
 }
 
 /** What tfjs-node's backend object exposes about the native library (not in tfjs-core's types). */
@@ -86,6 +95,9 @@ async function start(name: Concrete, opts: BackendOptions): Promise<BackendInfo>
     case 'tensorflow': {
       // TensorFlow's INFO/WARNING lines at load (CPU feature guard and the like); users can still set it.
       process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+      // TensorFlow sizes its intra-op pool from this variable when the library loads. Two jobs on two cores
+      // with two threads each spin against each other; `threads` lets each job keep to its share.
+      if (opts.threads) process.env.TF_NUM_INTRAOP_THREADS = String(opts.threads);
       const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
       // A package whose addon was never built registers half its kernels before failing, and the other
       // package's kernels then collide with them: check for the addon before importing.
@@ -96,7 +108,7 @@ async function start(name: Concrete, opts: BackendOptions): Promise<BackendInfo>
       const native = nativeBackendInfo(tf.backend());
       return {
         name: 'tensorflow',
-        threads: os.availableParallelism(),
+        threads: intraOpThreads(process.env.TF_NUM_INTRAOP_THREADS),
         gpu: native.usingGpu,
         libVersion: native.libVersion,
         ...(name === 'tensorflow-gpu' && !native.usingGpu ? { gpuMissing: true } : {}),

@@ -629,7 +629,7 @@ export const ConfigSchema = z
     seed: int().min(0).default(42),
     /** tfjs backend: auto, tensorflow-gpu, tensorflow, wasm, cpu. */
     backend: z.enum(BACKENDS).default('auto'),
-    /** Threads of the wasm backend (default: the machine's cores). */
+    /** Threads of the wasm and tensorflow backends (default: the machine's cores); one per job when jobs share the cores. */
     threads: positiveInt().optional(),
     /** The teacher cache (teacher outputs over the training split). */
     cache: CacheSchema.prefault({}),

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { describeBackend, initBackend, nativeBackendInfo, type BackendPreference } from '../../src/backend/select.ts';
+import { describeBackend, initBackend, intraOpThreads, nativeBackendInfo, type BackendPreference } from '../../src/backend/select.ts';
 import { testBackends } from '../helpers/backends.ts';
 import { clampThreads } from '../../src/backend/wasm-threads.ts';
 import { UserError } from '../../src/util/errors.ts';
@@ -64,6 +66,30 @@ describe('initBackend', () => {
     expect(Array.from(tf.matMul(a, a).dataSync())).toEqual([7, 10, 15, 22]);
     a.dispose();
     await initBackend('wasm');
+  });
+
+  it('reads the intra-op pool size from TF_NUM_INTRAOP_THREADS, else one per core', () => {
+    expect(intraOpThreads('1', 8)).toBe(1);
+    expect(intraOpThreads(undefined, 8)).toBe(8);
+    expect(intraOpThreads('0', 8)).toBe(8);
+    expect(intraOpThreads('two', 8)).toBe(8);
+  });
+
+  it.skipIf(!testBackends().includes('tensorflow'))('threads sizes TensorFlow\'s intra-op pool (threads alive after a product)', () => {
+    // A fresh process per setting: TensorFlow reads the variable once, when it loads.
+    const script = path.resolve('test/helpers/tf-threads-probe.ts');
+    const probe = (n: number) => {
+      const env = { ...process.env };
+      delete env.TF_NUM_INTRAOP_THREADS;
+      const r = spawnSync(process.execPath, ['--import', 'tsx', script, String(n)], { encoding: 'utf8', env });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout.trim().split('\n').pop()!) as { line: string; threads: number };
+    };
+    const one = probe(1);
+    const three = probe(3);
+    expect(one.line).toMatch(/^tensorflow \(libtensorflow [\d.]+, 1 thread\)$/);
+    expect(three.line).toMatch(/, 3 threads\)$/);
+    expect(three.threads - one.threads).toBe(2); // two more pool threads: the setting reached TensorFlow
   });
 
   it('says when tfjs-node-gpu found no GPU, and which library runs', () => {
