@@ -54,12 +54,14 @@ export class AdamW {
     const noDecay = this.opts.noDecay ?? isNoDecayParam;
     const bc1 = 1 - Math.pow(beta1, this.step);
     const bc2 = 1 - Math.pow(beta2, this.step);
-    tf.tidy(() => {
-      for (const [name, g] of grads) {
-        const p = this.params.get(name);
-        const m = this.m.get(name);
-        const v = this.v.get(name);
-        if (!p || !m || !v) throw new Error(`AdamW: gradient for unknown parameter ${name}`);
+    for (const [name, g] of grads) {
+      const p = this.params.get(name);
+      const m = this.m.get(name);
+      const v = this.v.get(name);
+      if (!p || !m || !v) throw new Error(`AdamW: gradient for unknown parameter ${name}`);
+      // One tidy per parameter: its ~10 temporaries are freed before the next parameter's are made, so the
+      // peak holds one parameter's temporaries (the word embedding's), not every parameter's at once.
+      tf.tidy(() => {
         const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
         const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
         m.assign(m1);
@@ -67,8 +69,8 @@ export class AdamW {
         const decayed = weightDecay > 0 && !noDecay(name) ? tf.mul(p, 1 - lr * weightDecay) : p;
         const update = tf.div(tf.div(m1, bc1), tf.add(tf.sqrt(tf.div(v1, bc2)), epsilon));
         p.assign(tf.sub(decayed, tf.mul(update, lr)));
-      }
-    });
+      });
+    }
   }
 
   getState(): AdamWState {

@@ -23,7 +23,8 @@ export function sumInOrder(xs: tf.Tensor[]): tf.Tensor {
 
 /** The squared global norm Σ‖g‖², as a scalar tensor. */
 function squaredNorm(grads: Map<string, tf.Tensor>): tf.Scalar {
-  return sumInOrder([...grads.values()].map((g) => tf.sum(tf.square(g)))) as tf.Scalar;
+  // Each square is freed as soon as it is summed (an inner tidy), not held until the caller's tidy ends.
+  return sumInOrder([...grads.values()].map((g) => tf.tidy(() => tf.sum(tf.square(g))))) as tf.Scalar;
 }
 
 /** sqrt(Σ‖g‖²) over all gradients, as a JS number. */
