@@ -154,7 +154,7 @@ async function profileStep(step: () => number): Promise<void> {
     byKernel.set(key, e);
   }
   const total = [...byKernel.values()].reduce((a, e) => a + e.ms, 0);
-  console.log(`  kernels of one step by total time (sum ${total.toFixed(0)} ms):`);
+  console.log(`  kernels of one step by total time (sum ${total.toFixed(0)} ms, ${info.kernels.length} kernel calls):`);
   for (const [name, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15)) {
     console.log(`    ${e.ms.toFixed(1).padStart(8)} ms  ${String(e.n).padStart(4)}x  ${name}`);
   }

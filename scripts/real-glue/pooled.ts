@@ -1,0 +1,80 @@
+/**
+ * Every recorded real-GLUE run of one task side by side, and the distilled − hard gap pooled over all of
+ * them (docs/real-glue.md, "All runs together"):
+ *
+ *   npx tsx scripts/real-glue/pooled.ts [--task sst2] [--docs docs/real-glue]
+ *
+ * Reads <docs>/results.json (the main recipe) and <docs>/<recipe>/results.json. Each run pairs its seeds
+ * (distilled seed k against hard seed k: same data order, same updates); the pooled figure is the mean of all
+ * those paired differences with its standard error, and how many are positive.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fixed, mean, sampleStd } from '../stats.ts';
+
+export interface RunResult {
+  /** Recipe name ("main" for <docs>/results.json). */
+  recipe: string;
+  teacher: number;
+  distilled: number[];
+  hard: number[];
+  predonly: number[];
+}
+
+export interface PooledGap {
+  pairs: number;
+  /** Mean of the paired differences distilled − hard, and its standard error (sample std / √n). */
+  mean: number;
+  standardError: number;
+  positive: number;
+  /** Mean over runs of each run's gap of means. */
+  runs: { recipe: string; gap: number }[];
+}
+
+export function pooledGap(runs: readonly RunResult[]): PooledGap {
+  const diffs: number[] = [];
+  for (const r of runs) {
+    if (r.distilled.length !== r.hard.length) throw new Error(`${r.recipe}: ${r.distilled.length} distilled seeds but ${r.hard.length} hard`);
+    r.distilled.forEach((d, i) => diffs.push(d - r.hard[i]));
+  }
+  if (diffs.length === 0) throw new Error('no paired seeds');
+  return {
+    pairs: diffs.length,
+    mean: mean(diffs),
+    standardError: sampleStd(diffs) / Math.sqrt(diffs.length),
+    positive: diffs.filter((d) => d > 0).length,
+    runs: runs.map((r) => ({ recipe: r.recipe, gap: mean(r.distilled) - mean(r.hard) })),
+  };
+}
+
+/** The runs of `task` recorded under `docsDir`: the main recipe first, then each recipe folder by name. */
+export function readRuns(docsDir: string, task: string): RunResult[] {
+  const files = [['main', path.join(docsDir, 'results.json')]];
+  for (const d of fs.readdirSync(docsDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
+    files.push([d, path.join(docsDir, d, 'results.json')]);
+  }
+  const runs: RunResult[] = [];
+  for (const [recipe, file] of files) {
+    if (!fs.existsSync(file)) continue;
+    const r = JSON.parse(fs.readFileSync(file, 'utf8'))[task];
+    if (!r || !r.distilled?.length || !r.hard?.length) continue;
+    runs.push({ recipe, teacher: r.teacher, distilled: r.distilled, hard: r.hard, predonly: r.prediction_only ?? [] });
+  }
+  return runs;
+}
+
+export function pooledTable(runs: readonly RunResult[]): string {
+  const pts = (x: number) => fixed(100 * x, 1);
+  const ms = (xs: number[]) => (xs.length ? `${pts(mean(xs))} ± ${pts(sampleStd(xs))}` : '–');
+  const lines = ['| recipe | teacher | distilled | hard labels | prediction-only | distilled − hard |', '|---|---|---|---|---|---|'];
+  for (const r of runs) lines.push(`| ${r.recipe} | ${pts(r.teacher)} | ${ms(r.distilled)} | ${ms(r.hard)} | ${ms(r.predonly)} | ${pts(mean(r.distilled) - mean(r.hard))} |`);
+  const p = pooledGap(runs);
+  lines.push('', `Paired over ${p.pairs} seeds of ${runs.length} runs: distilled − hard = ${pts(p.mean)} ± ${pts(p.standardError)} points (mean ± standard error); positive in ${p.positive} of ${p.pairs}.`);
+  return lines.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { task: { type: 'string', default: 'sst2' }, docs: { type: 'string', default: 'docs/real-glue' } } });
+  console.log(pooledTable(readRuns(values.docs!, values.task!)));
+}

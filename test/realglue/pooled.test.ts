@@ -1,0 +1,34 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { pooledGap, pooledTable, readRuns } from '../../scripts/real-glue/pooled.ts';
+
+describe('real-GLUE runs pooled', () => {
+  it('pairs seeds within each run: mean, standard error and sign count by hand', () => {
+    const p = pooledGap([
+      { recipe: 'a', teacher: 0.82, distilled: [0.81, 0.8], hard: [0.8, 0.8], predonly: [] },
+      { recipe: 'b', teacher: 0.82, distilled: [0.79], hard: [0.8], predonly: [] },
+    ]);
+    // differences 0.01, 0, -0.01: mean 0, sample std 0.01, standard error 0.01 / √3
+    expect(p.pairs).toBe(3);
+    expect(p.mean).toBeCloseTo(0, 12);
+    expect(p.standardError).toBeCloseTo(0.01 / Math.sqrt(3), 12);
+    expect(p.positive).toBe(1);
+    expect(p.runs.map((r) => r.gap)).toEqual([expect.closeTo(0.005, 12), expect.closeTo(-0.01, 12)]);
+    expect(() => pooledGap([{ recipe: 'c', teacher: 1, distilled: [1, 1], hard: [1], predonly: [] }])).toThrow(/2 distilled seeds but 1 hard/);
+  });
+
+  it('reads the main results.json and each recipe folder, skipping runs without students', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pooled-'));
+    const entry = (d: number[], h: number[]) => ({ sst2: { metric: 'accuracy', baseline: 0.5, teacher: 0.8, distilled: d, hard: h, prediction_only: d } });
+    fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(entry([0.8], [0.79])));
+    fs.mkdirSync(path.join(dir, 'zeta'));
+    fs.writeFileSync(path.join(dir, 'zeta', 'results.json'), JSON.stringify(entry([0.81], [0.78])));
+    fs.mkdirSync(path.join(dir, 'alpha'));
+    fs.writeFileSync(path.join(dir, 'alpha', 'results.json'), JSON.stringify(entry([], [])));
+    const runs = readRuns(dir, 'sst2');
+    expect(runs.map((r) => r.recipe)).toEqual(['main', 'zeta']);
+    expect(pooledTable(runs)).toContain('Paired over 2 seeds of 2 runs: distilled − hard = 2.0 ± 1.0 points');
+  });
+});
