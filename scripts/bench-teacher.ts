@@ -10,7 +10,7 @@
  * hidden 256, 4 heads, FFN 1024), over the tiny fixture vocabulary.
  *
  *   npx tsx scripts/bench-teacher.ts [--compare 2000] [--examples 100000] [--threads 2]
- *        [--layers 4] [--hidden 256] [--heads 4] [--batch 32] [--max-length 64] [--rss-layers 0,4] [--spin on|off]
+ *        [--layers 4] [--hidden 256] [--heads 4] [--batch 32] [--max-length 64] [--rss-layers 0,4]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -41,12 +41,9 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '32' },
     'max-length': { type: 'string', default: '64' },
     'rss-layers': { type: 'string', default: '' },
-    /** onnxruntime's intra-op spin-waiting in both contenders: on (its default) or off. */
-    spin: { type: 'string', default: 'on' },
   },
 });
 const threads = Number(args.threads);
-const allowSpinning = args.spin !== 'off';
 const numLayers = Number(args.layers);
 const batchSize = Number(args.batch);
 const maxLength = Number(args['max-length']);
@@ -126,7 +123,7 @@ async function bareLoop(teacherDir: string, dataDir: string, cacheDir: string): 
   const encoded = encodeExamples(tok, readSplit(loadTask('sst2'), dataDir, 'train'), maxLength);
   const lengths = encoded.map((e) => e.inputIds.length);
   const batches = planCache(lengths, batchSize, info.layout, info.fingerprint.shardBytes).shards.flatMap((s) => s.batches).map((b) => collate(encoded, b));
-  const session = await createSession(path.join(cacheDir, 'teacher-features.onnx'), { provider: 'cpu', intraOpThreads: threads, allowSpinning });
+  const session = await createSession(path.join(cacheDir, 'teacher-features.onnx'), { provider: 'cpu', intraOpThreads: threads });
   const meter = new Meter();
   for (const b of batches) {
     const dims = [b.size, b.seqLen];
@@ -170,8 +167,8 @@ async function main(): Promise<void> {
   const teacherDir = makeTeacher();
   const compareN = Number(args.compare);
   const compareData = writeData('compare', compareN);
-  console.log(`teacher: ${numLayers} layers, hidden ${args.hidden}, ${args.heads} heads; batch ${batchSize}, max length ${maxLength}, ${threads} threads (spinning ${args.spin}), ${compareN} examples`);
-  const cacheOpts = { teacherDir, task: 'sst2', dataDir: compareData, split: 'train', maxLength, batchSize, intraOpThreads: threads, allowSpinning, provider: 'cpu' as const, notice: quiet, force: true };
+  console.log(`teacher: ${numLayers} layers, hidden ${args.hidden}, ${args.heads} heads; batch ${batchSize}, max length ${maxLength}, ${threads} threads, ${compareN} examples`);
+  const cacheOpts = { teacherDir, task: 'sst2', dataDir: compareData, split: 'train', maxLength, batchSize, intraOpThreads: threads, provider: 'cpu' as const, notice: quiet, force: true };
   const bare = { wall: 0, cpu: 0 };
   const cached = { wall: 0, cpu: 0 };
   const best = (into: { wall: number; cpu: number }, r: { wall: number; cpu: number }) => {

@@ -78,8 +78,6 @@ export interface BuildCacheOptions {
   shardBytes?: number;
   provider?: 'auto' | 'cuda' | 'cpu';
   intraOpThreads?: number;
-  /** onnxruntime's spin-waiting between operators (see SessionOptions.allowSpinning). */
-  allowSpinning?: boolean;
   onProgress?: (p: { done: number; total: number; shard: number }) => void;
   /** One-line messages (estimate, provider, resume); default stderr. */
   notice?: (message: string) => void;
@@ -306,7 +304,7 @@ async function buildLocked(opts: BuildCacheOptions, part: { index: number; count
     writeFileAtomic(path.join(opts.outDir, 'index.bin'), index);
     teacher = await Teacher.fromFolder(
       folder,
-      { hiddenLayers, attentionLayers, attention, qkvLayers, float16: dtype === 'float16', labelOrder: fingerprint.labelOrder, workDir: opts.outDir, provider: opts.provider, intraOpThreads: opts.intraOpThreads, allowSpinning: opts.allowSpinning, notice },
+      { hiddenLayers, attentionLayers, attention, qkvLayers, float16: dtype === 'float16', labelOrder: fingerprint.labelOrder, workDir: opts.outDir, provider: opts.provider, intraOpThreads: opts.intraOpThreads, notice },
       proto,
     );
     if (maxLength > teacher.maxPositions) {

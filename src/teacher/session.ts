@@ -20,11 +20,6 @@ export interface SessionOptions {
   cudaDeviceId?: number;
   /** Threads for one operator; 0 or absent lets onnxruntime choose. */
   intraOpThreads?: number;
-  /**
-   * Whether onnxruntime's intra-op threads spin-wait for work between operators (onnxruntime's default: yes).
-   * Off, they sleep: the cores go to whatever runs beside the session (the cache's float16 encoding and writes).
-   */
-  allowSpinning?: boolean;
   graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Where one-line notices go (default: stderr). */
   notice?: (message: string) => void;
@@ -113,7 +108,6 @@ async function createWith(model: string | Uint8Array, providers: ProviderName[],
     graphOptimizationLevel: opts.graphOptimization ?? 'all',
     intraOpNumThreads: opts.intraOpThreads ?? 0,
     logSeverityLevel: 3,
-    ...(opts.allowSpinning === false && { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
   };
   return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);
 }

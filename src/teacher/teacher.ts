@@ -31,8 +31,6 @@ export interface TeacherOptions {
   workDir?: string;
   provider?: ProviderPreference;
   intraOpThreads?: number;
-  /** onnxruntime's spin-waiting between operators (see SessionOptions.allowSpinning). */
-  allowSpinning?: boolean;
   notice?: (message: string) => void;
 }
 
@@ -128,7 +126,7 @@ export class Teacher {
       outputs.logits = logits.name;
     }
     if (!outputs.logits && !needsSurgery) throw new UserError(`${what} has no "logits" output and no single rank-2 output to take for it; it has [${index.outputNames.join(', ')}]`);
-    const session = await createSession(runPath, { provider: opts.provider, intraOpThreads: opts.intraOpThreads, allowSpinning: opts.allowSpinning, notice: opts.notice });
+    const session = await createSession(runPath, { provider: opts.provider, intraOpThreads: opts.intraOpThreads, notice: opts.notice });
     return new Teacher(folder, session, outputs, selection, hasTokenTypeIds, runPath, inputs, positions, opts.labelOrder);
   }
 
