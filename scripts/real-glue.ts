@@ -27,6 +27,9 @@
  *     With plan `qat`, from each distilled student: the same further updates in float (fp32 and post-training
  *     int8 rows) and quantisation-aware (`quantize: true`, the QAT int8 row), every model scored by `distill eval --quantized`.
  *
+ * With --jobs N, each job's tools get the machine's cores / N threads (teacher.py --threads, `--set threads=` for
+ * the student's TensorFlow or wasm pool): N jobs each sized to the whole machine oversubscribe it.
+ *
  * Resumable at every level: a finished step (its output exists) is skipped, an interrupted training
  * resumes from its checkpoint, an interrupted cache from its last shard, a teacher from latest.pt.
  * Each command's full output goes to runs/real-glue/logs/; everything is written under runs/real-glue/
