@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { layerHeadCount, type BertConfig } from './config.ts';
+import { dropout, gelu, layerNorm } from './layers.ts';
 import { paramShapes } from './param-names.ts';
 
 export { paramShapes };
@@ -216,14 +217,12 @@ export class Student {
   }
 
   private layerNorm(x: tf.Tensor2D, prefix: string): tf.Tensor2D {
-    const { mean, variance } = tf.moments(x, -1, true);
-    const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.config.layer_norm_eps)));
-    return tf.add(tf.mul(normed, this.p(`${prefix}.weight`)), this.p(`${prefix}.bias`));
+    return layerNorm(x, this.p(`${prefix}.weight`), this.p(`${prefix}.bias`), this.config.layer_norm_eps);
   }
 
   private dropout<T extends tf.Tensor>(x: T, rate: number, rng: Rng | undefined): T {
     if (!rng || rate <= 0) return x;
-    return tf.dropout(x, rate, undefined, rng.int(2 ** 31)) as T;
+    return dropout(x, rate, rng.int(2 ** 31));
   }
 
   /**
@@ -307,7 +306,4 @@ export class Student {
   }
 }
 
-/** GELU, erf form (BERT's): x · ½(1 + erf(x/√2)). */
-export function gelu<T extends tf.Tensor>(x: T): T {
-  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))) as T;
-}
+export { gelu } from './layers.ts';
