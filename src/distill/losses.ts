@@ -78,12 +78,24 @@ export function pooledMse(s: tf.Tensor, t: tf.Tensor): tf.Scalar {
  */
 export function attentionScoreMse(s: tf.Tensor, t: tf.Tensor, ctx: LossContext): tf.Scalar {
   const pair = pairMask(ctx.mask);
-  // "threshold ≥ x" rather than lessEqual: stock tfjs ships a gradient for GreaterEqual only, and the
-  // comparison sits on the tape whenever x is the student's.
-  const threshold = tf.scalar(MASKED_SCORE_THRESHOLD);
-  const clean = (x: tf.Tensor) => tf.mul(tf.where(tf.greaterEqual(threshold, x), tf.zerosLike(x), x), pair);
   const heads = s.shape[1] as number;
-  return tf.div(tf.sum(square(tf.sub(clean(s), clean(t)))), tf.mul(tf.sum(pair), heads)) as tf.Scalar;
+  const denominator = tf.mul(tf.sum(pair), heads);
+  // The gradient by hand (tf.customGrad, teacher scores held as a constant): autodiff would keep the masks, selects and
+  // differences of every [B, h, L, L] step alive for the backward pass; this keeps one tensor, 2·(s̃ − t̃)·[s > threshold].
+  const loss = tf.customGrad(((student: tf.Tensor, save: tf.GradSaveFunc) => {
+    const diff = tf.sub(cleanScores(student, pair), cleanScores(t, pair));
+    save([tf.mul(tf.mul(diff, 2), tf.cast(tf.greater(student, MASKED_SCORE_THRESHOLD), 'float32')), denominator]);
+    return {
+      value: tf.div(tf.sum(square(diff)), denominator),
+      gradFunc: (dy: tf.Tensor, [slope, denom]: tf.Tensor[]) => [tf.mul(slope, tf.div(dy, denom))],
+    };
+  }) as Parameters<typeof tf.customGrad>[0]);
+  return loss(s) as tf.Scalar;
+}
+
+/** Scores at or below the masked threshold become 0 (TinyBERT's `where(x <= -1e2, 0, x)`), then only real pairs count. */
+function cleanScores(x: tf.Tensor, pair: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.where(tf.greaterEqual(MASKED_SCORE_THRESHOLD, x), tf.zerosLike(x), x), pair);
 }
 
 /** Attention MSE on probabilities: Σ (s − t)² over real (query, key) pairs and heads / (heads × Σ_b length_b²). */

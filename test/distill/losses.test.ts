@@ -145,3 +145,27 @@ describe('name table and prediction matches', () => {
     expect(() => predictionMatches({ regression: false, alpha: 1.5 })).toThrow(/alpha/);
   });
 });
+
+describe('attentionScoreMse gradient (hand-written) equals autodiff of the plain formula', () => {
+  it('over padded pairs and scores at or below the masked threshold on both sides', () => {
+    const B = 3, h = 2, L = 5;
+    const mask = tf.tensor2d([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 1, 0, 0, 0]], [B, L], 'int32');
+    // Scores with some entries masked the teacher's way (−10000, −1e4 + noise) and some exactly at the threshold.
+    const noise = (seed: number) => tf.randomNormal([B, h, L, L], 0, 3, 'float32', seed);
+    const masked = tf.tensor4d(Array.from({ length: B * h * L * L }, (_, i) => (i % 7 === 0 ? -10000 : i % 11 === 0 ? -100 : 0)), [B, h, L, L]);
+    const s = tf.add(noise(1), masked);
+    const t = tf.add(noise(2), tf.reverse(masked, 3));
+    const c = { mask: tf.cast(mask, 'float32') as tf.Tensor2D, temperature: 1, scaleT2: false };
+    const plain = (x: tf.Tensor) => {
+      const pair = tf.mul(tf.reshape(c.mask, [B, 1, L, 1]), tf.reshape(c.mask, [B, 1, 1, L]));
+      const clean = (y: tf.Tensor) => tf.mul(tf.where(tf.greaterEqual(tf.scalar(-100), y), tf.zerosLike(y), y), pair);
+      return tf.div(tf.sum(tf.square(tf.sub(clean(x), clean(t)))), tf.mul(tf.sum(pair), h));
+    };
+    expect(attentionScoreMse(s, t, c).dataSync()[0]).toBeCloseTo(plain(s).dataSync()[0], 4);
+    const weight = 0.37; // a non-unit upstream gradient
+    const [a] = tf.grads((x: tf.Tensor) => tf.mul(attentionScoreMse(x, t, c), weight))([s]);
+    const [b] = tf.grads((x: tf.Tensor) => tf.mul(plain(x), weight))([s]);
+    expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(1e-6);
+    expect(tf.sum(tf.abs(a)).dataSync()[0]).toBeGreaterThan(0);
+  });
+});
