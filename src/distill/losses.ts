@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Features } from './features.ts';
 import { mixHeads, projectHidden, type Projections } from './projections.ts';
+import { withGradient } from '../util/custom-grad.ts';
 import { UserError } from '../util/errors.ts';
 
 /** TinyBERT's rule for attention scores: entries at or below this count as masked and are set to 0. */
@@ -82,14 +83,14 @@ export function attentionScoreMse(s: tf.Tensor, t: tf.Tensor, ctx: LossContext):
   const denominator = tf.mul(tf.sum(pair), heads);
   // The gradient by hand (tf.customGrad, teacher scores held as a constant): autodiff would keep the masks, selects and
   // differences of every [B, h, L, L] step alive for the backward pass; this keeps one tensor, 2·(s̃ − t̃)·[s > threshold].
-  const loss = tf.customGrad(((student: tf.Tensor, save: tf.GradSaveFunc) => {
+  const loss = withGradient(1, ([student], save) => {
     const diff = tf.sub(cleanScores(student, pair), cleanScores(t, pair));
     save([tf.mul(tf.mul(diff, 2), tf.cast(tf.greater(student, MASKED_SCORE_THRESHOLD), 'float32')), denominator]);
     return {
       value: tf.div(tf.sum(square(diff)), denominator),
-      gradFunc: (dy: tf.Tensor, [slope, denom]: tf.Tensor[]) => [tf.mul(slope, tf.div(dy, denom))],
+      gradFunc: (dy, [slope, denom]) => [tf.mul(slope, tf.div(dy, denom))],
     };
-  }) as Parameters<typeof tf.customGrad>[0]);
+  });
   return loss(s) as tf.Scalar;
 }
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { withGradient } from '../util/custom-grad.ts';
 
 /**
  * Per-sample temperatures (TextBrewer's flsw / cwsm schedulers, after arXiv:1911.07471). Both
@@ -6,10 +7,10 @@ import * as tf from '@tensorflow/tfjs';
  * lower temperature (sharper targets), easier ones a higher one. Gradients never flow through them.
  */
 /** Identity whose gradient is zero (tfjs has no stop_gradient op). */
-export const stopGradient = tf.customGrad(((x: tf.Tensor) => ({
+export const stopGradient = withGradient(1, ([x]) => ({
   value: x.clone(),
-  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-})) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as <T extends tf.Tensor>(x: T) => T;
+  gradFunc: (dy) => tf.zerosLike(dy),
+})) as <T extends tf.Tensor>(x: T) => T;
 
 export type TemperatureRule =
   | { kind: 'fixed' }

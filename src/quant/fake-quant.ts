@@ -4,9 +4,7 @@
  * The formulas are those of qparams.ts (and of ONNX QuantizeLinear), op for op in float32.
  */
 import * as tf from '@tensorflow/tfjs';
-
-/** tf.customGrad's declared parameter type mixes tensors and the save function; the calls below are typed by hand. */
-type CustomGradFn = Parameters<typeof tf.customGrad>[0];
+import { withGradient } from '../util/custom-grad.ts';
 
 /**
  * Symmetric per-column fake quantisation of a [in, out] kernel: scale = max|w| / qmax per column
@@ -14,12 +12,12 @@ type CustomGradFn = Parameters<typeof tf.customGrad>[0];
  * range, so the gradient is passed unchanged (the scale is treated as a constant).
  */
 export function fakeQuantWeight(kernel: tf.Tensor2D, qmax: number): tf.Tensor2D {
-  const op = tf.customGrad(((w: tf.Tensor) => {
+  const op = withGradient(1, ([w]) => {
     const maxAbs = tf.max(tf.abs(w), 0);
     const scale = tf.where(tf.greater(maxAbs, 0), tf.div(maxAbs, qmax), tf.onesLike(maxAbs));
     const q = tf.clipByValue(tf.round(tf.div(w, scale)), -qmax, qmax);
-    return { value: tf.mul(q, scale), gradFunc: (dy: tf.Tensor) => dy };
-  }) as unknown as CustomGradFn);
+    return { value: tf.mul(q, scale), gradFunc: (dy) => dy };
+  });
   return op(kernel) as tf.Tensor2D;
 }
 
@@ -39,7 +37,7 @@ export function activationQParamsTensor(min: tf.Tensor, max: tf.Tensor): { scale
  * scale and zero point get none (their range comes from the observer).
  */
 export function fakeQuantActivation<T extends tf.Tensor>(x: T, scale: tf.Scalar, zeroPoint: tf.Scalar): T {
-  const op = tf.customGrad(((input: tf.Tensor, s: tf.Tensor, zp: tf.Tensor, save: tf.GradSaveFunc) => {
+  const op = withGradient(3, ([input, s, zp], save) => {
     const shifted = tf.add(tf.round(tf.div(input, s)), zp);
     const inside = tf.logicalAnd(tf.greaterEqual(shifted, 0), tf.lessEqual(shifted, 255));
     save([inside]);
@@ -47,9 +45,9 @@ export function fakeQuantActivation<T extends tf.Tensor>(x: T, scale: tf.Scalar,
     return {
       value: tf.mul(tf.sub(q, zp), s),
       // Only saved tensors outlive the forward pass (tf.grad tidies it): the zeros are built from shapes.
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.where(saved[0], dy, tf.zerosLike(dy)), tf.zeros(s.shape), tf.zeros(zp.shape)],
+      gradFunc: (dy, saved) => [tf.where(saved[0], dy, tf.zerosLike(dy)), tf.zeros(s.shape), tf.zeros(zp.shape)],
     };
-  }) as unknown as CustomGradFn);
+  });
   return op(x, scale, zeroPoint) as T;
 }
 
@@ -66,7 +64,7 @@ export function fakeQuantActivation<T extends tf.Tensor>(x: T, scale: tf.Scalar,
  */
 export function fakeQuantActivationLearned<T extends tf.Tensor>(x: T, min: tf.Tensor, max: tf.Tensor): T {
   const gradScale = 1 / Math.sqrt(x.size * 255);
-  const op = tf.customGrad(((input: tf.Tensor, lo: tf.Tensor, hi: tf.Tensor, save: tf.GradSaveFunc) => {
+  const op = withGradient(3, ([input, lo, hi], save) => {
     const { scale, zeroPoint } = activationQParamsTensor(lo, hi);
     const v = tf.div(input, scale);
     const rounded = tf.round(v);
@@ -77,7 +75,7 @@ export function fakeQuantActivationLearned<T extends tf.Tensor>(x: T, min: tf.Te
     const q = tf.clipByValue(shifted, 0, 255);
     return {
       value: tf.mul(tf.sub(q, zeroPoint), scale),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      gradFunc: (dy, saved) => {
         const [isBelow, isAbove, roundingError] = saved;
         const inside = tf.logicalNot(tf.logicalOr(isBelow, isAbove));
         const zeros = tf.zerosLike(dy);
@@ -90,7 +88,7 @@ export function fakeQuantActivationLearned<T extends tf.Tensor>(x: T, min: tf.Te
         ];
       },
     };
-  }) as unknown as CustomGradFn);
+  });
   // Widening outside the custom op: a min above 0 (or a max below 0) is not used, so it gets no gradient.
   return op(x, tf.minimum(min, 0), tf.maximum(max, 0)) as T;
 }

@@ -6,15 +6,9 @@
  * Forward values are the same operations as the plain formulas (tested against them, with the gradients).
  */
 import * as tf from '@tensorflow/tfjs';
+import { withGradient } from '../util/custom-grad.ts';
 
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-
-type Forward = (inputs: tf.Tensor[], save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
-
-/** tf.customGrad over `arity` tensor inputs, with the inputs as an array (tfjs passes them and `save` as one list). */
-function withGradient(arity: number, f: Forward): (...inputs: tf.Tensor[]) => tf.Tensor {
-  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => f(args.slice(0, arity) as tf.Tensor[], args[arity] as tf.GradSaveFunc)) as Parameters<typeof tf.customGrad>[0]);
-}
 
 /** GELU, erf form (BERT's): x · ½(1 + erf(x/√2)). */
 export function geluPlain<T extends tf.Tensor>(x: T): T {

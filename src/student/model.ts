@@ -306,4 +306,3 @@ export class Student {
   }
 }
 
-export { gelu } from './layers.ts';
