@@ -28,7 +28,7 @@ export interface PooledGap {
   mean: number;
   standardError: number;
   positive: number;
-  /** Mean over runs of each run's gap of means. */
+  /** Each run's gap: mean distilled − mean hard. */
   runs: { recipe: string; gap: number }[];
 }
 
@@ -67,9 +67,9 @@ export function readRuns(docsDir: string, task: string): RunResult[] {
 export function pooledTable(runs: readonly RunResult[]): string {
   const pts = (x: number) => fixed(100 * x, 1);
   const ms = (xs: number[]) => (xs.length ? `${pts(mean(xs))} ± ${pts(sampleStd(xs))}` : '–');
-  const lines = ['| recipe | teacher | distilled | hard labels | prediction-only | distilled − hard |', '|---|---|---|---|---|---|'];
-  for (const r of runs) lines.push(`| ${r.recipe} | ${pts(r.teacher)} | ${ms(r.distilled)} | ${ms(r.hard)} | ${ms(r.predonly)} | ${pts(mean(r.distilled) - mean(r.hard))} |`);
   const p = pooledGap(runs);
+  const lines = ['| recipe | teacher | distilled | hard labels | prediction-only | distilled − hard |', '|---|---|---|---|---|---|'];
+  runs.forEach((r, i) => lines.push(`| ${r.recipe} | ${pts(r.teacher)} | ${ms(r.distilled)} | ${ms(r.hard)} | ${ms(r.predonly)} | ${pts(p.runs[i].gap)} |`));
   lines.push('', `Paired over ${p.pairs} seeds of ${runs.length} runs: distilled − hard = ${pts(p.mean)} ± ${pts(p.standardError)} points (mean ± standard error); positive in ${p.positive} of ${p.pairs}.`);
   return lines.join('\n');
 }
