@@ -24,6 +24,7 @@
  *     steps, seed, batch and learning rate, only `distill.stages` replaced through `--set`:
  *              hard     gold labels only (ce; STS-B mse)
  *              predonly prediction-layer distillation only (kd_ce; STS-B kd_mse)
+ *              hardorig (plan `hardOriginal`) gold labels only, on the split before augmentation
  *     With plan `qat`, from each distilled student: the same further updates in float (fp32 and post-training
  *     int8 rows) and quantisation-aware (`quantize: true`, the QAT int8 row), every model scored by `distill eval --quantized`.
  *
@@ -257,15 +258,17 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
     const rows = readSplit(loadTask(task), split, 'train');
     writeFileAtomic(corpus, rows.flatMap((r) => (r.textB ? [r.textA, r.textB] : [r.textA])).join('\n') + '\n');
   }
-  const variants = VARIANTS.filter((v) => v !== 'taskonly' || general);
+  const variants = VARIANTS.filter((v) => (v !== 'taskonly' || general) && (v !== 'hardorig' || tp.hardOriginal));
   const students = (await Promise.all(seeds.flatMap((seed) => variants.map(async (variant: Variant) => {
     const name = `${variant}-s${seed}`;
     const dir = path.join(out, name);
-    const own = variant === 'distilled' || variant === 'taskonly' ? [] : ['--set', `distill.stages=${JSON.stringify(stages[variant])}`];
+    const own = variant === 'distilled' || variant === 'taskonly' ? []
+      : variant === 'hardorig' ? ['--set', `distill.stages=${JSON.stringify(stages.hard)}`, '--set', `data.dir=${split}`]
+      : ['--set', `distill.stages=${JSON.stringify(stages[variant])}`];
     // Each job keeps to its share of the cores (TensorFlow's pool would otherwise take them all, per job).
     const sets = ['--set', `seed=${seed}`, '--set', `out=${dir}`, '--set', `threads=${threads}`, ...own];
-    // The task-only control waits behind the rows of the table.
-    const later = variant === 'taskonly' ? 0.5 : 0;
+    // The extra controls wait behind the rows of the table.
+    const later = variant === 'taskonly' || variant === 'hardorig' ? 0.5 : 0;
     let init: string[] = [];
     if (general && variant === 'distilled') {
       const g = path.join(out, `general-s${seed}`);

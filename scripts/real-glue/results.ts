@@ -8,9 +8,10 @@ import type { ModelRow } from '../../src/report/html.ts';
 
 /**
  * distilled: the full recipe (with plan `general`: TinyBERT's general distillation, then the config's stages);
- * hard / predonly: the baselines; taskonly (only with `general`): the config's stages from random weights.
+ * hard / predonly: the baselines; taskonly (only with `general`): the config's stages from random weights;
+ * hardorig (only with `hardOriginal`): the hard baseline on the training split before augmentation.
  */
-export const VARIANTS = ['distilled', 'hard', 'predonly', 'taskonly'] as const;
+export const VARIANTS = ['distilled', 'hard', 'predonly', 'taskonly', 'hardorig'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export interface Plan {
@@ -24,6 +25,11 @@ export interface Plan {
     general?: { steps: number; lr: number };
     /** Quantisation-aware distillation vs post-training int8: further prediction-stage updates from each distilled student. */
     qat?: { steps: number; lr: number };
+    /**
+     * A second hard-label control: the same stage on the training split as it was before augmentation (the
+     * augmented rows' inherited labels may help or hurt labels-only training; this row shows which).
+     */
+    hardOriginal?: boolean;
   }>;
 }
 
@@ -74,6 +80,8 @@ export interface TaskEntry {
   prediction_only: number[];
   /** Present when the distilled row starts from general distillation: the same stages from random weights. */
   task_only?: number[];
+  /** Present with plan `hardOriginal`: the hard-label student on the training split without augmentation. */
+  hard_original?: number[];
 }
 
 export interface Targets {
@@ -145,6 +153,7 @@ export function taskEntry(o: TaskOutcome): TaskEntry {
     hard: of('hard'),
     prediction_only: of('predonly'),
     ...(o.students.some((s) => s.variant === 'taskonly') && { task_only: of('taskonly') }),
+    ...(o.students.some((s) => s.variant === 'hardorig') && { hard_original: of('hardorig') }),
   };
 }
 
@@ -173,6 +182,15 @@ export function renderTables(outcomes: TaskOutcome[], run: { timings: Record<str
     lines.push('', 'Distilled = general distillation, then the two task stages. The two task stages alone, from random weights (same seeds):', '');
     for (const o of taskOnly) lines.push(`- ${displayName(o.task)}: ${pm(results[o.task].task_only!)} (distilled − task-only: ${(100 * (mean(results[o.task].distilled) - mean(results[o.task].task_only!))).toFixed(1)})`);
   }
+  const hardOriginal = outcomes.filter((o) => results[o.task].hard_original?.length);
+  if (hardOriginal.length) {
+    lines.push('', 'Hard labels on the training split before augmentation (same stage, updates, batch and seeds; the second hard-label control):', '');
+    for (const o of hardOriginal) {
+      const e = results[o.task];
+      lines.push(`- ${displayName(o.task)}: ${pm(e.hard_original!)} (distilled − this: ${(100 * (mean(e.distilled) - mean(e.hard_original!))).toFixed(1)}; ` +
+        `outside one std: ${mean(e.distilled) - std(e.distilled) > mean(e.hard_original!) + std(e.hard_original!) ? 'yes' : 'no'})`);
+    }
+  }
   const sizes = ['', '| task | model | params | ONNX MB | latency b=1 (ms) | latency b=32 (ms) | speed-up b=1 / b=32 |', '|---|---|---|---|---|---|---|'];
   for (const o of outcomes) {
     const s = o.students.find((x) => x.variant === 'distilled' && x.row.latencyMs);
@@ -190,7 +208,7 @@ export function renderTables(outcomes: TaskOutcome[], run: { timings: Record<str
     'Cost of each step (wall seconds, as last run; concurrent steps overlap):', ''];
   const byStage: Record<string, number[]> = {};
   for (const [key, s] of Object.entries(run.timings)) {
-    const stage = key.split('/')[1].replace(/-s\d+$/, '').replace(/^(train|export|eval)-(distilled|hard|predonly|teacher).*$/, '$1-$2');
+    const stage = key.split('/')[1].replace(/-s\d+$/, '').replace(/^(train|export|eval)-(distilled|hardorig|hard|predonly|teacher).*$/, '$1-$2');
     (byStage[`${key.split('/')[0]} ${stage}`] ??= []).push(s);
   }
   for (const [k, v] of Object.entries(byStage)) costs.push(`- ${k}: ${v.length} × ${mean(v).toFixed(0)} s`);

@@ -49,6 +49,11 @@ export interface AugmentOptions {
   p?: number;
   /** Candidates per word (default 15). */
   k?: number;
+  /**
+   * Texts with fewer words (basic-tokenized, punctuation included) are kept but not varied (default 1:
+   * every text). SST-2's train split is mostly short phrases while its dev split is whole sentences.
+   */
+  minWords?: number;
   seed?: number;
   /** Token limit for the teacher cache (default: the teacher's). */
   maxLength?: number;
@@ -87,6 +92,7 @@ interface ResolvedOptions {
   n: number;
   p: number;
   k: number;
+  minWords: number;
   seed: number;
 }
 
@@ -98,8 +104,10 @@ function resolveOptions(opts: AugmentOptions): ResolvedOptions {
   const k = opts.k ?? DEFAULT_K;
   validateSampling({ n, p });
   if (!Number.isInteger(k) || k < 1) throw new UserError(`augment: k must be an integer >= 1 (got ${k})`);
+  const minWords = opts.minWords ?? 1;
+  if (!Number.isInteger(minWords) || minWords < 1) throw new UserError(`augment: minWords must be an integer >= 1 (got ${minWords})`);
   if (!task.splits[split]) throw new UserError(`task ${task.name} has no split "${split}"; expected one of: ${Object.keys(task.splits).join(', ')}`);
-  return { task, split, n, p, k, seed: opts.seed ?? 42 };
+  return { task, split, n, p, k, minWords, seed: opts.seed ?? 42 };
 }
 
 /** Neighbours in the teacher's word embeddings, searched by onnxruntime, cached by model hash. */
@@ -125,7 +133,7 @@ async function teacherEmbedding(
 
 export async function augmentTask(opts: AugmentOptions): Promise<AugmentResult> {
   const started = Date.now();
-  const { task, split, n, p, k, seed } = resolveOptions(opts);
+  const { task, split, n, p, k, minWords, seed } = resolveOptions(opts);
   const spec = task.splits[split];
   const sourceFile = path.join(opts.dataDir, spec.file);
   if (fs.existsSync(opts.outDir) && !opts.force) throw new UserError(`output folder ${opts.outDir} already exists (use --force to replace it)`);
@@ -147,7 +155,7 @@ export async function augmentTask(opts: AugmentOptions): Promise<AugmentResult> 
         const chunkSize = opts.chunkSize ?? 2048;
         for (let c0 = 0; c0 < examples.length; c0 += chunkSize) {
           const chunk = examples.slice(c0, c0 + chunkSize);
-          const out = await augmentChunk(chunk, task, raw, { n, p, seed, lowerCase }, embedding, mlm?.source, counts);
+          const out = await augmentChunk(chunk, task, raw, { n, p, minWords, seed, lowerCase }, embedding, mlm?.source, counts);
           fs.writeSync(fd, out.join('\n') + '\n');
           rows += out.length;
           opts.onProgress?.({ phase: 'augment', done: Math.min(c0 + chunkSize, examples.length), total: examples.length });
@@ -167,6 +175,7 @@ export async function augmentTask(opts: AugmentOptions): Promise<AugmentResult> 
         n,
         p,
         k,
+        minWords,
         seed,
         examples: examples.length,
         rows,
@@ -205,7 +214,7 @@ async function augmentChunk(
   chunk: readonly Example[],
   task: TaskSpec,
   raw: ReturnType<typeof readRawSplit>,
-  o: { n: number; p: number; seed: number; lowerCase: boolean },
+  o: { n: number; p: number; minWords: number; seed: number; lowerCase: boolean },
   embedding: EmbeddingCandidates,
   mlm: MlmSource | undefined,
   counts: CandidateCounts,
@@ -223,7 +232,7 @@ async function augmentChunk(
     out.push(line);
     columns.forEach((c, ci) => {
       const rng = new Rng(sentenceSeed(o.seed, e.index, ci));
-      const variants = sampleVariants(sentences[s], candidates[s], o, rng);
+      const variants = sentences[s].length >= o.minWords ? sampleVariants(sentences[s], candidates[s], o, rng) : [];
       for (const v of variants.slice(1)) out.push(replaceColumns(task.format, line, [[c.column, v]]));
       s++;
     });

@@ -557,6 +557,11 @@ export const AugmentSchema = z
     replaceProb: fraction().default(0.4),
     /** Candidates considered per replaced word. */
     candidates: positiveInt().default(15),
+    /**
+     * Texts with fewer words (punctuation counts) stay as they are, without variants: SST-2's training
+     * split is mostly short phrases, its dev split whole sentences.
+     */
+    minWords: positiveInt().default(1),
   })
   .strict();
 

@@ -319,6 +319,7 @@ export async function augmentStep(c: Config, env: RunEnv, overrides: { outDir?: 
     n: c.augment.perExample,
     p: c.augment.replaceProb,
     k: c.augment.candidates,
+    minWords: c.augment.minWords,
     seed: c.seed,
     maxLength: c.data.maxLength,
     force: overrides.force ?? env.force,

@@ -55,7 +55,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const student = opts.initStudent ?? (opts.initFolder ? await loadStudentFolder(opts.initFolder) : Student.create(opts.studentConfig!, opts.seed));
   const config = student.config;
   const regression = opts.task.labels === null;
-  const teachers = opts.teachers?.length
+  // The teachers' caches open only when a loss reads them: a gold-label baseline may name the run's
+  // teacher and train on other data (e.g. the split before augmentation) than its cache was built on.
+  const needed = neededTeacherFeatures(opts.stages.flatMap((s) => s.matches));
+  const readsTeacher = needed.logits || needed.hidden.length > 0 || needed.attention.length > 0 || !!needed.qkv || !!needed.pooled;
+  const teachers = opts.teachers?.length && readsTeacher
     ? TeacherSet.open(opts.teachers, opts.multiTeacher?.intermediateTeacher ?? 0, {
         numExamples: opts.train?.encoded.length,
         studentVocabSize: config.vocab_size,
@@ -63,7 +67,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         task: opts.task.name,
         fingerprint: opts.cacheFingerprint,
         ownTokenizer: opts.ownTokenizer,
-      }, neededTeacherFeatures(opts.stages.flatMap((s) => s.matches)),
+      }, needed,
       // Every shard's checksum, remembered between runs so a second open costs a few stat calls.
       (dir) => openCache(dir, { verify: 'remembered' }))
     : undefined;

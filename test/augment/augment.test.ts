@@ -95,6 +95,28 @@ describe('augmentTask', () => {
     }
   });
 
+  it('varies only texts of at least minWords words; shorter rows are copied once, and with minWords 1 the output equals the default', async () => {
+    const dataDir = sst2Dir();
+    const task = loadTask('sst2');
+    const originals = readSplit(task, dataDir, 'train');
+    // Word counts (punctuation included): 7, 6, 9, 5.
+    expect(originals.map((e) => basicTokenize(e.textA).length)).toEqual([7, 6, 9, 5]);
+    const all = await run({ dataDir, n: 30, p: 0.6 });
+    const long = await run({ dataDir, n: 30, p: 0.6, minWords: 7 });
+    const same = await run({ dataDir, n: 30, p: 0.6, minWords: 1 });
+    expect(fs.readFileSync(same.file, 'utf8')).toBe(fs.readFileSync(all.file, 'utf8'));
+    const byAll = groups(readSplit(task, all.outDir, 'train'), originals, (e) => e.textA);
+    const byLong = groups(readSplit(task, long.outDir, 'train'), originals, (e) => e.textA);
+    byLong.forEach((group, i) => {
+      if (basicTokenize(originals[i].textA).length < 7) expect(group.map((e) => e.textA)).toEqual([originals[i].textA]);
+      // A long row's variants do not depend on which other rows were varied (per-sentence seeds).
+      else expect(group.map((e) => e.textA)).toEqual(byAll[i].map((e) => e.textA));
+    });
+    expect(byLong[0].length).toBeGreaterThan(1);
+    expect(JSON.parse(fs.readFileSync(path.join(long.outDir, 'augment.json'), 'utf8')).minWords).toBe(7);
+    await expect(run({ dataDir, minWords: 0 })).rejects.toThrow(/minWords must be an integer >= 1/);
+  });
+
   it('augments each column of a pair task on its own, keeping ids and the other column (MRPC layout, BOM)', async () => {
     const dataDir = tmp();
     fs.writeFileSync(

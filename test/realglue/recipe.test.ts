@@ -106,6 +106,20 @@ describe('results statistics and targets', () => {
     expect(taskEntry({ ...o, ensemble: { dev: 0.83, members: [{ dir: 't', dev: 0.81 }, { dir: 't2', dev: 0.815 }] } }).teacher).toBe(0.83);
     expect(taskEntry(o).distilled).toEqual([0.8]);
   });
+  it('the hard-label control before augmentation: its own results key and table line, the distilled gap to it', () => {
+    const row = (accuracy: number) => ({ name: 'x', metrics: { accuracy } }) as unknown as TaskOutcome['teacherRow'];
+    const student = (variant: string, seed: number, accuracy: number) => ({ variant, seed, row: row(accuracy), summary: { steps: 1, seconds: 1 } });
+    const o = {
+      task: 'sst2', teacherSummary: { dev: 0.82, baseline: 0.509, chosen_step: 1, steps: 1, init: 'random' } as TaskOutcome['teacherSummary'], teacherRow: row(0.82),
+      students: [student('distilled', 1, 0.81), student('distilled', 2, 0.82), student('hard', 1, 0.8), student('hardorig', 2, 0.795), student('hardorig', 1, 0.785)],
+    } as TaskOutcome;
+    expect(taskEntry(o).hard_original).toEqual([0.785, 0.795]); // by seed
+    expect(taskEntry(o).hard).toEqual([0.8]);
+    expect(taskEntry({ ...o, students: o.students.slice(0, 3) }).hard_original).toBeUndefined();
+    // distilled 81.5 ± 0.71, hard before augmentation 79.0 ± 0.71: +2.5, 80.79 > 79.71.
+    expect(renderTables([o], { timings: {}, wallSeconds: 1, jobs: 2, seeds: [1, 2] }).markdown)
+      .toContain('- SST-2: 79.0 ± 0.7 (2 seeds) (distilled − this: 2.5; outside one std: yes)');
+  });
   it('quantisation rows: each int8 model against the float model of its own run, mean ± std over seeds', () => {
     const row = (accuracy: number, extra: object = {}) => ({ name: 'x', metrics: { accuracy }, sizeBytes: 8.7e6, ...extra }) as TaskOutcome['teacherRow'];
     const o = {

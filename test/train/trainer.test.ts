@@ -127,6 +127,18 @@ describe('train: distillation from a cache', () => {
     teacher.dispose();
   });
 
+  it('opens no teacher cache when every loss reads gold labels: a mismatched cache is not refused and changes nothing', async () => {
+    const teacher = Student.create(teacherConfig, 11);
+    const short = cacheFromModel(teacher, trainData.encoded.slice(0, 10));
+    const opts = hardLabelOptions({ dev: undefined, stages: [{ name: 'hard', steps: 5, lr: 1e-2, matches: [{ feature: 'labels', loss: 'ce', weight: 1 }] }] });
+    const withCache = await train({ ...opts, teachers: [{ cache: short }] });
+    const without = await train(opts);
+    for (const [name, p] of without.student.params) expect(Array.from(withCache.student.params.get(name)!.dataSync())).toEqual(Array.from(p.dataSync()));
+    // As soon as a loss reads the teacher, the same cache is checked and refused.
+    await expect(train({ ...opts, teachers: [{ cache: short }], stages: [{ name: 'p', steps: 1, lr: 1e-3, matches: predictionMatches({ regression: false }) }] })).rejects.toThrow(/numExamples is 10/);
+    teacher.dispose();
+  });
+
   it('refuses a cache of another size or vocabulary, naming the field', async () => {
     const teacher = Student.create(teacherConfig, 11);
     const short = cacheFromModel(teacher, trainData.encoded.slice(0, 10));

@@ -19,6 +19,7 @@ export const augmentCommand: CommandSpec = {
     { name: 'per-example', kind: 'int', arg: '<n>', help: 'new sentences per original (TinyBERT N)', configKey: 'augment.perExample' },
     { name: 'replace-prob', kind: 'number', arg: '<p>', help: 'probability of replacing each word', configKey: 'augment.replaceProb' },
     { name: 'candidates', kind: 'int', arg: '<k>', help: 'candidates per word (TinyBERT K)', configKey: 'augment.candidates' },
+    { name: 'min-words', kind: 'int', arg: '<n>', help: 'texts with fewer words are kept without variants', configKey: 'augment.minWords' },
   ],
   examples: [
     'distill augment --config data/demo/config.json --per-example 4',
