@@ -52,8 +52,19 @@ function pairMask(mask: tf.Tensor2D): tf.Tensor4D {
 export function hiddenMse(s: tf.Tensor, t: tf.Tensor, ctx: LossContext): tf.Scalar {
   const H = s.shape[2] as number;
   const [B, L] = ctx.mask.shape;
-  const sq = tf.mul(square(tf.sub(s, t)), tf.reshape(ctx.mask, [B, L, 1]));
-  return tf.div(tf.sum(sq), tf.mul(tf.sum(ctx.mask), H)) as tf.Scalar;
+  const tokenMask = tf.reshape(ctx.mask, [B, L, 1]);
+  const denominator = tf.mul(tf.sum(ctx.mask), H);
+  // The gradient by hand (teacher states held as a constant, as for the attention loss): one saved tensor, the
+  // masked difference, instead of autodiff's chain through the square, the mask product and the sums.
+  const loss = withGradient(1, ([student], save) => {
+    const diff = tf.mul(tf.sub(student, t), tokenMask); // mask ∈ {0, 1}: diff² · mask = (diff · mask)²
+    save([diff, denominator]);
+    return {
+      value: tf.div(tf.sum(square(diff)), denominator),
+      gradFunc: (dy, [d, denom]) => [tf.mul(d, tf.div(tf.mul(dy, 2), denom))],
+    };
+  });
+  return loss(s) as tf.Scalar;
 }
 
 /**

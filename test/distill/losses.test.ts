@@ -146,6 +146,25 @@ describe('name table and prediction matches', () => {
   });
 });
 
+describe('hiddenMse gradient (hand-written) equals autodiff of the plain formula', () => {
+  it('with padded tokens, whose teacher states differ and must get no gradient', () => {
+    const B = 3, L = 5, H = 4;
+    const mask = tf.tensor2d([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 1, 0, 0, 0]], [B, L]);
+    const s = tf.randomNormal([B, L, H], 0, 1, 'float32', 3);
+    const t = tf.randomNormal([B, L, H], 0, 2, 'float32', 4);
+    const c = { mask, temperature: 1, scaleT2: false };
+    const plain = (x: tf.Tensor) => tf.div(tf.sum(tf.mul(tf.square(tf.sub(x, t)), tf.reshape(mask, [B, L, 1]))), tf.mul(tf.sum(mask), H));
+    expect(hiddenMse(s, t, c).dataSync()[0]).toBeCloseTo(plain(s).dataSync()[0], 5);
+    const weight = 0.37;
+    const [a] = tf.grads((x: tf.Tensor) => tf.mul(hiddenMse(x, t, c), weight))([s]);
+    const [b] = tf.grads((x: tf.Tensor) => tf.mul(plain(x), weight))([s]);
+    expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(1e-6);
+    // Padding (row 2, tokens 2..4) gets exactly zero; real tokens do not.
+    expect(Array.from(tf.slice(a, [2, 2, 0], [1, 3, H]).dataSync()).every((g) => g === 0)).toBe(true);
+    expect(tf.sum(tf.abs(tf.slice(a, [0, 0, 0], [1, L, H]))).dataSync()[0]).toBeGreaterThan(0);
+  });
+});
+
 describe('attentionScoreMse gradient (hand-written) equals autodiff of the plain formula', () => {
   it('over padded pairs and scores at or below the masked threshold on both sides', () => {
     const B = 3, h = 2, L = 5;
