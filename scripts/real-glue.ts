@@ -237,8 +237,10 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
     say(task, `teacher ${teacherSummary.dev.toFixed(4)} does not beat the baseline ${teacherSummary.baseline.toFixed(4)}: students not run`);
     return { task, teacherSummary, teacherRow, ensemble, students: [] };
   }
-  const augmented = path.join(out, 'augmented');
-  if (!exists(path.join(augmented, 'augment.json'))) {
+  if (tp.augment === false && tp.hardOriginal) throw new Error(`${task}: plan "hardOriginal" needs augmentation (without it the hard row already trains on the original split)`);
+  // Plan `augment: false`: the split folder (train.tsv and the held-out slice) is the training folder.
+  const augmented = tp.augment === false ? split : path.join(out, 'augmented');
+  if (tp.augment !== false && !exists(path.join(augmented, 'augment.json'))) {
     await run(task, 'augment', distill('augment', '--config', config, '--data', split, '--aug-dir', augmented));
   }
   // The augmented folder is the training folder of every run: its dev.tsv is the held-out selection slice.

@@ -30,6 +30,8 @@ export interface Plan {
      * augmented rows' inherited labels may help or hurt labels-only training; this row shows which).
      */
     hardOriginal?: boolean;
+    /** false: no augmentation; every row trains on the held-out split's training rows as they are. */
+    augment?: boolean;
   }>;
 }
 
