@@ -20,6 +20,8 @@ export interface RunResult {
   distilled: number[];
   hard: number[];
   predonly: number[];
+  /** Hard labels on the split before augmentation (plan `hardOriginal`), where the run has it. */
+  hardOriginal?: number[];
 }
 
 export interface PooledGap {
@@ -32,11 +34,13 @@ export interface PooledGap {
   runs: { recipe: string; gap: number }[];
 }
 
-export function pooledGap(runs: readonly RunResult[]): PooledGap {
+/** distilled − `against` (default the hard row), paired by seed within each run, pooled over the runs. */
+export function pooledGap(runs: readonly RunResult[], against: (r: RunResult) => number[] = (r) => r.hard): PooledGap {
   const diffs: number[] = [];
   for (const r of runs) {
-    if (r.distilled.length !== r.hard.length) throw new Error(`${r.recipe}: ${r.distilled.length} distilled seeds but ${r.hard.length} hard`);
-    r.distilled.forEach((d, i) => diffs.push(d - r.hard[i]));
+    const base = against(r);
+    if (r.distilled.length !== base.length) throw new Error(`${r.recipe}: ${r.distilled.length} distilled seeds but ${base.length} hard`);
+    r.distilled.forEach((d, i) => diffs.push(d - base[i]));
   }
   if (diffs.length === 0) throw new Error('no paired seeds');
   return {
@@ -44,7 +48,7 @@ export function pooledGap(runs: readonly RunResult[]): PooledGap {
     mean: mean(diffs),
     standardError: sampleStd(diffs) / Math.sqrt(diffs.length),
     positive: diffs.filter((d) => d > 0).length,
-    runs: runs.map((r) => ({ recipe: r.recipe, gap: mean(r.distilled) - mean(r.hard) })),
+    runs: runs.map((r) => ({ recipe: r.recipe, gap: mean(r.distilled) - mean(against(r)) })),
   };
 }
 
@@ -59,7 +63,7 @@ export function readRuns(docsDir: string, task: string): RunResult[] {
     if (!fs.existsSync(file)) continue;
     const r = JSON.parse(fs.readFileSync(file, 'utf8'))[task];
     if (!r || !r.distilled?.length || !r.hard?.length) continue;
-    runs.push({ recipe, teacher: r.teacher, distilled: r.distilled, hard: r.hard, predonly: r.prediction_only ?? [] });
+    runs.push({ recipe, teacher: r.teacher, distilled: r.distilled, hard: r.hard, predonly: r.prediction_only ?? [], ...(r.hard_original?.length && { hardOriginal: r.hard_original }) });
   }
   return runs;
 }
@@ -68,9 +72,15 @@ export function pooledTable(runs: readonly RunResult[]): string {
   const pts = (x: number) => fixed(100 * x, 1);
   const ms = (xs: number[]) => (xs.length ? `${pts(mean(xs))} ± ${pts(sampleStd(xs))}` : '–');
   const p = pooledGap(runs);
-  const lines = ['| recipe | teacher | distilled | hard labels | prediction-only | distilled − hard |', '|---|---|---|---|---|---|'];
-  runs.forEach((r, i) => lines.push(`| ${r.recipe} | ${pts(r.teacher)} | ${ms(r.distilled)} | ${ms(r.hard)} | ${ms(r.predonly)} | ${pts(p.runs[i].gap)} |`));
+  const lines = ['| recipe | teacher | distilled | hard labels | prediction-only | distilled − hard | hard labels, split before augmentation |', '|---|---|---|---|---|---|---|'];
+  runs.forEach((r, i) => lines.push(`| ${r.recipe} | ${pts(r.teacher)} | ${ms(r.distilled)} | ${ms(r.hard)} | ${ms(r.predonly)} | ${pts(p.runs[i].gap)} | ${ms(r.hardOriginal ?? [])} |`));
   lines.push('', `Paired over ${p.pairs} seeds of ${runs.length} runs: distilled − hard = ${pts(p.mean)} ± ${pts(p.standardError)} points (mean ± standard error); positive in ${p.positive} of ${p.pairs}.`);
+  const withOriginal = runs.filter((r) => r.hardOriginal);
+  if (withOriginal.length) {
+    const o = pooledGap(withOriginal, (r) => r.hardOriginal!);
+    lines.push(`Against hard labels on the split before augmentation (${withOriginal.map((r) => r.recipe).join(', ')}; ${o.pairs} seeds): ` +
+      `distilled − that = ${pts(o.mean)} ± ${pts(o.standardError)} points; positive in ${o.positive} of ${o.pairs}.`);
+  }
   return lines.join('\n');
 }
 

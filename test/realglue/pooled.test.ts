@@ -30,5 +30,19 @@ describe('real-GLUE runs pooled', () => {
     const runs = readRuns(dir, 'sst2');
     expect(runs.map((r) => r.recipe)).toEqual(['main', 'zeta']);
     expect(pooledTable(runs)).toContain('Paired over 2 seeds of 2 runs: distilled − hard = 2.0 ± 1.0 points');
+    expect(pooledTable(runs)).not.toContain('before augmentation (');
+  });
+
+  it('pools the hard-label control on the split before augmentation over the runs that have it', () => {
+    const runs = [
+      { recipe: 'a', teacher: 0.82, distilled: [0.81, 0.8], hard: [0.78, 0.78], predonly: [], hardOriginal: [0.82, 0.8] },
+      { recipe: 'b', teacher: 0.82, distilled: [0.8], hard: [0.79], predonly: [] },
+    ];
+    // against hard: 0.03, 0.02, 0.01 → mean 2.0, SE 0.01/√3 = 0.58 points; against the original split (run a only): −0.01, 0 → −0.5 ± 0.5
+    const table = pooledTable(runs);
+    expect(table).toContain('| a | 82.0 | 80.5 ± 0.7 | 78.0 ± 0.0 | – | 2.5 | 81.0 ± 1.4 |');
+    expect(table).toContain('| b | 82.0 | 80.0 ± NaN | 79.0 ± NaN | – | 1.0 | – |'.replace(/NaN/g, '–'));
+    expect(table).toContain('distilled − hard = 2.0 ± 0.6 points');
+    expect(table).toContain('Against hard labels on the split before augmentation (a; 2 seeds): distilled − that = -0.5 ± 0.5 points; positive in 0 of 2.');
   });
 });
