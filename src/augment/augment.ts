@@ -223,7 +223,11 @@ async function augmentChunk(
   if (raw.columnB !== undefined) columns.push({ column: raw.columnB, text: (e) => e.textB });
   const sentences: string[][] = [];
   for (const e of chunk) for (const c of columns) sentences.push(basicTokenize(c.text(e) ?? '', o.lowerCase));
-  const candidates = await candidatesForSentences(sentences, embedding, mlm, counts);
+  // Candidates (a masked-LM pass, with --method mlm) only for the texts that will be varied.
+  const varied = sentences.flatMap((words, i) => (words.length >= o.minWords ? [i] : []));
+  const found = await candidatesForSentences(varied.map((i) => sentences[i]), embedding, mlm, counts);
+  const candidates: (typeof found)[number][] = new Array(sentences.length);
+  varied.forEach((i, j) => (candidates[i] = found[j]));
   const out: string[] = [];
   let s = 0;
   for (const e of chunk) {
@@ -232,7 +236,7 @@ async function augmentChunk(
     out.push(line);
     columns.forEach((c, ci) => {
       const rng = new Rng(sentenceSeed(o.seed, e.index, ci));
-      const variants = sentences[s].length >= o.minWords ? sampleVariants(sentences[s], candidates[s], o, rng) : [];
+      const variants = candidates[s] ? sampleVariants(sentences[s], candidates[s], o, rng) : [];
       for (const v of variants.slice(1)) out.push(replaceColumns(task.format, line, [[c.column, v]]));
       s++;
     });
