@@ -10,9 +10,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { basicTokenize } from '../../src/augment/words.ts';
 import { openCache } from '../../src/cache/reader.ts';
 import { readSplit } from '../../src/data/reader.ts';
 import { loadTask } from '../../src/data/tasks.ts';
+import type { Example } from '../../src/data/types.ts';
+import { argmax, softmax } from '../../src/eval/prediction.ts';
 
 /** Per row of the augmented file: whether it is a source row's verbatim copy (the file keeps each one first, then its variants). */
 export function originalRows(augmented: readonly string[], source: readonly string[]): boolean[] {
@@ -47,16 +50,11 @@ export function disagreements(rows: { original: boolean; words: number; label: n
   return out;
 }
 
+/** The class of the teachers' mean probability (the config's multiTeacher combine "mean"). */
 function argmaxOfMeanProbs(logitsPerTeacher: Float32Array[]): number {
-  const C = logitsPerTeacher[0].length;
-  const mean = new Float64Array(C);
-  for (const l of logitsPerTeacher) {
-    const max = Math.max(...l);
-    const e = Array.from(l, (x) => Math.exp(x - max));
-    const z = e.reduce((a, b) => a + b, 0);
-    e.forEach((x, c) => (mean[c] += x / z / logitsPerTeacher.length));
-  }
-  return mean.indexOf(Math.max(...mean));
+  const mean = new Float64Array(logitsPerTeacher[0].length);
+  for (const l of logitsPerTeacher) softmax(l).forEach((p, c) => (mean[c] += p / logitsPerTeacher.length));
+  return argmax(mean);
 }
 
 async function main(): Promise<void> {
@@ -66,7 +64,8 @@ async function main(): Promise<void> {
   const dir = path.join(values.run, values.task!);
   const augmented = readSplit(task, path.join(dir, 'augmented'), 'train');
   const source = readSplit(task, path.join(values.run, 'data', values.task!), 'train');
-  const original = originalRows(augmented.map((e) => `${e.textA}\t${e.textB ?? ''}\t${e.label}`), source.map((e) => `${e.textA}\t${e.textB ?? ''}\t${e.label}`));
+  const row = (e: Example) => `${e.textA}\t${e.textB ?? ''}\t${e.label}`;
+  const original = originalRows(augmented.map(row), source.map(row));
   const caches = fs.readdirSync(dir).filter((d) => /^cache(-teacher\d+)?$/.test(d)).sort().map((d) => openCache(path.join(dir, d)));
   for (const c of caches) if (c.numExamples !== augmented.length) throw new Error(`${c.dir}: ${c.numExamples} examples, the augmented file ${augmented.length}`);
   const rows = augmented.map((e, i) => {
@@ -76,7 +75,8 @@ async function main(): Promise<void> {
       if (!logits) throw new Error(`${c.dir}: no logits`);
       return logits;
     }));
-    return { original: original[i], words: e.textA.split(/\s+/).filter(Boolean).length, label: e.label as number, teacher };
+    // Words as augment.minWords counts them (basic-tokenized, punctuation included).
+    return { original: original[i], words: basicTokenize(e.textA).length, label: e.label as number, teacher };
   });
   process.stderr.write('\n');
   for (const c of caches) c.close();
