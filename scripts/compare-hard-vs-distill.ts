@@ -29,6 +29,7 @@ import { readTensorFile, writeTensorFile } from '../src/train/tensor-file.ts';
 import { train, type TrainResult } from '../src/train/trainer.ts';
 import type { TrainData } from '../src/train/train-options.ts';
 import { evaluateStudent, selectionMetric } from '../src/eval/evaluate.ts';
+import { argmax } from '../src/eval/prediction.ts';
 import { DEFAULT_BERT_CONFIG, type BertConfig } from '../src/student/config.ts';
 import { Student } from '../src/student/model.ts';
 import { Teacher } from '../src/teacher/teacher.ts';
@@ -113,12 +114,6 @@ async function tfjsTeacher(task: TaskSpec, vocabSize: number, data: TrainData, d
   fs.mkdirSync(opts.outDir, { recursive: true });
   writeTensorFile(file, new Map([...chosen.params].map(([k, v]) => [k, { shape: [...v.shape], data: v.dataSync() as Float32Array }])));
   return chosen;
-}
-
-function argmax(row: Float32Array): number {
-  let b = 0;
-  for (let i = 1; i < row.length; i++) if (row[i] > row[b]) b = i;
-  return b;
 }
 
 /** Logits, every hidden state and attention map of a tfjs model, per example (real tokens only). */

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { collate, planBatches } from '../data/batching.ts';
 import type { Encoded, TaskSpec } from '../data/types.ts';
 import { computeTaskMetrics } from '../metrics/metrics.ts';
+import { argmax } from './prediction.ts';
 import type { Student } from '../student/model.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -66,10 +67,4 @@ export function evaluateStudent(
   const labeled = labels !== undefined && labels.every((l) => l !== undefined);
   const metrics = labeled ? computeTaskMetrics(task, predictions, labels as number[]) : {};
   return { metrics, predictions, logits };
-}
-
-function argmax(row: Float32Array): number {
-  let best = 0;
-  for (let c = 1; c < row.length; c++) if (row[c] > row[best]) best = c;
-  return best;
 }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { collate, encodeExamples, planBatches } from '../data/batching.ts';
 import type { Encoded, Example, TaskSpec } from '../data/types.ts';
+import { argmax } from '../eval/prediction.ts';
 import { computeTaskMetrics } from '../metrics/metrics.ts';
 import { loadModelProto, tensorDims } from '../onnx/proto.ts';
 import { findOnnxFile } from '../teacher/folder.ts';
@@ -45,12 +46,6 @@ export function onnxModelStats(folder: string, onnxFile?: string): { params: num
   let sizeBytes = fs.statSync(file).size;
   for (const f of external) sizeBytes += fs.statSync(path.join(path.dirname(file), f)).size;
   return { params, sizeBytes, file };
-}
-
-function argmax(row: Float32Array): number {
-  let best = 0;
-  for (let c = 1; c < row.length; c++) if (row[c] > row[best]) best = c;
-  return best;
 }
 
 /** Dev metrics of an ONNX classifier on labeled examples (batched by length, results back in order). */
