@@ -83,6 +83,14 @@ const started = Date.now();
 /** Wall seconds of every command, kept across invocations (a resumed run reports the whole cost). */
 const TIMINGS = path.join(RUNS, 'timings.json');
 const timings: Record<string, number> = fs.existsSync(TIMINGS) ? JSON.parse(fs.readFileSync(TIMINGS, 'utf8')) : {};
+/**
+ * Wall seconds of the invocations that ran a command, summed (a resumed run reports its whole wall; one that
+ * only redraws the tables adds nothing). Runs recorded before this file existed start from their details.json.
+ */
+const WALL = path.join(RUNS, 'wall.json');
+const wallBefore: number = fs.existsSync(WALL) ? JSON.parse(fs.readFileSync(WALL, 'utf8')).seconds
+  : fs.existsSync(path.join(DOCS, 'details.json')) ? JSON.parse(fs.readFileSync(path.join(DOCS, 'details.json'), 'utf8')).wallSeconds ?? 0 : 0;
+let wallSeconds = wallBefore;
 
 function say(task: string, msg: string): void {
   console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s] ${task.padEnd(4)} ${msg}`);
@@ -134,6 +142,8 @@ function run(task: string, stage: string, cmd: string[], later = 0): Promise<voi
         if (code === 0) {
           timings[`${task}/${stage}`] = (timings[`${task}/${stage}`] ?? 0) + seconds;
           writeJsonAtomic(TIMINGS, timings);
+          wallSeconds = wallBefore + (Date.now() - started) / 1000;
+          writeJsonAtomic(WALL, { seconds: wallSeconds });
           say(task, `${stage}: done in ${seconds.toFixed(0)} s`);
           resolve();
         } else reject(new Error(`${task} ${stage} failed (exit ${code}); see ${path.relative(ROOT, logFile)}`));
@@ -322,7 +332,7 @@ async function pipeline(task: string, seeds: number[]): Promise<TaskOutcome> {
     if (e instanceof NotRun) return undefined;
     throw e;
   })))).filter((q) => q !== undefined) : undefined;
-  return { task, teacherSummary, teacherRow, ensemble, students, ...(quantized?.length && { quantized }) };
+  return { task, teacherSummary, teacherRow, ensemble, students, ...(tp.augment === false && { augmented: false }), ...(quantized?.length && { quantized }) };
 }
 
 /** The tasks this invocation runs; the plan's other tasks are only reported, from what their runs left. */
@@ -342,8 +352,7 @@ async function main(): Promise<void> {
     say(t, `FAILED: ${e.message}`);
     return undefined;
   })))).filter((o): o is TaskOutcome => !!o);
-  const wall = (Date.now() - started) / 1000;
-  const { results, details, markdown } = renderTables(outcomes, { timings, wallSeconds: wall, jobs, seeds });
+  const { results, details, markdown } = renderTables(outcomes, { timings, wallSeconds, jobs, seeds });
   fs.mkdirSync(DOCS, { recursive: true });
   writeJsonAtomic(path.join(DOCS, 'results.json'), results);
   writeJsonAtomic(path.join(DOCS, 'details.json'), details);

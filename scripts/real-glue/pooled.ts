@@ -20,7 +20,10 @@ export interface RunResult {
   distilled: number[];
   hard: number[];
   predonly: number[];
-  /** Hard labels on the split before augmentation (plan `hardOriginal`), where the run has it. */
+  /**
+   * Hard labels on the split before augmentation: plan `hardOriginal`'s row, or the hard row itself when
+   * the run augmented nothing (results.json `augmented: false`).
+   */
   hardOriginal?: number[];
 }
 
@@ -63,7 +66,8 @@ export function readRuns(docsDir: string, task: string): RunResult[] {
     if (!fs.existsSync(file)) continue;
     const r = JSON.parse(fs.readFileSync(file, 'utf8'))[task];
     if (!r || !r.distilled?.length || !r.hard?.length) continue;
-    runs.push({ recipe, teacher: r.teacher, distilled: r.distilled, hard: r.hard, predonly: r.prediction_only ?? [], ...(r.hard_original?.length && { hardOriginal: r.hard_original }) });
+    const clean = r.hard_original?.length ? r.hard_original : r.augmented === false ? r.hard : undefined;
+    runs.push({ recipe, teacher: r.teacher, distilled: r.distilled, hard: r.hard, predonly: r.prediction_only ?? [], ...(clean && { hardOriginal: clean }) });
   }
   return runs;
 }

@@ -84,6 +84,8 @@ export interface TaskEntry {
   task_only?: number[];
   /** Present with plan `hardOriginal`: the hard-label student on the training split without augmentation. */
   hard_original?: number[];
+  /** false when nothing was augmented (plan `augment: false`): the hard row then trained on the split as it is. */
+  augmented?: false;
 }
 
 export interface Targets {
@@ -121,6 +123,8 @@ export interface TaskOutcome {
   /** Set when the task distils from several teachers: their mean prediction's dev metric, and each one's. */
   ensemble?: { dev: number; members: { dir: string; dev: number }[] };
   students: StudentOutcome[];
+  /** false with plan `augment: false`: every row trained on the split as it is, so the hard row is itself the clean control. */
+  augmented?: boolean;
   /** Plan `qat`, per seed: the float continuation (fp32, post-training int8) and the quantisation-aware one (its float and int8 models). */
   quantized?: QuantizedOutcome[];
 }
@@ -159,6 +163,7 @@ export function taskEntry(o: TaskOutcome): TaskEntry {
     prediction_only: of('predonly'),
     ...(o.students.some((s) => s.variant === 'taskonly') && { task_only: of('taskonly') }),
     ...(o.students.some((s) => s.variant === 'hardorig') && { hard_original: of('hardorig') }),
+    ...(o.augmented === false && { augmented: false as const }),
   };
 }
 

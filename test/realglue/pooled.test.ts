@@ -33,6 +33,19 @@ describe('real-GLUE runs pooled', () => {
     expect(pooledTable(runs)).not.toContain('before augmentation (');
   });
 
+  it('takes a run without augmentation (augmented: false) as its own clean control', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pooled-'));
+    const entry = (extra: object) => ({ sst2: { metric: 'accuracy', baseline: 0.5, teacher: 0.8, distilled: [0.8], hard: [0.79], prediction_only: [0.8], ...extra } });
+    fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(entry({})));
+    fs.mkdirSync(path.join(dir, 'plain'));
+    fs.writeFileSync(path.join(dir, 'plain', 'results.json'), JSON.stringify(entry({ augmented: false })));
+    fs.mkdirSync(path.join(dir, 'both'));
+    fs.writeFileSync(path.join(dir, 'both', 'results.json'), JSON.stringify(entry({ hard_original: [0.82] })));
+    const runs = readRuns(dir, 'sst2');
+    expect(runs.map((r) => [r.recipe, r.hardOriginal])).toEqual([['main', undefined], ['both', [0.82]], ['plain', [0.79]]]);
+    expect(pooledTable(runs)).toContain('before augmentation (both, plain; 2 seeds): distilled − that = -0.5 ± 1.5 points');
+  });
+
   it('pools the hard-label control on the split before augmentation over the runs that have it', () => {
     const runs = [
       { recipe: 'a', teacher: 0.82, distilled: [0.81, 0.8], hard: [0.78, 0.78], predonly: [], hardOriginal: [0.82, 0.8] },

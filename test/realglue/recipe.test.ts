@@ -116,6 +116,9 @@ describe('results statistics and targets', () => {
     expect(taskEntry(o).hard_original).toEqual([0.785, 0.795]); // by seed
     expect(taskEntry(o).hard).toEqual([0.8]);
     expect(taskEntry({ ...o, students: o.students.slice(0, 3) }).hard_original).toBeUndefined();
+    // Without augmentation results.json says so (pooled.ts then takes the hard row as the clean control).
+    expect(taskEntry({ ...o, augmented: false }).augmented).toBe(false);
+    expect('augmented' in taskEntry(o)).toBe(false);
     // distilled 81.5 ± 0.71, hard before augmentation 79.0 ± 0.71: +2.5, 80.79 > 79.71.
     expect(renderTables([o], { timings: {}, wallSeconds: 1, jobs: 2, seeds: [1, 2] }).markdown)
       .toContain('- SST-2: 79.0 ± 0.7 (2 seeds) (distilled − this: 2.5; outside one std: yes)');
