@@ -20,7 +20,9 @@ const recipes = fs.readdirSync(RECIPES).filter((f) => f.endsWith('.json')).sort(
 const shipped = [
   ...recipes.map((f) => path.join(RECIPES, f)),
   path.join(ROOT, 'data/demo/config.json'),
-  ...fs.readdirSync(path.join(ROOT, 'data/real-glue')).filter((f) => f.endsWith('.json') && !['teacher.json', 'plan.json'].includes(f)).map((f) => path.join(ROOT, 'data/real-glue', f)),
+  // The main real-GLUE configs, every recipe folder's (data/real-glue/<name>/) and the few-labels experiment's.
+  ...['data/real-glue', ...fs.readdirSync(path.join(ROOT, 'data/real-glue'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `data/real-glue/${e.name}`), 'data/few-labels']
+    .flatMap((d) => fs.readdirSync(path.join(ROOT, d)).filter((f) => f.endsWith('.json') && !['teacher.json', 'plan.json'].includes(f)).map((f) => path.join(ROOT, d, f))),
 ];
 
 it.each(shipped.map((f) => [path.relative(ROOT, f), f]))('%s parses', (_, file) => {
