@@ -37,7 +37,7 @@ fi
 [ -f "$OUT/teacher/summary.json" ] || "$PY" scripts/real-glue/teacher.py finetune --task sst2 --data "$OUT/labeled" --glue "$GLUE" \
   --vocab "$VOCAB" --work "$OUT/teacher-work" --out "$OUT/teacher" --threads 1 --layers 4 --hidden 256 --heads 4 --ffn 1024 \
   --max-length 64 --seed 7 --batch 32 --steps 500 --lr 0.0002 --eval-every 50 --init "$ENCODER"
-node bin/distill.mjs eval --model "$OUT/teacher" --task sst2 --data "$GLUE/SST-2" --max-length 64 --json "$OUT/eval/teacher.json" --quiet
+[ -f "$OUT/eval/teacher.json" ] || node bin/distill.mjs eval --model "$OUT/teacher" --task sst2 --data "$GLUE/SST-2" --max-length 64 --json "$OUT/eval/teacher.json" --quiet
 node bin/distill.mjs cache --config "$CONFIG" --quiet
 
 # variant: distilled (the config's two stages on the transfer set), hard (gold labels, the 2,000 rows),
@@ -62,11 +62,11 @@ for job in distilled:1 hard:1 predonly:1 distilled:2 hard:2 predonly:2 distilled
 done
 wait
 
-node --input-type=module -e '
+npx tsx -e '
 import fs from "node:fs";
+import { meanStd } from "./scripts/stats.ts";
 const dir = process.argv[1];
 const acc = (f) => JSON.parse(fs.readFileSync(`${dir}/${f}.json`, "utf8")).models[0].metrics.accuracy * 100;
-const row = (v) => { const xs = [1, 2, 3].map((s) => acc(`${v}-s${s}`)); const m = xs.reduce((a, b) => a + b) / 3;
-  const sd = Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / 2); return `${m.toFixed(1)} ± ${sd.toFixed(1)} (${xs.map((x) => x.toFixed(2)).join(" / ")})`; };
+const row = (v) => { const xs = [1, 2, 3].map((s) => acc(`${v}-s${s}`)); return `${meanStd(xs, 1)} (${xs.map((x) => x.toFixed(2)).join(" / ")})`; };
 console.log(`teacher ${acc("teacher").toFixed(1)}\ndistilled ${row("distilled")}\nhard ${row("hard")}\nprediction-only ${row("predonly")}`);
 ' "$OUT/eval"
